@@ -1,0 +1,29 @@
+//! Plumbing shared by every sailkit service, and nothing else: no domain types live here.
+//!
+//! Each Bookinfo service (and banner) is a small crate with a library and a thin binary. The
+//! pieces they all need the same way are collected here so that each service's own code is
+//! only about its own job.
+//!
+//! Layout:
+//! - [`env`]: configuration from environment variables, read through a trait so tests pass a map.
+//! - [`service`]: the [`service::Service`] trait and the `main` that every service binary shares
+//!   (command line, telemetry, bind, run, exit codes).
+//! - [`server`]: serving an axum `Router` on a listener until shutdown.
+//! - [`shutdown`]: the signals that stop a service gracefully (Ctrl-C, SIGTERM, parent gone).
+//! - [`telemetry`]: `tracing` set-up, human-readable or JSON.
+//! - [`propagation`]: the request headers a service copies onto the calls it makes.
+//! - [`http`]: JSON error bodies and the fallbacks that keep every error JSON.
+//! - [`client`]: the pooled HTTP client the services use to call their peers.
+
+pub mod client;
+pub mod env;
+pub mod http;
+pub mod propagation;
+pub mod server;
+pub mod service;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use env::{ConfigError, Env};
+pub use service::Service;
+pub use shutdown::Shutdown;

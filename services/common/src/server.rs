@@ -1,0 +1,23 @@
+//! Serving an axum router on a listener until shutdown.
+//!
+//! The caller binds the listener, which is what lets tests bind `127.0.0.1:0` and read the
+//! port back, exactly as the binaries bind their configured port.
+
+use std::io;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::Shutdown;
+
+/// Serves `app` on `listener` until `shutdown` is triggered, then waits for the requests in
+/// flight to finish.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}

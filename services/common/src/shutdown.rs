@@ -1,0 +1,72 @@
+//! Graceful shutdown.
+//!
+//! A service stops in two steps: something asks it to stop (a signal), then the server stops
+//! accepting connections and lets the requests in flight finish before the process exits. The
+//! request to stop travels as a [`Shutdown`] token: cloning it is cheap, any clone can trigger
+//! it, and every clone can wait for it. Tests trigger it by hand; binaries trigger it from the
+//! signals below.
+//!
+//! Three things count as "please stop":
+//! - Ctrl-C (SIGINT) in the terminal,
+//! - SIGTERM, which Kubernetes, docker and the sailkit launcher send first,
+//! - end of standard input, when `SAILKIT_EXIT_ON_STDIN_EOF=1`. The launcher gives every child a
+//!   pipe as stdin and sets this variable: if the launcher dies without a chance to clean up
+//!   (even from SIGKILL), the pipe closes and its children stop instead of lingering.
+
+use tokio::io::AsyncReadExt;
+
+/// The token that asks a service to stop. See the module docs.
+pub type Shutdown = tokio_util::sync::CancellationToken;
+
+/// The environment variable that makes a service stop when its standard input closes.
+pub const EXIT_ON_STDIN_EOF: &str = "SAILKIT_EXIT_ON_STDIN_EOF";
+
+/// Cancels `shutdown` on Ctrl-C, SIGTERM or (when asked for) end of stdin.
+pub fn trigger_on_signals(shutdown: Shutdown, watch_stdin: bool) {
+    tokio::spawn(async move {
+        let reason = tokio::select! {
+            r = wait_for_signal() => r,
+            r = wait_for_stdin_eof(watch_stdin) => r,
+            _ = shutdown.cancelled() => return,
+        };
+        tracing::info!(%reason, "shutting down: finishing requests in flight");
+        shutdown.cancel();
+    });
+}
+
+async fn wait_for_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C will stop this service");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+async fn wait_for_stdin_eof(enabled: bool) -> &'static str {
+    if !enabled {
+        return std::future::pending().await;
+    }
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 64];
+    loop {
+        match stdin.read(&mut buf).await {
+            Ok(0) | Err(_) => return "the launcher went away (stdin closed)",
+            Ok(_) => continue,
+        }
+    }
+}

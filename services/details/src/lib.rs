@@ -1,0 +1,44 @@
+//! Bookinfo's **details** service: facts about a book (author, year, ISBN, publisher, ...).
+//!
+//! It is the simplest service of the app and the one to read first: one resource, no peers, no
+//! database. productpage calls `GET /details/{id}` and shows the answer as the "Book Details"
+//! table.
+//!
+//! Layout:
+//! - [`config`]: the environment variables it reads.
+//! - [`book`]: the book record and how it is built for an id.
+//! - [`api`]: the HTTP routes.
+//! - [`error`]: the errors a client can cause, and the status each maps to.
+
+pub mod api;
+pub mod book;
+pub mod config;
+pub mod error;
+
+use tokio::net::TcpListener;
+
+pub use api::app;
+pub use config::Config;
+
+/// The details service, as the shared `main` and `sailkit serve details` run it.
+pub struct Details;
+
+impl common::Service for Details {
+    const NAME: &'static str = "details";
+    const ABOUT: &'static str = "Bookinfo details service: book facts as JSON on GET /details/{id}";
+    const ENV_HELP: &'static str = config::ENV_HELP;
+    type Config = Config;
+
+    fn config(env: &dyn common::Env) -> Result<Config, common::ConfigError> {
+        Config::from_env(env)
+    }
+
+    async fn run(
+        listener: TcpListener,
+        config: Config,
+        shutdown: common::Shutdown,
+    ) -> anyhow::Result<()> {
+        common::server::serve(listener, app(config), shutdown).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,5 @@
+//! The `details` binary: see the library docs.
+
+fn main() -> std::process::ExitCode {
+    common::service::main::<details::Details>()
+}

@@ -1,0 +1,69 @@
+//! Test helpers shared by the sailkit crates.
+//!
+//! - [`serve`]: start an axum router on `127.0.0.1:0`, the way every API test does, and get its
+//!   base URL back. Tests never use fixed ports, so they can all run at once.
+//! - [`postgres`]: a throwaway PostgreSQL cluster started by the tests themselves, with a fresh
+//!   database per test.
+
+pub mod postgres;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use common::Shutdown;
+use tokio::net::TcpListener;
+
+/// A server started for one test. Dropping it stops the server.
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: Shutdown,
+}
+
+impl TestServer {
+    /// `http://127.0.0.1:<port>` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Binds `127.0.0.1:0` and serves `app` there in the background.
+pub async fn serve(app: Router) -> TestServer {
+    let listener = listener().await;
+    let addr = listener.local_addr().expect("a bound listener has an address");
+    let shutdown = Shutdown::new();
+    let token = shutdown.clone();
+    tokio::spawn(async move { common::server::serve(listener, app, token).await });
+    TestServer { addr, shutdown }
+}
+
+/// A listener on `127.0.0.1:0`, for tests that call a service's own `run`.
+pub async fn listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding 127.0.0.1:0 always works")
+}
+
+/// Like [`serve`], for a service's `run(listener, config, shutdown)` function.
+pub async fn run_service<F, Fut>(run: F) -> TestServer
+where
+    F: FnOnce(TcpListener, Shutdown) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let listener = listener().await;
+    let addr = listener.local_addr().expect("a bound listener has an address");
+    let shutdown = Shutdown::new();
+    let fut = run(listener, shutdown.clone());
+    tokio::spawn(async move {
+        if let Err(e) = fut.await {
+            panic!("service under test failed: {e:#}");
+        }
+    });
+    TestServer { addr, shutdown }
+}
