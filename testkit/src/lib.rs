@@ -36,7 +36,9 @@ impl Drop for TestServer {
 /// Binds `127.0.0.1:0` and serves `app` there in the background.
 pub async fn serve(app: Router) -> TestServer {
     let listener = listener().await;
-    let addr = listener.local_addr().expect("a bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     let shutdown = Shutdown::new();
     let token = shutdown.clone();
     tokio::spawn(async move { common::server::serve(listener, app, token).await });
@@ -57,7 +59,9 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let listener = listener().await;
-    let addr = listener.local_addr().expect("a bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     let shutdown = Shutdown::new();
     let fut = run(listener, shutdown.clone());
     tokio::spawn(async move {

@@ -104,7 +104,16 @@ fn start_cluster() -> Result<Cluster, String> {
     let data = dir.join("data");
     let initdb = bin.join("initdb");
     run(as_user(as_root, &initdb)
-        .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "-D",
+        ])
         .arg(&data))?;
 
     // The watchdog shell: start the server, wait for our pipe to close, stop it, clean up.
@@ -173,8 +182,7 @@ fn find_bin_dir() -> Option<PathBuf> {
         .collect();
     versions.sort();
     versions.pop().or_else(|| {
-        std::env::var_os("PATH").and_then(|path| {
-            std::env::split_paths(&path).find(|dir| dir.join("initdb").exists())
-        })
+        std::env::var_os("PATH")
+            .and_then(|path| std::env::split_paths(&path).find(|dir| dir.join("initdb").exists()))
     })
 }

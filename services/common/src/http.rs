@@ -113,21 +113,15 @@ mod tests {
     }
 
     fn app() -> Router {
-        with_json_fallbacks(Router::new().route(
-            "/echo",
-            post(|JsonBody(_): JsonBody<Named>| async { "ok" }),
-        ))
+        with_json_fallbacks(
+            Router::new().route("/echo", post(|JsonBody(_): JsonBody<Named>| async { "ok" })),
+        )
     }
 
     async fn call(req: Request<Body>) -> (StatusCode, ErrorBody) {
         let resp = app().oneshot(req).await.expect("router is infallible");
         let status = resp.status();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         (
             status,
             serde_json::from_slice(&bytes).expect("error bodies are JSON"),

@@ -14,8 +14,10 @@
 //! - [`propagation`]: the request headers a service copies onto the calls it makes.
 //! - [`http`]: JSON error bodies and the fallbacks that keep every error JSON.
 //! - [`client`]: the pooled HTTP client the services use to call their peers.
+//! - [`db`]: SQLite or PostgreSQL through sqlx, with embedded migrations run at start.
 
 pub mod client;
+pub mod db;
 pub mod env;
 pub mod http;
 pub mod propagation;

@@ -62,12 +62,18 @@ mod tests {
         incoming.insert("host", HeaderValue::from_static("productpage:9080"));
 
         let out = forwarded(&incoming);
-        assert_eq!(out.get("x-request-id").map(|v| v.as_bytes()), Some(&b"abc"[..]));
+        assert_eq!(
+            out.get("x-request-id").map(|v| v.as_bytes()),
+            Some(&b"abc"[..])
+        );
         assert_eq!(
             out.get("x-b3-traceid").map(|v| v.as_bytes()),
             Some(&b"463ac35c9f6413ad"[..])
         );
-        assert_eq!(out.get("end-user").map(|v| v.as_bytes()), Some(&b"jason"[..]));
+        assert_eq!(
+            out.get("end-user").map(|v| v.as_bytes()),
+            Some(&b"jason"[..])
+        );
         assert!(out.get("content-length").is_none());
         assert!(out.get("host").is_none());
     }

@@ -121,7 +121,11 @@ pub async fn start<S: Service>(listen: ListenArgs) -> ExitCode {
     let watch_stdin = env::flag(&ProcessEnv, shutdown::EXIT_ON_STDIN_EOF, false).unwrap_or(false);
     shutdown::trigger_on_signals(shutdown.clone(), watch_stdin);
 
-    tracing::info!(service = S::NAME, version = env!("CARGO_PKG_VERSION"), "starting");
+    tracing::info!(
+        service = S::NAME,
+        version = env!("CARGO_PKG_VERSION"),
+        "starting"
+    );
     match S::run(listener, config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -12,7 +12,9 @@ async fn start() -> TestServer {
 }
 
 async fn get(server: &TestServer, path: &str) -> (u16, Value) {
-    let resp = reqwest::get(server.url(path)).await.expect("details answers");
+    let resp = reqwest::get(server.url(path))
+        .await
+        .expect("details answers");
     let status = resp.status().as_u16();
     (status, resp.json().await.expect("details answers JSON"))
 }
