@@ -36,7 +36,7 @@ static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 /// A fresh, empty database on the shared test cluster, as a `postgres://` URL; `None` (with a
 /// message on stderr) when PostgreSQL is not installed and not required.
 pub async fn database() -> Option<String> {
-    let cluster = CLUSTER.get_or_init(|| start_cluster().map_err(|e| format!("{e}")));
+    let cluster = CLUSTER.get_or_init(start_cluster);
     let cluster = match cluster {
         Ok(c) => c,
         Err(reason) => {

@@ -1,0 +1,5 @@
+//! The `ratings` binary: see the library docs.
+
+fn main() -> std::process::ExitCode {
+    common::service::main::<ratings::Ratings>()
+}

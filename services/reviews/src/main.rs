@@ -1,0 +1,5 @@
+//! The `reviews` binary: see the library docs.
+
+fn main() -> std::process::ExitCode {
+    common::service::main::<reviews::Reviews>()
+}
