@@ -1,0 +1,5 @@
+//! The `banner` binary: see the library docs.
+
+fn main() -> std::process::ExitCode {
+    common::service::main::<banner::Banner>()
+}

@@ -1,0 +1,178 @@
+//! Shared test plumbing: a fresh database of each kind, the service on a real socket, and a
+//! small HTTP client for its API.
+
+use banner::Config;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use testkit::TestServer;
+
+/// Runs each listed test once per database, as `<test>::sqlite` and `<test>::postgres`, so
+/// every behaviour is checked on both. The PostgreSQL run skips when PostgreSQL is not installed,
+/// unless `CI` is set (then it fails): run `CI=1 cargo test -p banner` to be sure it ran.
+macro_rules! on_both_backends {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$test(crate::support::TestDb::sqlite()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = crate::support::TestDb::postgres().await {
+                    super::$test(db).await;
+                }
+            }
+        }
+    )+};
+}
+
+/// A database of its own for one test.
+pub struct TestDb {
+    pub url: String,
+    /// Holds the SQLite file's folder; removed when the test ends.
+    _dir: Option<TempDir>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = common::db::sqlite_url(&dir.path().join("banner.db"));
+        Self {
+            url,
+            _dir: Some(dir),
+        }
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        let url = testkit::postgres::database().await?;
+        Some(Self { url, _dir: None })
+    }
+}
+
+/// The banner service on `127.0.0.1:0`, and a client for it. Dropping it stops the service.
+pub struct Api {
+    pub server: TestServer,
+    http: reqwest::Client,
+}
+
+/// A response, taken apart.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The JSON body, or `Null` when there is none (204).
+    pub body: Value,
+    pub location: Option<String>,
+}
+
+impl Api {
+    pub async fn start(db: &TestDb) -> Self {
+        let config = Config {
+            database_url: db.url.clone(),
+        };
+        let server = testkit::run_service(|listener, shutdown| {
+            <banner::Banner as common::Service>::run(listener, config, shutdown)
+        })
+        .await;
+        Self {
+            server,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, body: &Value) -> Reply {
+        self.send(Method::POST, "/api/v1/banners", Some(body)).await
+    }
+
+    pub async fn put(&self, id: i64, body: &Value) -> Reply {
+        self.send(Method::PUT, &format!("/api/v1/banners/{id}"), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// Creates a banner that must be accepted, and returns it.
+    pub async fn create(&self, body: &Value) -> Value {
+        let reply = self.post(body).await;
+        assert_eq!(reply.status, 201, "creating {body}: {reply:?}");
+        reply.body
+    }
+
+    /// All banners, as `GET /api/v1/banners` lists them.
+    pub async fn all(&self) -> Vec<Value> {
+        let reply = self.get("/api/v1/banners").await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.body.as_array().expect("a list").clone()
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let mut request = self.http.request(method, self.server.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        reply(request).await
+    }
+
+    /// A request with a body that need not be JSON.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, self.server.url(path))
+            .body(body.to_string());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        reply(request).await
+    }
+}
+
+async fn reply(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("the service answers");
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().expect("an ASCII Location").to_string());
+    let bytes = response.bytes().await.expect("a body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "status {status}: the body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    Reply {
+        status,
+        body,
+        location,
+    }
+}
+
+/// A banner request body.
+pub fn banner(title: &str, platform: &str, slot: i64, starts_at: &str, ends_at: &str) -> Value {
+    json!({
+        "title": title,
+        "platform": platform,
+        "slot": slot,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "image_url": "https://cdn.example.com/banner.png",
+        "link_url": "https://shop.example.com/sale",
+    })
+}
