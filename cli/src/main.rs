@@ -1,1 +1,5 @@
-fn main() {}
+//! The `sailkit` binary: see the library docs (`cli/src/lib.rs`).
+
+fn main() -> std::process::ExitCode {
+    sailkit::main()
+}

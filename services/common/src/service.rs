@@ -84,14 +84,25 @@ pub fn main<S: Service>() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    block_on(S::NAME, start::<S>(cli.listen))
+}
+
+/// Runs a service's start-up future on a new runtime and returns its exit code. Shared by the
+/// service binaries and `sailkit serve`.
+pub fn block_on(name: &str, service: impl Future<Output = ExitCode>) -> ExitCode {
+    shutdown::exit_when_orphaned();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("{}: cannot start the async runtime: {e}", S::NAME);
+            eprintln!("{name}: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(start::<S>(cli.listen))
+    let code = runtime.block_on(service);
+    // The stdin watcher (`SAILKIT_EXIT_ON_STDIN_EOF`) may still sit in a blocking read of a
+    // pipe the launcher keeps open; dropping the runtime would wait for it forever.
+    runtime.shutdown_background();
+    code
 }
 
 /// Starts the service inside an existing runtime: telemetry, config, bind, run.

@@ -13,6 +13,10 @@
 //!   pipe as stdin and sets this variable: if the launcher dies without a chance to clean up
 //!   (even from SIGKILL), the pipe closes and its children stop instead of lingering.
 
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::time::Duration;
+
 use tokio::io::AsyncReadExt;
 
 /// The token that asks a service to stop. See the module docs.
@@ -29,8 +33,9 @@ pub fn trigger_on_signals(shutdown: Shutdown, watch_stdin: bool) {
             r = wait_for_stdin_eof(watch_stdin) => r,
             _ = shutdown.cancelled() => return,
         };
-        tracing::info!(%reason, "shutting down: finishing requests in flight");
+        // Cancel first: if the reason is that the launcher went away, even logging may fail.
         shutdown.cancel();
+        tracing::info!(%reason, "shutting down: finishing requests in flight");
     });
 }
 
@@ -69,4 +74,32 @@ async fn wait_for_stdin_eof(enabled: bool) -> &'static str {
             Ok(_) => continue,
         }
     }
+}
+
+/// How long an orphaned service may take to stop by itself before [`exit_when_orphaned`] ends it.
+const ORPHAN_GRACE: Duration = Duration::from_secs(10);
+
+/// A last resort for a service whose launcher is gone (only with `SAILKIT_EXIT_ON_STDIN_EOF`).
+///
+/// Normally the service stops by itself when its stdin closes. But a launcher that died took
+/// the read ends of our stdout and stderr with it: nobody will read our logs or stop us any
+/// more. If the service has not exited [`ORPHAN_GRACE`] after its stdin closed, because
+/// something in it is stuck, this thread ends the process, so that no orphan keeps a port. It
+/// reads its own duplicate of stdin's descriptor, so it does not contend for `std::io::stdin()`.
+pub fn exit_when_orphaned() {
+    let watch = std::env::var(EXIT_ON_STDIN_EOF).is_ok_and(|v| v == "1" || v == "true");
+    if !watch {
+        return;
+    }
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return;
+    };
+    std::thread::spawn(move || {
+        let mut stdin = std::fs::File::from(fd);
+        let mut buf = [0u8; 64];
+        // The launcher never writes; only the end of the pipe (or an error) matters.
+        while let Ok(1..) = stdin.read(&mut buf) {}
+        std::thread::sleep(ORPHAN_GRACE);
+        std::process::exit(1);
+    });
 }

@@ -10,9 +10,13 @@ use tracing_subscriber::EnvFilter;
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // A log line that cannot be written (the launcher that read our output is gone) must not
+    // take the service down: without this, the subscriber reports its own write error with a
+    // panicking `eprintln!`.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .log_internal_errors(false);
     let _ = if json {
         builder.json().try_init()
     } else {

@@ -1,0 +1,142 @@
+//! The command line of `sailkit`, declared with clap's derive API.
+//!
+//! `sailkit` with no subcommand runs `up`, so that `cargo run` at the repository root starts the
+//! stack; `up`'s options are therefore accepted at the top level too (`cargo run -- --port-base
+//! 10080`). Mixing them with a subcommand is refused, to keep one meaning per command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use common::service::ListenArgs;
+
+use crate::services::ServiceName;
+
+/// The default front door port, Bookinfo's 9080.
+pub const DEFAULT_PORT_BASE: u16 = 9080;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sailkit",
+    version,
+    about = "Run the sailkit Bookinfo + banner stack on this machine",
+    long_about = "Run the sailkit Bookinfo + banner stack on this machine.\n\n\
+        With no subcommand, `sailkit` runs `sailkit up`: every service starts as its own local \
+        process, behind one address per service, and the app is at \
+        http://127.0.0.1:9080/productpage.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Options for `up` when no subcommand is given.
+    #[command(flatten)]
+    pub up: UpArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the whole stack (the default): 8 service instances and one address per service.
+    #[command(after_help = UP_AFTER_HELP)]
+    Up(UpArgs),
+    /// Run one service in the foreground, as its own binary would.
+    #[command(after_help = SERVE_AFTER_HELP)]
+    Serve(ServeArgs),
+    /// Tell whether a stack is running from a data directory, and what it is made of.
+    Status(StatusArgs),
+}
+
+const UP_AFTER_HELP: &str = "\
+Ports (with the default --port-base 9080):
+  9080  productpage  (the front door: http://127.0.0.1:9080/productpage)
+  9081  details      9082 reviews     9083 ratings     9084 banner
+  9100+ the instances, one port each (productpage-v1, details-v1, reviews-v1..v3, ...)
+With --port-base 0 every port is chosen by the operating system; read them from
+<data-dir>/run/stack.json or with `sailkit status`.
+
+Stop with Ctrl-C (or SIGTERM): every instance is stopped, then the launcher exits.";
+
+const SERVE_AFTER_HELP: &str = "\
+Each service reads its settings from environment variables; see `<service> --help` for the
+list (for example `cargo run -p reviews -- --help`). `sailkit up` runs its instances this way.";
+
+/// Where `up` keeps its files, shared by `up` and `status`.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArg {
+    /// Folder for the SQLite files, `run/` (address files, stack.json, lock) and `logs/`.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// First port: the front door listens on it, the other services on the next four, the
+    /// instances from PORT+20 upward. 0 lets the operating system choose every port.
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_PORT_BASE)]
+    pub port_base: u16,
+
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+
+    /// Leave an instance stopped when it crashes, instead of restarting it with a back-off.
+    #[arg(long)]
+    pub no_restart: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The service to run.
+    #[arg(value_enum)]
+    pub service: ServiceName,
+
+    #[command(flatten)]
+    pub listen: ListenArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_up_with_its_options() {
+        let cli = Cli::try_parse_from(["sailkit", "--port-base", "0"]).expect("valid");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.up.port_base, 0);
+        assert_eq!(cli.up.data_dir.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn serve_takes_a_service_a_port_and_an_address() {
+        let cli =
+            Cli::try_parse_from(["sailkit", "serve", "reviews", "9102", "--bind", "127.0.0.1"])
+                .expect("valid");
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.service, ServiceName::Reviews);
+        assert_eq!(args.listen.port, 9102);
+        assert_eq!(args.listen.bind.to_string(), "127.0.0.1");
+    }
+
+    #[test]
+    fn up_options_cannot_be_mixed_with_a_subcommand() {
+        assert!(Cli::try_parse_from(["sailkit", "--port-base", "0", "status"]).is_err());
+    }
+
+    #[test]
+    fn unknown_services_are_refused() {
+        assert!(Cli::try_parse_from(["sailkit", "serve", "mongodb"]).is_err());
+    }
+}

@@ -1,0 +1,47 @@
+//! `sailkit`: the command that runs the kit on your machine.
+//!
+//! `cargo run` at the repository root runs `sailkit up`, which starts the whole Bookinfo app plus
+//! the banner service as separate local processes, with no Docker and no database server
+//! (SQLite files in `data/`). It plays, in miniature, the parts Kubernetes plays in a cluster:
+//!
+//! | Kubernetes                      | `sailkit up`                                             |
+//! |---------------------------------|----------------------------------------------------------|
+//! | Deployment `reviews-v2`         | an instance: a child process `sailkit serve reviews`     |
+//! | container env from the manifest | [`up::plan`]: the env each instance starts with          |
+//! | kubelet (start, probe, restart) | [`up::instance`]: spawn, wait for `/health`, restart     |
+//! | Service + kube-proxy            | [`service_proxy`]: one address per service, round robin  |
+//!
+//! One binary serves every role: `sailkit serve <service>` runs one service in the foreground,
+//! exactly like that service's own binary, and `sailkit up` starts its children as
+//! `sailkit serve ...` from its own executable. Each service is still its own OS process.
+//!
+//! Layout:
+//! - [`cli`]: the command line (clap), with `--help` on every command.
+//! - [`services`]: the five services by name, and `sailkit serve`.
+//! - [`up`]: `sailkit up`, the local launcher (one file per job, see its docs).
+//! - [`service_proxy`]: the service "VIPs": a small layer-7 kube-proxy.
+//! - [`status`]: `sailkit status`, what a running launcher reports in its state file.
+
+pub mod cli;
+pub mod service_proxy;
+pub mod services;
+pub mod status;
+pub mod up;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// The whole `main` of the `sailkit` binary: parse the command line, run the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        // No subcommand means `up`, so that `cargo run` starts the stack.
+        None => up::main(cli.up),
+        Some(Command::Up(args)) => up::main(args),
+        Some(Command::Serve(args)) => services::serve(args),
+        Some(Command::Status(args)) => status::main(args),
+    }
+}

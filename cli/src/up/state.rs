@@ -1,0 +1,205 @@
+//! `<data-dir>/run/stack.json`: what a running launcher has started, for tools to read.
+//!
+//! It is written once the whole stack is ready (so its presence means "ready"), rewritten when
+//! an instance is restarted with a new pid, and removed when the launcher stops. The end-to-end
+//! test, the benchmark and `sailkit status` read it. Its shape:
+//!
+//! ```json
+//! {
+//!   "launcher_pid": 4100,
+//!   "data_dir": "/home/me/sailkit/data",
+//!   "front_door": "http://127.0.0.1:9080",
+//!   "app_url": "http://127.0.0.1:9080/productpage",
+//!   "vips": [
+//!     {"name": "reviews", "service": "reviews", "url": "http://127.0.0.1:9082",
+//!      "instances": ["reviews-v1", "reviews-v2", "reviews-v3"]}
+//!   ],
+//!   "instances": [
+//!     {"name": "reviews-v2", "service": "reviews", "version": "v2",
+//!      "url": "http://127.0.0.1:9103", "pid": 4107}
+//!   ]
+//! }
+//! ```
+//! `pid` is `null` while an instance is down (crashed, waiting to be restarted).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::services::ServiceName;
+
+/// The file's name in `run/`.
+pub const STATE_FILE: &str = "stack.json";
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stack {
+    pub launcher_pid: u32,
+    pub data_dir: PathBuf,
+    /// The productpage VIP, `http://127.0.0.1:<port>`: where users come in.
+    pub front_door: String,
+    /// The page to open in a browser: the front door's `/productpage`.
+    pub app_url: String,
+    /// One per service, in port order.
+    pub vips: Vec<Vip>,
+    /// One per instance, in plan order.
+    pub instances: Vec<Instance>,
+}
+
+/// A service's stable address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vip {
+    pub name: String,
+    pub service: ServiceName,
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub url: String,
+    /// The names of the instances it spreads requests over.
+    pub instances: Vec<String>,
+}
+
+/// One running instance of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub name: String,
+    pub service: ServiceName,
+    pub version: String,
+    /// `http://127.0.0.1:<port>`, the instance's own address (bypassing its VIP).
+    pub url: String,
+    /// The process id, or `None` while the instance is down.
+    pub pid: Option<u32>,
+}
+
+impl Stack {
+    /// The VIP of `service`.
+    pub fn vip(&self, service: ServiceName) -> Option<&Vip> {
+        self.vips.iter().find(|v| v.service == service)
+    }
+}
+
+/// Reads `<run_dir>/stack.json`.
+pub fn read(run_dir: &Path) -> std::io::Result<Stack> {
+    let text = std::fs::read_to_string(run_dir.join(STATE_FILE))?;
+    serde_json::from_str(&text).map_err(std::io::Error::other)
+}
+
+/// The launcher's copy of the state, and the file it keeps in step with it.
+#[derive(Debug)]
+pub struct StateFile {
+    path: PathBuf,
+    /// `None` until the stack is ready and the file first written.
+    stack: Mutex<Option<Stack>>,
+}
+
+impl StateFile {
+    pub fn new(run_dir: &Path) -> Self {
+        Self {
+            path: run_dir.join(STATE_FILE),
+            stack: Mutex::new(None),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the file for the first time: from now on, the stack is ready.
+    pub fn publish(&self, stack: Stack) -> std::io::Result<()> {
+        let mut slot = self.lock();
+        write_atomically(&self.path, &stack)?;
+        *slot = Some(stack);
+        Ok(())
+    }
+
+    /// Records a new pid (or none) for an instance; rewrites the file if it was published.
+    pub fn set_pid(&self, instance: &str, pid: Option<u32>) {
+        let mut slot = self.lock();
+        let Some(stack) = slot.as_mut() else { return };
+        if let Some(entry) = stack.instances.iter_mut().find(|i| i.name == instance) {
+            entry.pid = pid;
+        }
+        if let Err(error) = write_atomically(&self.path, stack) {
+            eprintln!("sailkit: cannot update {}: {error}", self.path.display());
+        }
+    }
+
+    /// Removes the file: the stack is no longer running.
+    pub fn remove(&self) {
+        let mut slot = self.lock();
+        *slot = None;
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Stack>> {
+        // A panic while holding this lock cannot leave the data half-changed, so a poisoned
+        // lock is still good to use.
+        self.stack.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Writes to a temporary file and renames it over the old one, so that a reader sees either
+/// the old file or the new one, never half of it.
+fn write_atomically(path: &Path, stack: &Stack) -> std::io::Result<()> {
+    let json = serde_json::to_vec_pretty(stack).map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, json)?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(data_dir: &Path) -> Stack {
+        Stack {
+            launcher_pid: 1,
+            data_dir: data_dir.to_path_buf(),
+            front_door: "http://127.0.0.1:9080".into(),
+            app_url: "http://127.0.0.1:9080/productpage".into(),
+            vips: vec![Vip {
+                name: "ratings".into(),
+                service: ServiceName::Ratings,
+                url: "http://127.0.0.1:9083".into(),
+                instances: vec!["ratings-v1".into()],
+            }],
+            instances: vec![Instance {
+                name: "ratings-v1".into(),
+                service: ServiceName::Ratings,
+                version: "v1".into(),
+                url: "http://127.0.0.1:9105".into(),
+                pid: Some(10),
+            }],
+        }
+    }
+
+    #[test]
+    fn the_file_follows_the_launchers_state() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = StateFile::new(dir.path());
+        state.set_pid("ratings-v1", Some(11));
+        assert!(read(dir.path()).is_err(), "not written before publish");
+
+        state.publish(sample(dir.path())).expect("write");
+        assert_eq!(read(dir.path()).expect("read"), sample(dir.path()));
+
+        state.set_pid("ratings-v1", None);
+        let stack = read(dir.path()).expect("read");
+        assert_eq!(stack.instances[0].pid, None);
+        assert_eq!(
+            stack.vip(ServiceName::Ratings).map(|v| v.url.as_str()),
+            Some("http://127.0.0.1:9083")
+        );
+
+        state.remove();
+        assert!(!state.path().exists());
+    }
+
+    #[test]
+    fn the_json_has_the_documented_field_names() {
+        let value = serde_json::to_value(sample(Path::new("/d"))).expect("json");
+        assert_eq!(value["launcher_pid"], 1);
+        assert_eq!(value["vips"][0]["service"], "ratings");
+        assert_eq!(value["instances"][0]["pid"], 10);
+        assert_eq!(value["instances"][0]["version"], "v1");
+    }
+}
