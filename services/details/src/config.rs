@@ -6,6 +6,8 @@ use common::env::{self, ConfigError, Env};
 pub const ENV_HELP: &str = "\
 Environment:
   SERVICE_VERSION   version label, informational (default v1)
+  ENABLE_EXTERNAL_BOOK_SERVICE
+                    Bookinfo's details v2 (Google Books); not implemented: a warning at start
   BIND_ADDRESS      address to listen on (default 0.0.0.0)
   RUST_LOG          log filter (default info); LOG_FORMAT=json for JSON logs";
 
@@ -14,12 +16,16 @@ Environment:
 pub struct Config {
     /// `SERVICE_VERSION`: shown in logs only, as in Bookinfo.
     pub service_version: String,
+    /// `ENABLE_EXTERNAL_BOOK_SERVICE`: Bookinfo's details v2. Read only to warn that sailkit
+    /// does not implement it, rather than ignore it silently.
+    pub external_book_service: bool,
 }
 
 impl Config {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         Ok(Self {
             service_version: env::string(env, "SERVICE_VERSION", "v1"),
+            external_book_service: env::flag(env, "ENABLE_EXTERNAL_BOOK_SERVICE", false)?,
         })
     }
 }
@@ -28,6 +34,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             service_version: "v1".into(),
+            external_book_service: false,
         }
     }
 }

@@ -38,6 +38,12 @@ impl common::Service for Details {
         config: Config,
         shutdown: common::Shutdown,
     ) -> anyhow::Result<()> {
+        if config.external_book_service {
+            tracing::warn!(
+                "ENABLE_EXTERNAL_BOOK_SERVICE=true asks for Bookinfo's details v2 (Google Books), \
+                 which sailkit does not implement; serving the built-in book instead"
+            );
+        }
         common::server::serve(listener, app(config), shutdown).await?;
         Ok(())
     }
