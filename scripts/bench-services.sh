@@ -60,16 +60,19 @@ front_door=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fr
 banner=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(next(v["url"] for v in s["vips"] if v["service"]=="banner"))' "$state")
 page="$front_door/productpage"
 
-# A banner active now, so every page includes one (as the page would in a real shop).
-python3 - "$banner" <<'PY'
-import json, sys, urllib.request, datetime as dt
+# A banner active now, so every page includes one (as the page would in a real shop). Writes
+# need the banner admin account, whose password the launcher keeps in the data directory.
+python3 - "$banner" "$data/admin-password" <<'PY'
+import base64, json, sys, urllib.request, datetime as dt
 now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 body = {"title": "Benchmark sale", "platform": "desktop", "slot": 1,
         "starts_at": (now - dt.timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
         "ends_at": (now + dt.timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
         "image_url": None, "link_url": "https://example.org/sale"}
+password = open(sys.argv[2]).read().rstrip("\n")
+auth = base64.b64encode(("admin:" + password).encode()).decode()
 req = urllib.request.Request(sys.argv[1] + "/api/v1/banners", json.dumps(body).encode(),
-                             {"content-type": "application/json"})
+                             {"content-type": "application/json", "authorization": "Basic " + auth})
 urllib.request.urlopen(req, timeout=5).read()
 PY
 

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use common::service::ListenArgs;
 
 use crate::services::ServiceName;
+use crate::up::plan::Stage;
 
 /// The default front door port, Bookinfo's 9080.
 pub const DEFAULT_PORT_BASE: u16 = 9080;
@@ -36,7 +37,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start the whole stack (the default): 8 service instances and one address per service.
+    /// Start the whole stack (the default): 8 service instances and one address per service, or
+    /// with `--stage monolith` the whole app as one process.
     #[command(after_help = UP_AFTER_HELP)]
     Up(UpArgs),
     /// Run one service in the foreground, as its own binary would.
@@ -54,6 +56,9 @@ Ports (with the default --port-base 9080):
 With --port-base 0 every port is chosen by the operating system; read them from
 <data-dir>/run/stack.json or with `sailkit status`.
 
+With --stage monolith: one process, `monolith`, serves the whole app (banner API and admin too) behind
+the front door, 9080; its one database is <data-dir>/monolith.db.
+
 Stop with Ctrl-C (or SIGTERM): every instance is stopped, then the launcher exits.";
 
 const SERVE_AFTER_HELP: &str = "\
@@ -70,6 +75,11 @@ pub struct DataDirArg {
 
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
+    /// Which shape of the app to run: every service its own process (`services`), or the
+    /// whole app in one process (`monolith`), where the story starts.
+    #[arg(long, value_enum, default_value_t = Stage::Services)]
+    pub stage: Stage,
+
     /// First port: the front door listens on it, the other services on the next four, the
     /// instances from PORT+20 upward. 0 lets the operating system choose every port.
     #[arg(long, value_name = "PORT", default_value_t = DEFAULT_PORT_BASE)]
@@ -115,6 +125,28 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.up.port_base, 0);
         assert_eq!(cli.up.data_dir.data_dir, PathBuf::from("data"));
+        assert_eq!(cli.up.stage, Stage::Services);
+    }
+
+    #[test]
+    fn the_stage_is_chosen_with_or_without_the_up_subcommand() {
+        let bare = Cli::try_parse_from(["sailkit", "--stage", "monolith"]).expect("valid");
+        assert_eq!(bare.up.stage, Stage::Monolith);
+        let up = Cli::try_parse_from(["sailkit", "up", "--stage", "monolith"]).expect("valid");
+        let Some(Command::Up(args)) = up.command else {
+            panic!("expected up");
+        };
+        assert_eq!(args.stage, Stage::Monolith);
+        assert!(Cli::try_parse_from(["sailkit", "--stage", "microliths"]).is_err());
+    }
+
+    #[test]
+    fn the_monolith_can_be_served_alone() {
+        let cli = Cli::try_parse_from(["sailkit", "serve", "monolith"]).expect("valid");
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.service, ServiceName::Monolith);
     }
 
     #[test]

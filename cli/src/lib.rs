@@ -17,7 +17,7 @@
 //!
 //! Layout:
 //! - [`cli`]: the command line (clap), with `--help` on every command.
-//! - [`services`]: the five services by name, and `sailkit serve`.
+//! - [`services`]: the five services and the monolith, by name, and `sailkit serve`.
 //! - [`up`]: `sailkit up`, the local launcher (one file per job, see its docs).
 //! - [`service_proxy`]: the service "VIPs": a small layer-7 kube-proxy.
 //! - [`status`]: `sailkit status`, what a running launcher reports in its state file.

@@ -1,8 +1,9 @@
-//! The five services of the stack, by name, and `sailkit serve <service>`.
+//! The five services of the stack and the monolith, by name, and `sailkit serve <service>`.
 //!
 //! `sailkit serve reviews 9102` runs the very code the `reviews` binary runs
 //! (`common::service::start`), so one executable can play every part: that is what lets
 //! `sailkit up` start each instance as a child process of its own executable.
+//! `sailkit serve monolith` runs the whole app in one process, as `--stage monolith` does.
 
 use std::process::ExitCode;
 
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::ServeArgs;
 
-/// A service of the stack. The order of [`ServiceName::ALL`] is the order of the VIP ports.
+/// A program `sailkit serve` can run: one of the five services, or the monolith that links them
+/// all. The order of [`ServiceName::ALL`] is the order of the VIP ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceName {
@@ -26,10 +28,13 @@ pub enum ServiceName {
     Ratings,
     /// Promotional banners shown on the product page.
     Banner,
+    /// The whole app in one process: the five above, wired in-process over one database.
+    Monolith,
 }
 
 impl ServiceName {
-    /// Every service, front door first.
+    /// The five services of the split stack, front door first. The monolith is not among them:
+    /// it is all of them at once.
     pub const ALL: [ServiceName; 5] = [
         ServiceName::Productpage,
         ServiceName::Details,
@@ -46,6 +51,7 @@ impl ServiceName {
             ServiceName::Reviews => "reviews",
             ServiceName::Ratings => "ratings",
             ServiceName::Banner => "banner",
+            ServiceName::Monolith => "monolith",
         }
     }
 
@@ -58,6 +64,7 @@ impl ServiceName {
             ServiceName::Reviews => "REVIEWS",
             ServiceName::Ratings => "RATINGS",
             ServiceName::Banner => "BANNER",
+            ServiceName::Monolith => "MONOLITH",
         }
     }
 
@@ -70,6 +77,7 @@ impl ServiceName {
             ServiceName::Reviews => start::<reviews::Reviews>(listen).await,
             ServiceName::Ratings => start::<ratings::Ratings>(listen).await,
             ServiceName::Banner => start::<banner::Banner>(listen).await,
+            ServiceName::Monolith => start::<monolith::Monolith>(listen).await,
         }
     }
 }
@@ -91,7 +99,7 @@ mod tests {
 
     #[test]
     fn names_match_the_command_line_values() {
-        for service in ServiceName::ALL {
+        for service in ServiceName::value_variants() {
             let value = service.to_possible_value().expect("no service is hidden");
             assert_eq!(value.get_name(), service.as_str());
             assert_eq!(service.env_prefix(), service.as_str().to_uppercase());

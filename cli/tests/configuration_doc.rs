@@ -94,3 +94,8 @@ fn ratings_is_documented() {
 fn banner_is_documented() {
     assert_in_step::<banner::Banner>();
 }
+
+#[test]
+fn monolith_is_documented() {
+    assert_in_step::<monolith::Monolith>();
+}

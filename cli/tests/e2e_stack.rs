@@ -70,15 +70,27 @@ async fn the_stack_serves_the_book_page_with_every_reviews_version_and_stops_cle
         .url;
     let title = format!("Launch week {}", stack.state.launcher_pid);
     let now = OffsetDateTime::now_utc();
+    let body = json!({
+        "title": title,
+        "platform": "desktop",
+        "slot": 1,
+        "starts_at": rfc3339(now - time::Duration::hours(1)),
+        "ends_at": rfc3339(now + time::Duration::hours(1)),
+    });
+    // Writes need the admin account; the launcher made its password on the first start.
+    let anonymous = client
+        .post(format!("{banner_vip}/api/v1/banners"))
+        .json(&body)
+        .send()
+        .await
+        .expect("banner VIP");
+    assert_eq!(anonymous.status(), 401, "{:?}", anonymous.text().await);
+    let password = std::fs::read_to_string(stack.data_dir().join("admin-password"))
+        .expect("the launcher wrote the admin password");
     let created = client
         .post(format!("{banner_vip}/api/v1/banners"))
-        .json(&json!({
-            "title": title,
-            "platform": "desktop",
-            "slot": 1,
-            "starts_at": rfc3339(now - time::Duration::hours(1)),
-            "ends_at": rfc3339(now + time::Duration::hours(1)),
-        }))
+        .basic_auth("admin", Some(password.trim_end()))
+        .json(&body)
         .send()
         .await
         .expect("banner VIP");

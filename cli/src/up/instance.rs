@@ -149,7 +149,7 @@ pub async fn run(
         report_exit(&mut child, &config, &shared, status, "unexpectedly").await;
         shared.console.alarm(&format!(
             "the {} VIP no longer sends requests to {name}",
-            config.spec.service
+            config.spec.vip
         ));
         if !shared.restart {
             shared
@@ -202,7 +202,7 @@ pub async fn run(
             "{} is back (pid {}); the {} VIP sends it requests again",
             shared.console.bold(&name),
             child.pid(),
-            config.spec.service
+            config.spec.vip
         ));
     }
 }

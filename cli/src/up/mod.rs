@@ -1,4 +1,5 @@
-//! `sailkit up`: the whole stack on this machine, each service its own process.
+//! `sailkit up`: the whole stack on this machine, each service its own process (or, with
+//! `--stage monolith`, the whole app as one process: see [`plan::Stage`]).
 //!
 //! What it builds, with the default ports:
 //! ```text
@@ -8,7 +9,9 @@
 //!                                                               └─► :9084 banner VIP ──► banner-v1
 //! ```
 //! The launcher is one process: it holds the VIPs (see [`crate::service_proxy`]) and starts the
-//! eight instances as children. [`run`] is the whole sequence, top to bottom:
+//! eight instances as children. With `--stage monolith` the plan is one instance, `monolith`,
+//! behind the productpage VIP alone; every step below is the same. [`run`] is the whole
+//! sequence, top to bottom:
 //! 1. data directory and lock (one launcher per data directory);
 //! 2. ports: the VIPs are bound first, so a taken port is reported before anything starts;
 //! 3. instances: all started at once, each reported as it becomes ready;
@@ -17,7 +20,7 @@
 //! 6. wait for Ctrl-C or SIGTERM; 7. stop everything, clean up, exit 0.
 //!
 //! Layout, one job per file:
-//! - [`plan`]: which instances, with which environment (the "manifests").
+//! - [`plan`]: the stage; which instances and VIPs, with which environment (the "manifests").
 //! - [`ports`]: which port for what; binding with errors that name the service.
 //! - [`lock`]: the data directory's lock.
 //! - [`instance`]: one instance's life: start, readiness, crash and restart, stop.
@@ -121,14 +124,15 @@ async fn run_stack(
 ) -> Result<(), UpError> {
     let began = Instant::now();
     let run_dir = data_dir.join(RUN_DIR);
-    let specs = plan::instances(data_dir);
+    let plan = plan::Plan::for_stage(args.stage, data_dir);
+    let specs = plan.instances.clone();
     let width = specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
     let console = Console::detect(width);
 
     // 2. Ports: the VIPs first, then a check that the instances' ports are free.
     let ports = PortPlan::new(args.port_base, specs.len())?;
-    let mut vips = Vec::with_capacity(ServiceName::ALL.len());
-    for service in ServiceName::ALL {
+    let mut vips = Vec::with_capacity(plan.vips.len());
+    for &service in &plan.vips {
         let listener = ports::bind_vip(&ports, service).await?;
         let addr = listener.local_addr().map_err(UpError::Runtime)?;
         vips.push(BoundVip {
@@ -154,9 +158,8 @@ async fn run_stack(
 
     // 3. Instances: start them all, then wait for each to be ready (or for one to fail).
     console.say(&format!(
-        "sailkit: starting {} instances of {} services (data in {})",
-        specs.len(),
-        ServiceName::ALL.len(),
+        "sailkit: starting {} (data in {})",
+        plan.describe(),
         data_dir.display()
     ));
     let shared = Arc::new(Shared {
@@ -225,7 +228,7 @@ async fn run_stack(
     for vip in vips {
         let endpoints: Vec<_> = ready
             .iter()
-            .filter(|r| r.service == vip.service)
+            .filter(|r| r.vip == vip.service)
             .map(|r| r.ready.endpoint.clone())
             .collect();
         stack_vips.push(state::Vip {
@@ -299,6 +302,8 @@ struct BoundVip {
 struct ReadyInstance {
     name: String,
     service: ServiceName,
+    /// The VIP that sends it requests.
+    vip: ServiceName,
     version: &'static str,
     ready: Ready,
 }
@@ -334,6 +339,7 @@ async fn wait_all_ready(
             ready.map(|ready| ReadyInstance {
                 name: spec.name.clone(),
                 service: spec.service,
+                vip: spec.vip,
                 version: spec.version,
                 ready,
             })
@@ -348,7 +354,7 @@ async fn stop_all(token: &CancellationToken, instances: &mut JoinSet<()>) {
 }
 
 /// Makes the data directory absolute (the instances get paths inside it) and creates it with
-/// its `run/` and `logs/` folders.
+/// its `run/` and `logs/` folders and the banner admin's `admin-password` file.
 fn prepare_data_dir(dir: &Path) -> Result<PathBuf, UpError> {
     let error = |source| UpError::DataDir {
         path: dir.to_path_buf(),
@@ -358,6 +364,8 @@ fn prepare_data_dir(dir: &Path) -> Result<PathBuf, UpError> {
     for sub in [RUN_DIR, LOGS_DIR] {
         std::fs::create_dir_all(dir.join(sub)).map_err(error)?;
     }
+    // The banner admin's password, made on the first start and kept after.
+    plan::ensure_admin_password(&dir).map_err(error)?;
     Ok(dir)
 }
 

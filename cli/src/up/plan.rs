@@ -1,25 +1,91 @@
-//! Which instances `sailkit up` starts, and the environment each one gets.
+//! Which instances `sailkit up` starts, behind which service addresses, and the environment each
+//! instance gets.
 //!
-//! This is the launcher's equivalent of the Deployment manifests: one entry per version of a
-//! service, and the environment variables that make that version what it is. It is pure data,
-//! so a test can read it like a manifest.
+//! This is the launcher's equivalent of the Deployment and Service manifests: one entry per
+//! version of a service, the environment variables that make that version what it is, and the
+//! VIPs in front of them. It is pure data, so a test can read it like a manifest.
+//!
+//! The **stage** picks the plan, and nothing else in `up` depends on it:
+//! - [`Stage::Services`] (the default): the split stack, five services, eight instances, five
+//!   VIPs ([`services`]);
+//! - [`Stage::Monolith`]: the story's starting point, one `monolith` process serving the whole
+//!   app behind the productpage VIP, the front door, so the URL to open is the same
+//!   ([`monolith`]).
 //!
 //! How the instances find each other: every instance gets `<SVC>_HOSTNAME=127.0.0.1` and
 //! `<SVC>_SERVICE_PORT=<VIP port>` for each service, the variables Bookinfo reads (and the ones
 //! Kubernetes injects for Services). So productpage calls "reviews" at the reviews VIP, and never
 //! knows how many reviews instances there are.
 
-use std::path::Path;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
 
 use crate::services::ServiceName;
+
+/// Which shape of the app `sailkit up` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Stage {
+    /// Every service its own process, behind one VIP per service.
+    #[default]
+    Services,
+    /// The whole app in one process, one database: where the story starts.
+    Monolith,
+}
+
+/// What `up` starts: the instances, and the VIPs that send them requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub stage: Stage,
+    /// In start order (the order of the instance ports, too).
+    pub instances: Vec<InstanceSpec>,
+    /// One per service address, in port order; the first is the front door.
+    pub vips: Vec<ServiceName>,
+}
+
+impl Plan {
+    /// The plan of `stage`, with its data files in `data_dir`.
+    pub fn for_stage(stage: Stage, data_dir: &Path) -> Self {
+        match stage {
+            Stage::Services => Self {
+                stage,
+                instances: services(data_dir),
+                vips: ServiceName::ALL.to_vec(),
+            },
+            Stage::Monolith => Self {
+                stage,
+                instances: monolith(data_dir),
+                vips: vec![ServiceName::Productpage],
+            },
+        }
+    }
+
+    /// What is being started, for the launcher's first line.
+    pub fn describe(&self) -> String {
+        match self.stage {
+            Stage::Services => format!(
+                "{} instances of {} services",
+                self.instances.len(),
+                self.vips.len()
+            ),
+            Stage::Monolith => "the monolith: one process for the whole app".to_string(),
+        }
+    }
+}
 
 /// One instance to run: a version of a service, like a Deployment with one replica.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceSpec {
     /// `reviews-v2`: the service and version, also used as the pod name (`HOSTNAME`).
     pub name: String,
+    /// What runs: `sailkit serve <service>`.
     pub service: ServiceName,
     pub version: &'static str,
+    /// The VIP that sends it requests, as a Kubernetes Service selects its pods: the service
+    /// itself in the split stack, productpage's for the monolith.
+    pub vip: ServiceName,
     /// The variables that make this version what it is (`ENABLE_RATINGS`, `STAR_COLOR`,
     /// `DATABASE_URL`, ...), on top of [`common_env`].
     pub env: Vec<(&'static str, String)>,
@@ -31,15 +97,16 @@ impl InstanceSpec {
             name: format!("{service}-{version}"),
             service,
             version,
+            vip: service,
             env: env.to_vec(),
         }
     }
 }
 
-/// The eight instances of the stack, in start order (the order of the ports, too).
+/// The eight instances of the split stack, in start order (the order of the ports, too).
 ///
 /// The SQLite files live in `data_dir`, so that `rm -r data` is a full reset.
-pub fn instances(data_dir: &Path) -> Vec<InstanceSpec> {
+pub fn services(data_dir: &Path) -> Vec<InstanceSpec> {
     use ServiceName::*;
     let sqlite = |file: &str| common::db::sqlite_url(&data_dir.join(file));
     let off = || "false".to_string();
@@ -62,8 +129,76 @@ pub fn instances(data_dir: &Path) -> Vec<InstanceSpec> {
         // ratings v1 keeps its ratings in memory, v2 reads them from a database.
         InstanceSpec::new(Ratings, "v1", &[]),
         InstanceSpec::new(Ratings, "v2", &[("DATABASE_URL", sqlite("ratings.db"))]),
-        InstanceSpec::new(Banner, "v1", &[("DATABASE_URL", sqlite("banner.db"))]),
+        InstanceSpec::new(
+            Banner,
+            "v1",
+            &[
+                ("DATABASE_URL", sqlite("banner.db")),
+                ("BANNER_ADMIN_PASSWORD_FILE", admin_password_env(data_dir)),
+            ],
+        ),
     ]
+}
+
+/// The one instance of the monolith stage, named `monolith` (there is no other version of it),
+/// behind the productpage VIP. Its one database is `monolith.db` in `data_dir`. It plays reviews
+/// v2 and ratings v1, the monolith's own defaults.
+pub fn monolith(data_dir: &Path) -> Vec<InstanceSpec> {
+    let database = common::db::sqlite_url(&data_dir.join("monolith.db"));
+    vec![InstanceSpec {
+        name: "monolith".to_string(),
+        service: ServiceName::Monolith,
+        version: "v1",
+        vip: ServiceName::Productpage,
+        env: vec![
+            ("DATABASE_URL", database),
+            ("BANNER_ADMIN_PASSWORD_FILE", admin_password_env(data_dir)),
+        ],
+    }]
+}
+
+/// The file in the data directory that holds the banner admin's password.
+pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+
+/// `BANNER_ADMIN_PASSWORD_FILE` for the instances that serve the banner admin pages.
+fn admin_password_env(data_dir: &Path) -> String {
+    data_dir.join(ADMIN_PASSWORD_FILE).display().to_string()
+}
+
+/// Creates `<data_dir>/admin-password` with a random password, readable by its owner only
+/// (mode 0600), unless it exists already: the password stays the same from one start to the
+/// next, and `rm data/admin-password` makes a new one. Returns the file's path.
+///
+/// The banner service reads the file itself (`BANNER_ADMIN_PASSWORD_FILE`), the way it would
+/// read a Kubernetes or docker secret, so the password is never in a command line or in the
+/// environment of a process that other users can inspect.
+pub fn ensure_admin_password(data_dir: &Path) -> std::io::Result<PathBuf> {
+    let path = data_dir.join(ADMIN_PASSWORD_FILE);
+    let mut file = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(path),
+        Err(e) => return Err(e),
+    };
+    writeln!(file, "{}", random_password()?)?;
+    Ok(path)
+}
+
+/// 24 characters from 64 (letters, digits, `-`, `_`): 144 random bits, safe in a shell and in
+/// `curl -u admin:PASSWORD`. Each random byte picks one of 64 characters, and 256 is a multiple
+/// of 64, so every character is equally likely.
+fn random_password() -> std::io::Result<String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bytes = [0u8; 24];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b % 64)]))
+        .collect())
 }
 
 /// Everything an instance is started with, besides its port (the first argument):
@@ -110,7 +245,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(name: &str) -> HashMap<String, String> {
-        let specs = instances(Path::new("/srv/data"));
+        let specs = services(Path::new("/srv/data"));
         let spec = specs.iter().find(|s| s.name == name).expect("planned");
         let vips = [(ServiceName::Reviews, 9082), (ServiceName::Ratings, 9083)];
         common_env(spec, &vips, Path::new("/srv/data/run/x.addr"), None)
@@ -120,7 +255,7 @@ mod tests {
 
     #[test]
     fn the_stack_has_bookinfos_versions_plus_banner() {
-        let names: Vec<_> = instances(Path::new("data"))
+        let names: Vec<_> = services(Path::new("data"))
             .into_iter()
             .map(|s| s.name)
             .collect();
@@ -176,6 +311,69 @@ mod tests {
         );
         assert_eq!(env_of("ratings-v2")["SERVICE_VERSION"], "v2");
         assert!(env_of("banner-v1")["DATABASE_URL"].ends_with("/srv/data/banner.db?mode=rwc"));
+        assert_eq!(
+            env_of("banner-v1")["BANNER_ADMIN_PASSWORD_FILE"],
+            "/srv/data/admin-password"
+        );
         assert!(!env_of("ratings-v1").contains_key("DATABASE_URL"));
+    }
+
+    #[test]
+    fn the_services_stage_puts_each_instance_behind_its_own_service() {
+        let plan = Plan::for_stage(Stage::Services, Path::new("data"));
+        assert_eq!(plan.vips, ServiceName::ALL);
+        assert_eq!(
+            plan.vips[0],
+            ServiceName::Productpage,
+            "the front door comes first"
+        );
+        assert!(plan.instances.iter().all(|i| i.vip == i.service));
+        assert_eq!(plan.describe(), "8 instances of 5 services");
+    }
+
+    #[test]
+    fn the_monolith_stage_is_one_process_behind_the_front_door() {
+        let plan = Plan::for_stage(Stage::Monolith, Path::new("/srv/data"));
+        assert_eq!(plan.vips, [ServiceName::Productpage]);
+        let [only] = plan.instances.as_slice() else {
+            panic!("one instance: {:?}", plan.instances);
+        };
+        assert_eq!(only.name, "monolith");
+        assert_eq!(only.service, ServiceName::Monolith);
+        assert_eq!(only.vip, ServiceName::Productpage);
+        let env: HashMap<_, _> = common_env(only, &[], Path::new("/x.addr"), None)
+            .into_iter()
+            .collect();
+        assert_eq!(
+            env["DATABASE_URL"],
+            "sqlite:///srv/data/monolith.db?mode=rwc"
+        );
+        assert_eq!(env["HOSTNAME"], "monolith");
+    }
+
+    #[test]
+    fn the_admin_password_is_made_once_and_kept_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = ensure_admin_password(dir.path()).expect("created");
+        let password = std::fs::read_to_string(&path).expect("readable");
+        let password = password.trim_end();
+        assert!(password.len() >= 16, "{password}");
+        assert!(
+            password
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        let mode = std::fs::metadata(&path)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // A second start keeps it.
+        ensure_admin_password(dir.path()).expect("kept");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("readable").trim_end(),
+            password
+        );
     }
 }

@@ -5,13 +5,21 @@
 use std::fmt::Write;
 
 use super::console::Console;
+use super::plan::ADMIN_PASSWORD_FILE;
 use super::state::{Instance, Stack};
+use crate::services::ServiceName;
 
 /// The table for `stack`; `note` adds a word about each instance (its pid, whether it runs).
 pub fn render(stack: &Stack, console: &Console, note: impl Fn(&Instance) -> String) -> String {
     let mut out = String::new();
     let _ = writeln!(out);
     let _ = writeln!(out, "  Open the app:  {}", console.bold(&stack.app_url));
+    let _ = writeln!(
+        out,
+        "  Banner admin:  {}/admin  (user admin, password in {})",
+        admin_base(stack),
+        stack.data_dir.join(ADMIN_PASSWORD_FILE).display()
+    );
     let _ = writeln!(out);
     let _ = writeln!(
         out,
@@ -20,7 +28,13 @@ pub fn render(stack: &Stack, console: &Console, note: impl Fn(&Instance) -> Stri
     );
     for vip in &stack.vips {
         let mut first = true;
-        for instance in stack.instances.iter().filter(|i| i.service == vip.service) {
+        // The instances the VIP sends requests to: in the monolith stage, the productpage VIP
+        // fronts the `monolith` instance.
+        let behind = stack
+            .instances
+            .iter()
+            .filter(|i| vip.instances.contains(&i.name));
+        for instance in behind {
             let (service, url) = if first {
                 (vip.name.as_str(), vip.url.as_str())
             } else {
@@ -45,6 +59,16 @@ pub fn render(stack: &Stack, console: &Console, note: impl Fn(&Instance) -> Stri
         "  (SQLite files; logs/<instance>.log; run/stack.json describes this stack)"
     );
     out
+}
+
+/// Where the banner admin pages are: the banner VIP, or the front door when there is no banner
+/// service of its own (the monolith serves them itself).
+fn admin_base(stack: &Stack) -> &str {
+    stack
+        .vips
+        .iter()
+        .find(|vip| vip.service == ServiceName::Banner)
+        .map_or(stack.front_door.as_str(), |vip| vip.url.as_str())
 }
 
 #[cfg(test)]
@@ -82,5 +106,71 @@ mod tests {
         assert_eq!(rows.len(), 2, "{text}");
         assert!(rows[0].contains("http://127.0.0.1:9082") && rows[0].contains("pid 9102"));
         assert!(!rows[1].contains("9082") && rows[1].contains("pid 9103"));
+    }
+
+    #[test]
+    fn a_vip_lists_the_instances_it_fronts_even_of_another_service() {
+        let stack = Stack {
+            launcher_pid: 1,
+            data_dir: "/d".into(),
+            front_door: "http://127.0.0.1:9080".into(),
+            app_url: "http://127.0.0.1:9080/productpage".into(),
+            vips: vec![Vip {
+                name: "productpage".into(),
+                service: ServiceName::Productpage,
+                url: "http://127.0.0.1:9080".into(),
+                instances: vec!["monolith".into()],
+            }],
+            instances: vec![Instance {
+                name: "monolith".into(),
+                service: ServiceName::Monolith,
+                version: "v1".into(),
+                url: "http://127.0.0.1:9100".into(),
+                pid: Some(42),
+            }],
+        };
+        let text = render(&stack, &Console::detect(8), |_| "pid 42".into());
+        let row = text
+            .lines()
+            .find(|l| l.contains("monolith"))
+            .unwrap_or_else(|| panic!("no monolith row:\n{text}"));
+        assert!(row.contains("productpage") && row.contains("http://127.0.0.1:9080"));
+        assert!(row.contains("http://127.0.0.1:9100") && row.contains("pid 42"));
+    }
+
+    #[test]
+    fn the_banner_admin_address_and_password_file_are_shown() {
+        let vip = |name: &str, service, port: u16| Vip {
+            name: name.into(),
+            service,
+            url: format!("http://127.0.0.1:{port}"),
+            instances: vec![],
+        };
+        let mut stack = Stack {
+            launcher_pid: 1,
+            data_dir: "/d".into(),
+            front_door: "http://127.0.0.1:9080".into(),
+            app_url: "http://127.0.0.1:9080/productpage".into(),
+            vips: vec![
+                vip("productpage", ServiceName::Productpage, 9080),
+                vip("banner", ServiceName::Banner, 9084),
+            ],
+            instances: vec![],
+        };
+        let text = render(&stack, &Console::detect(8), |_| String::new());
+        assert!(
+            text.contains(
+                "Banner admin:  http://127.0.0.1:9084/admin  (user admin, password in \
+                 /d/admin-password)"
+            ),
+            "{text}"
+        );
+        // Without a banner service (the monolith), the front door serves the admin pages.
+        stack.vips.truncate(1);
+        let text = render(&stack, &Console::detect(8), |_| String::new());
+        assert!(
+            text.contains("Banner admin:  http://127.0.0.1:9080/admin"),
+            "{text}"
+        );
     }
 }

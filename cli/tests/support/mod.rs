@@ -1,7 +1,11 @@
 //! Running the real `sailkit` binary from the tests: a whole stack on OS-chosen ports in a
 //! temporary data directory, stopped (SIGTERM) when the test is done with it.
+//!
+//! - [`browser`]: headless Chromium driven through WebDriver, for `tests/browser.rs`.
 
 #![allow(dead_code)] // each test crate uses its own part of this module
+
+pub mod browser;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -45,12 +49,18 @@ pub struct Stack {
 impl Stack {
     /// Starts a stack and waits until it is ready.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a stack with more options for `sailkit up` (such as `--no-restart`).
+    pub fn start_with(options: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = File::create(dir.path().join("launcher.out")).expect("output file");
         let err = out.try_clone().expect("output file");
         let child = sailkit()
             .args(["up", "--port-base", "0", "--data-dir"])
             .arg(dir.path().join("data"))
+            .args(options)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -10,6 +10,9 @@
 //! | `PUT /api/v1/banners/{id}`     | replaces it (same body as `POST`); 409 on overlap         |
 //! | `DELETE /api/v1/banners/{id}`  | 204                                                       |
 //!
+//! Reads are public. Writes (`POST`, `PUT`, `DELETE`) need the admin account with HTTP Basic
+//! authentication ([`ApiAdmin`]); each is recorded in the audit log under that user name.
+//!
 //! Handlers are thin: take the request apart, validate it into domain types, call the
 //! [`Store`](crate::store::Store), and let [`Error`] pick the status of anything that fails.
 
@@ -26,6 +29,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::AppState;
+use crate::auth::basic::ApiAdmin;
 use crate::error::Error;
 use crate::model::{Banner, BannerRequest, Platform, Slot, parse_time};
 use crate::store::ListFilter;
@@ -50,11 +54,15 @@ async fn health(State(state): State<AppState>) -> Result<Json<Value>, Error> {
 
 async fn create(
     State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
     body: Result<Json<BannerRequest>, JsonRejection>,
 ) -> Result<impl IntoResponse, Error> {
     let Json(request) = body?;
-    let banner = state.store.create(&request.validate()?).await?;
-    tracing::info!(id = banner.id, platform = %banner.platform, slot = %banner.slot, "banner created");
+    let banner = state
+        .store
+        .create(&request.validate()?, &user, None)
+        .await?;
+    tracing::info!(id = banner.id, platform = %banner.platform, slot = %banner.slot, %user, "banner created");
     let location = format!("/api/v1/banners/{}", banner.id);
     Ok((
         StatusCode::CREATED,
@@ -128,21 +136,26 @@ async fn show(
 
 async fn replace(
     State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
     BannerId(id): BannerId,
     body: Result<Json<BannerRequest>, JsonRejection>,
 ) -> Result<Json<Banner>, Error> {
     let Json(request) = body?;
-    let banner = state.store.update(id, &request.validate()?).await?;
-    tracing::info!(id, "banner replaced");
+    let banner = state
+        .store
+        .update(id, &request.validate()?, &user, None)
+        .await?;
+    tracing::info!(id, %user, "banner replaced");
     Ok(Json(banner))
 }
 
 async fn remove(
     State(state): State<AppState>,
+    ApiAdmin(user): ApiAdmin,
     BannerId(id): BannerId,
 ) -> Result<StatusCode, Error> {
-    state.store.delete(id).await?;
-    tracing::info!(id, "banner deleted");
+    state.store.delete(id, &user).await?;
+    tracing::info!(id, %user, "banner deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 

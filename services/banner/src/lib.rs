@@ -3,28 +3,46 @@
 //! It began as a screen of a Rails monolith, where staff scheduled the banners of the mobile
 //! and desktop sites. Then someone asked "couldn't other services use this?", and the screen
 //! became a service with a JSON API: productpage asks it which banner is active in a slot, and
-//! any other service could do the same.
+//! any other service could do the same. The screen came along: `/admin` is that calendar, for
+//! people, on the same data.
 //!
 //! Each platform (`mobile`, `desktop`) has six slots. A banner occupies one slot for a half-open
 //! time interval `[starts_at, ends_at)`, and two banners never overlap in the same slot. That
 //! rule is enforced by the database itself (an exclusion constraint in PostgreSQL, triggers in
 //! SQLite), so that two writers racing each other cannot break it.
 //!
+//! Who may write: one admin account, configured from the environment. The admin pages use a
+//! signed session cookie with a CSRF token in every form; the JSON API takes HTTP Basic
+//! credentials; reading banners and images needs nothing. Every write is recorded in an audit
+//! log, in the same transaction.
+//!
 //! Layout:
-//! - [`config`]: the environment variables it reads (`DATABASE_URL`).
+//! - [`config`]: the environment variables it reads.
 //! - [`model`]: the domain: banners, platforms, slots, and the checks on a request.
-//! - [`store`]: the database: every query, and the no-overlap rule's errors.
+//! - [`store`]: the database: every query, the no-overlap rule's errors, one transaction per
+//!   write.
 //! - [`api`]: the JSON routes under `/api/v1/banners`, and `/health`.
-//! - [`error`]: every error, and the status each maps to.
+//! - [`auth`]: the admin account, sessions, CSRF tokens, the sign-in rate limit, Basic auth.
+//! - [`admin`]: the admin pages under `/admin`: the calendar and the banner forms.
+//! - [`images`]: what an upload must be, and `/images/{id}`.
+//! - [`audit`]: the audit log's entries and summaries.
+//! - [`error`]: every error, and the status (and JSON or HTML page) each maps to.
 //!
 //! A note on names: [`Banner`] (this crate's root) is the *service*, as every service crate
 //! names its service after itself; [`model::Banner`] is the banner *record*.
 
+pub mod admin;
 pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod error;
+pub mod images;
 pub mod model;
 pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -33,17 +51,38 @@ pub use config::Config;
 pub use error::Error;
 pub use store::Store;
 
-/// What every handler can reach. It holds only the store today; an admin UI would add its
-/// sessions and image storage here.
+use auth::Auth;
+use images::Uploads;
+
+/// What every handler can reach: the database, authentication, and the upload settings.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    pub auth: Arc<Auth>,
+    pub uploads: Arc<Uploads>,
 }
 
-/// The banner service's router. Other route groups (such as a future admin UI) are merged here,
-/// before the JSON fallbacks, which must come last to cover every route.
+impl AppState {
+    /// The state for `config`, over an already-connected `store`.
+    pub fn new(store: Store, config: &Config) -> Self {
+        Self {
+            store,
+            auth: Arc::new(Auth::new(config)),
+            uploads: Arc::new(Uploads {
+                max_bytes: config.max_image_bytes,
+                public_url: config.public_url.clone(),
+            }),
+        }
+    }
+}
+
+/// The banner service's router: the JSON API, the images, the admin pages. The JSON fallbacks
+/// come last, to cover every route.
 pub fn app(state: AppState) -> Router {
-    let router = Router::new().merge(api::router());
+    let router = Router::new()
+        .merge(api::router())
+        .merge(images::router())
+        .merge(admin::router(state.uploads.max_bytes));
     common::http::with_json_fallbacks(router).with_state(state)
 }
 
@@ -52,8 +91,8 @@ pub struct Banner;
 
 impl common::Service for Banner {
     const NAME: &'static str = "banner";
-    const ABOUT: &'static str =
-        "Banner service: schedules banners into platform slots, JSON API on /api/v1/banners";
+    const ABOUT: &'static str = "Banner service: schedules banners into platform slots; JSON API \
+                                 on /api/v1/banners, admin calendar on /admin";
     const ENV_HELP: &'static str = config::ENV_HELP;
     type Config = Config;
 
@@ -69,15 +108,32 @@ impl common::Service for Banner {
         shutdown: common::Shutdown,
     ) -> anyhow::Result<()> {
         let store = Store::connect(&config.database_url).await?;
-        let served = common::server::serve(
+        let served = serve(
             listener,
-            app(AppState {
-                store: store.clone(),
-            }),
+            app(AppState::new(store.clone(), &config)),
             shutdown,
         )
         .await;
         store.close().await;
         Ok(served?)
     }
+}
+
+/// Like `common::server::serve`, and also records each connection's peer address, which the
+/// sign-in rate limit counts by (see `auth::rate_limit`).
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: common::Shutdown,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
 }

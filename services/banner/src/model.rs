@@ -131,7 +131,8 @@ impl fmt::Display for Slot {
 }
 
 /// A stored banner: the JSON object of the API. productpage reads this shape, so its field
-/// names and formats are fixed.
+/// names and formats are fixed; fields may be added (`created_by` and `updated_by` were), never
+/// renamed or removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Banner {
     pub id: i64,
@@ -148,6 +149,17 @@ pub struct Banner {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// The admin who created it; `null` for banners created before accounts existed.
+    pub created_by: Option<String>,
+    /// The admin who changed it last (the creator until someone edits it).
+    pub updated_by: Option<String>,
+}
+
+impl Banner {
+    /// `2026-06-01 00:00 to 2026-07-01 00:00 UTC`, for people.
+    pub fn schedule(&self) -> String {
+        format_schedule(self.starts_at, self.ends_at)
+    }
 }
 
 /// The body of `POST /api/v1/banners` and `PUT /api/v1/banners/{id}`, as sent: nothing checked
@@ -185,9 +197,7 @@ impl BannerRequest {
         let slot = Slot::try_from(self.slot)?;
         let starts_at = parse_schedule_time("starts_at", &self.starts_at)?;
         let ends_at = parse_schedule_time("ends_at", &self.ends_at)?;
-        if starts_at >= ends_at {
-            return Err(Error::invalid("starts_at", "must be before ends_at"));
-        }
+        check_schedule(starts_at, ends_at)?;
         Ok(BannerData {
             title,
             platform,
@@ -200,8 +210,16 @@ impl BannerRequest {
     }
 }
 
+/// A schedule must last: `starts_at` strictly before `ends_at`.
+pub fn check_schedule(starts_at: OffsetDateTime, ends_at: OffsetDateTime) -> Result<(), Error> {
+    if starts_at >= ends_at {
+        return Err(Error::invalid("starts_at", "must be before ends_at"));
+    }
+    Ok(())
+}
+
 /// The title is stored exactly as sent; it only has to say something, briefly.
-fn check_title(title: String) -> Result<String, Error> {
+pub fn check_title(title: String) -> Result<String, Error> {
     if title.trim().is_empty() {
         return Err(Error::invalid("title", "must not be empty"));
     }
@@ -217,7 +235,7 @@ fn check_title(title: String) -> Result<String, Error> {
 
 /// An absent (or `null`) URL is fine; a present one must be an absolute http(s) URL, because
 /// browsers will load and follow it. It is stored as sent, not normalised.
-fn check_url(field: &'static str, url: Option<String>) -> Result<Option<String>, Error> {
+pub fn check_url(field: &'static str, url: Option<String>) -> Result<Option<String>, Error> {
     let Some(raw) = url else {
         return Ok(None);
     };
@@ -262,6 +280,20 @@ fn parse_schedule_time(field: &'static str, raw: &str) -> Result<OffsetDateTime,
         ));
     }
     Ok(t)
+}
+
+/// `2026-06-01 00:00 to 2026-07-01 00:00 UTC`: a schedule for people.
+pub fn format_schedule(starts_at: OffsetDateTime, ends_at: OffsetDateTime) -> String {
+    format!(
+        "{} to {} UTC",
+        format_minutes(starts_at),
+        format_minutes(ends_at)
+    )
+}
+
+/// `2026-06-01 09:30`: a time to the minute, for people (UTC, as every time in the service).
+pub fn format_minutes(t: OffsetDateTime) -> String {
+    format!("{} {:02}:{:02}", t.date(), t.hour(), t.minute())
 }
 
 /// `t` as RFC 3339, the format of every time in the API. Times here are always in UTC with a

@@ -64,6 +64,7 @@ async fn crud_round_trip(db: TestDb) {
         keys,
         [
             "created_at",
+            "created_by",
             "ends_at",
             "id",
             "image_url",
@@ -72,9 +73,12 @@ async fn crud_round_trip(db: TestDb) {
             "slot",
             "starts_at",
             "title",
-            "updated_at"
+            "updated_at",
+            "updated_by"
         ]
     );
+    assert_eq!(banner["created_by"], "admin");
+    assert_eq!(banner["updated_by"], "admin");
     assert_eq!(banner["title"], "Summer sale");
     assert_eq!(banner["platform"], "desktop");
     assert_eq!(banner["slot"], 1);
@@ -636,7 +640,8 @@ async fn a_lost_database_is_a_503_on_health_and_a_bare_500_elsewhere(db: TestDb)
         .await
         .expect("the database is there");
     store.close().await;
-    let server = testkit::serve(banner::app(banner::AppState { store })).await;
+    let config = banner::Config::with_database(db.url.clone());
+    let server = testkit::serve(banner::app(banner::AppState::new(store, &config))).await;
     let http = reqwest::Client::new();
     let get = |path: &'static str| {
         let request = http.get(server.url(path));

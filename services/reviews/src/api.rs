@@ -52,6 +52,42 @@ impl AppState {
             ratings,
         }
     }
+
+    /// The reviews of product `id`: the body `GET /reviews/{id}` answers with. `headers` are
+    /// the incoming request's; the ones to pass on to ratings are picked here. The route calls
+    /// it, and so does the monolith, in-process, with no HTTP in between.
+    pub async fn product_reviews(&self, id: i32, headers: &HeaderMap) -> ReviewsBody {
+        let stars = match &self.ratings {
+            None => Stars::Disabled,
+            Some(ratings) => {
+                // Pass the trace context and `end-user` on, so the mesh can stitch the trace and
+                // match routing and fault rules on the user.
+                let forwarded = propagation::forwarded(headers);
+                match ratings.product_ratings(id, forwarded).await {
+                    Ok(by_reviewer) => Stars::Known(by_reviewer),
+                    Err(err) => {
+                        // `{:#}` prints the whole chain of causes: the useful part ("connection
+                        // refused", "operation timed out") is usually a few levels down.
+                        let error = format!("{:#}", anyhow::Error::new(err));
+                        tracing::warn!(
+                            product_id = id,
+                            %error,
+                            "ratings failed; answering {RATINGS_UNAVAILABLE:?}"
+                        );
+                        Stars::Unavailable
+                    }
+                }
+            }
+        };
+        let config = &self.config;
+        ReviewsBody::new(
+            id,
+            config.pod_name.as_deref(),
+            config.cluster_name.as_deref(),
+            &config.star_color,
+            &stars,
+        )
+    }
 }
 
 /// The reviews service's router.
@@ -75,38 +111,7 @@ async fn reviews(
     // A segment that is not valid UTF-8 once decoded is no integer either.
     let raw = path.map(|Path(raw)| raw).unwrap_or_default();
     let id: i32 = raw.parse().map_err(|_| Error::NonIntegerId(raw))?;
-
-    let stars = match &state.ratings {
-        None => Stars::Disabled,
-        Some(ratings) => {
-            // Pass the trace context and `end-user` on, so the mesh can stitch the trace and
-            // match routing and fault rules on the user.
-            let forwarded = propagation::forwarded(&headers);
-            match ratings.product_ratings(id, forwarded).await {
-                Ok(by_reviewer) => Stars::Known(by_reviewer),
-                Err(err) => {
-                    // `{:#}` prints the whole chain of causes: the useful part ("connection
-                    // refused", "operation timed out") is usually a few levels down.
-                    let error = format!("{:#}", anyhow::Error::new(err));
-                    tracing::warn!(
-                        product_id = id,
-                        %error,
-                        "ratings failed; answering {RATINGS_UNAVAILABLE:?}"
-                    );
-                    Stars::Unavailable
-                }
-            }
-        }
-    };
-
-    let config = &state.config;
-    Ok(Json(ReviewsBody::new(
-        id,
-        config.pod_name.as_deref(),
-        config.cluster_name.as_deref(),
-        &config.star_color,
-        &stars,
-    )))
+    Ok(Json(state.product_reviews(id, &headers).await))
 }
 
 /// Router tests, without sockets: the ratings client is an in-process fake, plugged in the way

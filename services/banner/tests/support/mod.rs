@@ -1,7 +1,14 @@
 //! Shared test plumbing: a fresh database of each kind, the service on a real socket, and a
-//! small HTTP client for its API.
+//! small HTTP client for its API. [`browser`] is a client for the admin pages.
+
+#![allow(dead_code)] // each test file uses its own part of the helpers
+
+pub mod browser;
+
+use std::sync::OnceLock;
 
 use banner::Config;
+use banner::auth::password::AdminAccount;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -51,7 +58,29 @@ impl TestDb {
     }
 }
 
+/// The admin account of the tests.
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// The admin account, hashed once for all the tests of a binary (argon2 is slow on purpose).
+pub fn admin_account() -> AdminAccount {
+    static ACCOUNT: OnceLock<AdminAccount> = OnceLock::new();
+    ACCOUNT
+        .get_or_init(|| {
+            AdminAccount::from_password(ADMIN_USER.into(), ADMIN_PASSWORD).expect("hashable")
+        })
+        .clone()
+}
+
+/// The configuration of the tests: the given database and the admin account.
+pub fn config(db: &TestDb) -> Config {
+    let mut config = Config::with_database(db.url.clone());
+    config.admin = Some(admin_account());
+    config
+}
+
 /// The banner service on `127.0.0.1:0`, and a client for it. Dropping it stops the service.
+/// Writes are sent with the admin account's Basic credentials unless said otherwise.
 pub struct Api {
     pub server: TestServer,
     http: reqwest::Client,
@@ -68,9 +97,11 @@ pub struct Reply {
 
 impl Api {
     pub async fn start(db: &TestDb) -> Self {
-        let config = Config {
-            database_url: db.url.clone(),
-        };
+        Self::start_with(config(db)).await
+    }
+
+    /// The service with a configuration of the test's own.
+    pub async fn start_with(config: Config) -> Self {
         let server = testkit::run_service(|listener, shutdown| {
             <banner::Banner as common::Service>::run(listener, config, shutdown)
         })
@@ -113,11 +144,46 @@ impl Api {
     }
 
     async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        let credentials = (method != Method::GET).then_some((ADMIN_USER, ADMIN_PASSWORD));
+        self.send_as(method, path, body, credentials).await
+    }
+
+    /// A request with the given Basic credentials, or none.
+    pub async fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        credentials: Option<(&str, &str)>,
+    ) -> Reply {
         let mut request = self.http.request(method, self.server.url(path));
+        if let Some((user, password)) = credentials {
+            request = request.basic_auth(user, Some(password));
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
         reply(request).await
+    }
+
+    /// A request with headers of the test's own (and no credentials besides those).
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> (Reply, reqwest::header::HeaderMap) {
+        let mut request = self.http.request(method, self.server.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the service answers");
+        let headers = response.headers().clone();
+        (reply_of(response).await, headers)
     }
 
     /// A request with a body that need not be JSON.
@@ -131,6 +197,7 @@ impl Api {
         let mut request = self
             .http
             .request(method, self.server.url(path))
+            .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
             .body(body.to_string());
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
@@ -140,7 +207,10 @@ impl Api {
 }
 
 async fn reply(request: reqwest::RequestBuilder) -> Reply {
-    let response = request.send().await.expect("the service answers");
+    reply_of(request.send().await.expect("the service answers")).await
+}
+
+async fn reply_of(response: reqwest::Response) -> Reply {
     let status = response.status().as_u16();
     let location = response
         .headers()
