@@ -11,6 +11,8 @@ use common::env::{self, ConfigError, Env};
 
 use crate::auth::password::AdminAccount;
 
+pub use common::secret::{MIN_SECRET_LEN, SessionSecret};
+
 /// The variables, for `--help` and `docs/configuration.md`.
 pub const ENV_HELP: &str = "\
 Environment:
@@ -38,10 +40,6 @@ pub const DEFAULT_MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
 /// The largest `BANNER_MAX_IMAGE_BYTES` accepted. Images live in the database and are read
 /// into memory whole, so a typo such as an extra zero should not let gigabytes in.
 pub const MAX_MAX_IMAGE_BYTES: usize = 64 * 1024 * 1024;
-/// The shortest `BANNER_SESSION_SECRET` accepted: the signing key is derived from it, and fewer
-/// than 32 bytes would make it guessable.
-pub const MIN_SECRET_LEN: usize = 32;
-
 /// Everything banner needs to run.
 #[derive(Clone)]
 pub struct Config {
@@ -78,10 +76,7 @@ impl Config {
                 "expected a sqlite: or postgres:// URL",
             ));
         }
-        let session_secret = env
-            .get("BANNER_SESSION_SECRET")
-            .map(SessionSecret::new)
-            .transpose()?;
+        let session_secret = SessionSecret::from_env(env, "BANNER_SESSION_SECRET")?;
         Ok(Self {
             database_url,
             admin: admin_account(env)?,
@@ -181,38 +176,6 @@ impl fmt::Debug for Config {
             .field("max_image_bytes", &self.max_image_bytes)
             .field("public_url", &self.public_url)
             .finish()
-    }
-}
-
-/// The session secret. Its `Debug` never prints the value, so a logged config leaks nothing.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionSecret(Vec<u8>);
-
-impl SessionSecret {
-    /// Checks the length; the error names the variable.
-    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, ConfigError> {
-        let secret = secret.into();
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(ConfigError::new(
-                "BANNER_SESSION_SECRET",
-                "<hidden>",
-                format!(
-                    "must be at least {MIN_SECRET_LEN} bytes long, got {}",
-                    secret.len()
-                ),
-            ));
-        }
-        Ok(Self(secret))
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SessionSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionSecret(<hidden>)")
     }
 }
 

@@ -41,7 +41,6 @@ pub mod images;
 pub mod model;
 pub mod store;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -108,7 +107,7 @@ impl common::Service for Banner {
         shutdown: common::Shutdown,
     ) -> anyhow::Result<()> {
         let store = Store::connect(&config.database_url).await?;
-        let served = serve(
+        let served = common::server::serve(
             listener,
             app(AppState::new(store.clone(), &config)),
             shutdown,
@@ -117,23 +116,4 @@ impl common::Service for Banner {
         store.close().await;
         Ok(served?)
     }
-}
-
-/// Like `common::server::serve`, and also records each connection's peer address, which the
-/// sign-in rate limit counts by (see `auth::rate_limit`).
-async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: common::Shutdown,
-) -> std::io::Result<()> {
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await?;
-    tracing::info!("stopped");
-    Ok(())
 }

@@ -13,6 +13,7 @@
 //! - [`telemetry`]: `tracing` set-up, human-readable or JSON.
 //! - [`propagation`]: the request headers a service copies onto the calls it makes.
 //! - [`http`]: JSON error bodies and the fallbacks that keep every error JSON.
+//! - [`secret`]: cookie-signing secrets, checked for length and never logged.
 //! - [`client`]: the pooled HTTP client the services use to call their peers.
 //! - [`db`]: SQLite or PostgreSQL through sqlx, with embedded migrations run at start.
 
@@ -21,6 +22,7 @@ pub mod db;
 pub mod env;
 pub mod http;
 pub mod propagation;
+pub mod secret;
 pub mod server;
 pub mod service;
 pub mod shutdown;

@@ -2,8 +2,12 @@
 //!
 //! The caller binds the listener, which is what lets tests bind `127.0.0.1:0` and read the
 //! port back, exactly as the binaries bind their configured port.
+//!
+//! Each connection's peer address is recorded (axum's `ConnectInfo<SocketAddr>`), for handlers
+//! that need to know who is calling, such as banner's limit on wrong passwords per address.
 
 use std::io;
+use std::net::SocketAddr;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -15,9 +19,12 @@ use crate::Shutdown;
 pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

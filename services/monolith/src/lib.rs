@@ -37,9 +37,6 @@ pub mod config;
 pub mod in_process;
 pub mod routes;
 
-use std::net::SocketAddr;
-
-use axum::Router;
 use tokio::net::TcpListener;
 
 pub use app::{Wiring, app};
@@ -72,28 +69,8 @@ impl common::Service for Monolith {
         );
         let store = banner::Store::connect(&config.banner.database_url).await?;
         let wiring = Wiring::new(&config, store.clone());
-        let served = serve(listener, app(wiring), shutdown).await;
+        let served = common::server::serve(listener, app(wiring), shutdown).await;
         store.close().await;
         Ok(served?)
     }
-}
-
-/// Like `common::server::serve`, and also records each connection's peer address, as the banner
-/// service does: banner's admin sign-in limits wrong passwords per user name *and* client
-/// address, and reads the address from there.
-async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: common::Shutdown,
-) -> std::io::Result<()> {
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await?;
-    tracing::info!("stopped");
-    Ok(())
 }

@@ -6,10 +6,11 @@
 //! fault-injection tasks demonstrate. They are still fields of [`Config`], so a test can shorten
 //! them instead of waiting three seconds.
 
-use std::fmt;
 use std::time::Duration;
 
 use common::env::{self, ConfigError, Env};
+
+pub use common::secret::{MIN_SECRET_LEN, SessionSecret};
 
 /// The variables, for `--help` and `docs/configuration.md`.
 pub const ENV_HELP: &str = "\
@@ -32,10 +33,6 @@ Environment:
 /// The most `FLOOD_FACTOR` may ask for: enough to trip a rate limit, not enough to take the
 /// machine down by a typo.
 pub const MAX_FLOOD_FACTOR: u32 = 1000;
-
-/// The shortest `SESSION_SECRET` accepted: the signing key is derived from it, and fewer than
-/// 32 bytes would make it guessable.
-pub const MIN_SECRET_LEN: usize = 32;
 
 /// Everything productpage needs to run.
 #[derive(Debug, Clone)]
@@ -80,38 +77,6 @@ impl Default for Timeouts {
     }
 }
 
-/// The session secret. Its `Debug` never prints the value, so a logged config leaks nothing.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionSecret(Vec<u8>);
-
-impl SessionSecret {
-    /// Checks the length; the error names the variable.
-    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, ConfigError> {
-        let secret = secret.into();
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(ConfigError::new(
-                "SESSION_SECRET",
-                "<hidden>",
-                format!(
-                    "must be at least {MIN_SECRET_LEN} bytes long, got {}",
-                    secret.len()
-                ),
-            ));
-        }
-        Ok(Self(secret))
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SessionSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionSecret(<hidden>)")
-    }
-}
-
 impl Config {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let peers = PeerUrls {
@@ -128,10 +93,7 @@ impl Config {
                 format!("must be between 0 and {MAX_FLOOD_FACTOR}"),
             ));
         }
-        let session_secret = env
-            .get("SESSION_SECRET")
-            .map(SessionSecret::new)
-            .transpose()?;
+        let session_secret = SessionSecret::from_env(env, "SESSION_SECRET")?;
         Ok(Self {
             peers,
             timeouts: Timeouts::default(),
