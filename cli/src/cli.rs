@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use common::service::ListenArgs;
 
+use crate::load::args::LoadArgs;
 use crate::services::ServiceName;
 use crate::up::plan::Stage;
 
@@ -46,6 +47,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Tell whether a stack is running from a data directory, and what it is made of.
     Status(StatusArgs),
+    /// Send HTTP load to a URL and report status codes and latency percentiles (like fortio).
+    // Boxed: its many flags would otherwise make every `Command` that large.
+    Load(Box<LoadArgs>),
 }
 
 const UP_AFTER_HELP: &str = "\
@@ -165,6 +169,29 @@ mod tests {
     #[test]
     fn up_options_cannot_be_mixed_with_a_subcommand() {
         assert!(Cli::try_parse_from(["sailkit", "--port-base", "0", "status"]).is_err());
+    }
+
+    #[test]
+    fn load_takes_fortio_like_flags() {
+        let cli = Cli::try_parse_from([
+            "sailkit",
+            "load",
+            "-c",
+            "2",
+            "--qps",
+            "0",
+            "-n",
+            "20",
+            "http://127.0.0.1:9080/",
+        ])
+        .expect("valid");
+        let Some(Command::Load(args)) = cli.command else {
+            panic!("expected load");
+        };
+        assert_eq!(args.connections, 2);
+        assert_eq!(args.requests, Some(20));
+        assert_eq!(args.duration, None);
+        assert!(Cli::try_parse_from(["sailkit", "load", "--streams", "2", "http://a/"]).is_err());
     }
 
     #[test]

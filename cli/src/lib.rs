@@ -21,8 +21,10 @@
 //! - [`up`]: `sailkit up`, the local launcher (one file per job, see its docs).
 //! - [`service_proxy`]: the service "VIPs": a small layer-7 kube-proxy.
 //! - [`status`]: `sailkit status`, what a running launcher reports in its state file.
+//! - [`load`]: `sailkit load`, an HTTP load generator (fortio-like) for the mesh chapters.
 
 pub mod cli;
+pub mod load;
 pub mod service_proxy;
 pub mod services;
 pub mod status;
@@ -43,5 +45,6 @@ pub fn main() -> ExitCode {
         Some(Command::Up(args)) => up::main(args),
         Some(Command::Serve(args)) => services::serve(args),
         Some(Command::Status(args)) => status::main(args),
+        Some(Command::Load(args)) => load::main(*args),
     }
 }

@@ -20,7 +20,7 @@ fn stdout(args: &[&str]) -> String {
 #[test]
 fn help_lists_the_commands() {
     let help = stdout(&["--help"]);
-    for command in ["up", "serve", "status"] {
+    for command in ["up", "serve", "status", "load"] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
     assert!(
