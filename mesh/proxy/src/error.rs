@@ -1,0 +1,120 @@
+//! The one error type of the proxy: every way a request can fail, with who failed.
+//!
+//! Stages return [`ProxyError`]; none of them builds an error response itself. The single place
+//! that turns an error into what the caller sees is `rescue`, so the status, the response flag
+//! and the wording stay consistent (the same discipline as an Envoy "local reply").
+
+use http::StatusCode;
+
+/// Who caused a failure, in the spirit of Envoy's and pingora's error sources: the application
+/// that sent the request (downstream), the service it was going to (upstream), or the proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Culprit {
+    Downstream,
+    Upstream,
+    Proxy,
+}
+
+impl Culprit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Culprit::Downstream => "downstream",
+            Culprit::Upstream => "upstream",
+            Culprit::Proxy => "proxy",
+        }
+    }
+}
+
+/// Every failure of a request's life. The doc of each variant gives its status and flag.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProxyError {
+    /// 400 `DPE`: the request names no host (no absolute URI, no `Host` header).
+    #[error("downstream protocol error: the request names no host")]
+    NoHost,
+    /// 400 `DPE`: the request body could not be read from the caller.
+    #[error("downstream protocol error: cannot read the request body")]
+    DownstreamBody,
+    /// 503 `UH`: no route table or no registry has loaded yet (see `/ready`).
+    #[error("no healthy upstream: the proxy has not loaded its config and registry yet")]
+    NotReady,
+    /// 404 `NR`: a VirtualService owns the host but none of its `http[]` rules matched.
+    #[error("route not found")]
+    NoRouteMatched,
+    /// 503 `NC`: the host, or the subset a route names, is unknown to the registry or the
+    /// DestinationRules.
+    #[error("no cluster found for {0}")]
+    NoCluster(String),
+    /// 503 `UH`: the destination exists but has no endpoint to send to.
+    #[error("no healthy upstream")]
+    NoHealthyUpstream,
+    /// 501: valid config that this first version of the proxy does not carry out (redirects).
+    #[error("not implemented by the sailkit proxy yet: {0}")]
+    Unsupported(&'static str),
+    /// The status of the `fault.abort` rule, `FI`: the request never left the proxy.
+    #[error("fault filter abort")]
+    FaultAbort(StatusCode),
+    /// 504 `UT`: the route `timeout` (or the last `perTryTimeout`) ran out.
+    #[error("upstream request timeout")]
+    Timeout,
+    /// 503 `UF`: no connection could be opened to the chosen endpoint.
+    #[error(
+        "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+    )]
+    ConnectFailure,
+    /// 503 `UC`: the connection broke before the response headers arrived.
+    #[error(
+        "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
+    )]
+    UpstreamReset,
+}
+
+impl ProxyError {
+    /// The status the caller receives.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::NoHost | ProxyError::DownstreamBody => StatusCode::BAD_REQUEST,
+            ProxyError::NoRouteMatched => StatusCode::NOT_FOUND,
+            ProxyError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+            ProxyError::FaultAbort(status) => *status,
+            ProxyError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::NoCluster(_)
+            | ProxyError::NoHealthyUpstream
+            | ProxyError::NotReady
+            | ProxyError::ConnectFailure
+            | ProxyError::UpstreamReset => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Envoy's response flag for the failure (see `stats::FLAGS`).
+    pub fn flag(&self) -> Option<&'static str> {
+        Some(match self {
+            ProxyError::NoHost | ProxyError::DownstreamBody => "DPE",
+            ProxyError::NoRouteMatched => "NR",
+            ProxyError::NoCluster(_) => "NC",
+            ProxyError::NoHealthyUpstream | ProxyError::NotReady => "UH",
+            ProxyError::Unsupported(_) => return None,
+            ProxyError::FaultAbort(_) => "FI",
+            ProxyError::Timeout => "UT",
+            ProxyError::ConnectFailure => "UF",
+            ProxyError::UpstreamReset => "UC",
+        })
+    }
+
+    /// Who failed.
+    pub fn culprit(&self) -> Culprit {
+        match self {
+            ProxyError::NoHost | ProxyError::DownstreamBody => Culprit::Downstream,
+            ProxyError::Timeout | ProxyError::ConnectFailure | ProxyError::UpstreamReset => {
+                Culprit::Upstream
+            }
+            // A missing route, cluster or endpoint, and an injected fault, are the mesh's
+            // decisions: the upstream was never asked.
+            ProxyError::NoRouteMatched
+            | ProxyError::NoCluster(_)
+            | ProxyError::NoHealthyUpstream
+            | ProxyError::NotReady
+            | ProxyError::Unsupported(_)
+            | ProxyError::FaultAbort(_) => Culprit::Proxy,
+        }
+    }
+}

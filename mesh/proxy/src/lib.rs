@@ -1,0 +1,81 @@
+//! `mesh-proxy`: the sailkit sidecar.
+//!
+//! A small HTTP proxy that sits beside each service and applies Istio's traffic management
+//! (VirtualService routing, weighted subsets, faults, timeouts, retries, load balancing) from
+//! the same YAML a learner would give Istio, compiled by `mesh-config`. The application needs no
+//! code change: it sends its outgoing calls through the proxy as its `HTTP_PROXY`. Where the
+//! instances of a service are, and their labels, comes from a registry file the launcher writes.
+//! The proxy knows nothing of the Bookinfo services: the mesh never depends on what it carries.
+//!
+//! `main` is thin: it parses [`Settings`], binds the listeners and calls [`run`]; tests call
+//! [`run`] the same way with listeners on port 0.
+//!
+//! # Layout
+//! - `settings`: the command line (`--config-dir`, `--registry`, `--outbound`, `--admin`, ...).
+//! - `registry`: the registry file's types (services, endpoints, labels).
+//! - `state`: the immutable [`state::Snapshot`] behind an `ArcSwap`, loaded "last good wins".
+//! - `watch`: polls the config directory and the registry, reloads what changed.
+//! - `server`: the HTTP/1.1 accept loop with graceful shutdown, shared by both listeners.
+//! - `outbound`: the outbound side, the whole life of a request in one function.
+//! - `stage`: one file per concern: `route`, `fault`, `timeout`, `retry`, `balance`, `forward`,
+//!   `access_log` (see `docs/proxy-lifecycle.md`).
+//! - `error`: [`error::ProxyError`], every failure with its status, flag and culprit.
+//! - `rescue`: the one place an error becomes a response.
+//! - `admin`: `/ready`, `/config_dump`, `/stats`.
+//! - `stats`: lock-free counters.
+//! - `body`: the boxed body type shared by all responses.
+
+pub mod admin;
+pub mod body;
+pub mod error;
+pub mod outbound;
+pub mod registry;
+pub mod rescue;
+pub mod server;
+pub mod settings;
+pub mod stage;
+pub mod state;
+pub mod stats;
+pub mod watch;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use settings::Settings;
+
+/// Everything the two listeners share.
+pub struct Proxy {
+    pub settings: Settings,
+    pub state: state::Shared,
+    pub stats: Arc<stats::Stats>,
+    pub client: stage::forward::Client,
+}
+
+/// Load config and registry, then serve the outbound and admin listeners until `shutdown`.
+/// The listeners' addresses are the caller's business (`main` binds them from [`Settings`]).
+pub async fn run(
+    settings: Settings,
+    outbound: TcpListener,
+    admin: TcpListener,
+    shutdown: CancellationToken,
+) {
+    let proxy = Arc::new(Proxy {
+        settings,
+        state: state::Shared::from_pointee(state::Snapshot::default()),
+        stats: Arc::default(),
+        client: stage::forward::client(),
+    });
+    let watcher = watch::Watcher::start(&proxy);
+    tokio::spawn(watcher.run(proxy.clone(), shutdown.clone()));
+    let admin_proxy = proxy.clone();
+    let admin = tokio::spawn(server::serve(admin, shutdown.clone(), move |request| {
+        admin::handle(admin_proxy.clone(), request)
+    }));
+    server::serve(outbound, shutdown, move |request| {
+        outbound::handle(proxy.clone(), request)
+    })
+    .await;
+    let _ = admin.await;
+}

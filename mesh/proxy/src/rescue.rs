@@ -1,0 +1,38 @@
+//! The one place where a failure becomes a response.
+//!
+//! Stages only return [`ProxyError`]. Here it gets its status, a short plain-text body in
+//! Envoy's words (so Istio's docs and forum answers still apply), and two headers a learner can
+//! look at with `curl -i`:
+//! - `x-sailkit-flags`: the Envoy response flags of the request (`FI`, `UF,URX`, ...);
+//! - `x-sailkit-failed`: who failed, `upstream`, `downstream` or `proxy`.
+
+use http::Response;
+use http::header::{CONTENT_TYPE, HeaderValue};
+
+use crate::body::{self, Body};
+use crate::error::ProxyError;
+use crate::stage::access_log::{Flags, add_flag};
+
+/// Header with the response flags of a synthetic response.
+pub const FLAGS_HEADER: &str = "x-sailkit-flags";
+/// Header naming who failed.
+pub const FAILED_HEADER: &str = "x-sailkit-failed";
+
+/// The response for `error`; its flag is added to `flags` for the access log.
+pub fn respond(error: &ProxyError, flags: &mut Flags) -> Response<Body> {
+    if let Some(flag) = error.flag() {
+        add_flag(flags, flag);
+    }
+    let mut response = Response::new(body::full(error.to_string()));
+    *response.status_mut() = error.status();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    headers.insert(
+        FAILED_HEADER,
+        HeaderValue::from_static(error.culprit().as_str()),
+    );
+    if let Ok(value) = HeaderValue::from_str(&flags.join(",")) {
+        headers.insert(FLAGS_HEADER, value);
+    }
+    response
+}

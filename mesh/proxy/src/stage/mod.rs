@@ -1,0 +1,18 @@
+//! The stages of a request's life, one concern per file. `outbound` calls them in order; the
+//! table in its doc (and `docs/proxy-lifecycle.md`) says which runs when, and why that order.
+//!
+//! - `route`: which VirtualService rule applies and which destination it picks (no I/O).
+//! - `fault`: the rule's injected delay and abort.
+//! - `timeout`: the rule's overall deadline, over every attempt.
+//! - `retry`: attempts, per-try timeout and the conditions worth another try.
+//! - `balance`: the endpoints of the chosen subset, and which one gets this attempt.
+//! - `forward`: the request rewritten for the upstream, sent on a pooled connection.
+//! - `access_log`: one Envoy-like line per request, written when the response body ends.
+
+pub mod access_log;
+pub mod balance;
+pub mod fault;
+pub mod forward;
+pub mod retry;
+pub mod route;
+pub mod timeout;

@@ -1,0 +1,189 @@
+//! Stage `route`: match the request against the route table and decide where it goes.
+//!
+//! Everything here is a pure function of the request, the route table and one random number:
+//! no I/O, no waiting. The result, [`Route`], is owned, so the later stages do not borrow the
+//! config snapshot's internals. Three outcomes, as in Istio:
+//! - a VirtualService rule matched: its weighted destinations are rolled (`HttpRule::choose`);
+//! - no VirtualService for the host: the service as addressed, every instance, default policy;
+//! - a VirtualService, but no rule matched: 404 `NR` (the request is not sent anywhere).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http::{HeaderMap, Request};
+use mesh_config::model::{HeaderOperations, SimpleLb};
+use mesh_config::table::Matcher;
+use mesh_config::{FaultPolicy, HeaderSource, Lookup, RequestView, RetryPolicy, RouteTable};
+
+use crate::error::ProxyError;
+
+/// Where a request goes and with which policies, decided once per request.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// For the access log: `<virtual service>/<rule name or http[i]>`, or `default/<service>`.
+    pub name: String,
+    /// Qualified destination host (`reviews.default.svc.cluster.local`).
+    pub host: String,
+    /// The subset's label selector; `None` means every endpoint of the service.
+    pub selector: Option<BTreeMap<String, String>>,
+    pub fault: Option<FaultPolicy>,
+    pub timeout: Option<Duration>,
+    /// The rule's `retries`; `None` when it has none (the `retry` stage applies the default).
+    pub retries: Option<RetryPolicy>,
+    pub load_balancer: Option<SimpleLb>,
+    /// Rule-level, then destination-level header operations.
+    pub request_headers: Vec<HeaderOperations>,
+    pub response_headers: Vec<HeaderOperations>,
+    /// `rewrite.uri`: the new path (query kept), already worked out.
+    pub path: Option<String>,
+    /// `rewrite.authority`: the new `Host`.
+    pub authority: Option<String>,
+}
+
+/// `HeaderSource` over hyper's header map (lookups there are already case-insensitive).
+struct Headers<'a>(&'a HeaderMap);
+
+impl HeaderSource for Headers<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A sidecar's own workload labels are not known yet in this first step.
+static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
+
+/// The host the caller addressed: the authority of an absolute-form URI (what an `HTTP_PROXY`
+/// client sends), else the `Host` header.
+pub fn authority<B>(request: &Request<B>) -> Result<String, ProxyError> {
+    request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            request
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .filter(|a| !a.is_empty())
+        .ok_or(ProxyError::NoHost)
+}
+
+fn port_of(authority: &str) -> u16 {
+    authority
+        .rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok())
+        .unwrap_or(80)
+}
+
+/// Decide the route. `roll` is uniform in `[0, 1)` and picks among weighted destinations.
+pub fn route<B>(
+    table: &RouteTable,
+    namespace: &str,
+    request: &Request<B>,
+    authority: &str,
+    roll: f64,
+) -> Result<Route, ProxyError> {
+    let path = request.uri().path();
+    let headers = Headers(request.headers());
+    let view = RequestView {
+        host: authority,
+        port: port_of(authority),
+        method: request.method().as_str(),
+        path,
+        query: request.uri().query().unwrap_or(""),
+        headers: &headers,
+        source_labels: &NO_LABELS,
+        gateway: None,
+    };
+    let decision = match table.lookup(&view) {
+        Lookup::Matched(decision) => decision,
+        Lookup::NoRuleMatched(_) => return Err(ProxyError::NoRouteMatched),
+        Lookup::NoVirtualService => {
+            let short = mesh_config::host::strip_port(authority);
+            let host = mesh_config::host::request_candidates(authority, namespace)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| short.to_owned());
+            let policy = table.destination_policy(&host, None, None);
+            return Ok(Route {
+                name: format!("default/{short}"),
+                load_balancer: policy.load_balancer.and_then(|lb| lb.simple),
+                host,
+                selector: None,
+                fault: None,
+                timeout: None,
+                retries: None,
+                request_headers: Vec::new(),
+                response_headers: Vec::new(),
+                path: None,
+                authority: None,
+            });
+        }
+    };
+    let rule = decision.rule;
+    if rule.redirect.is_some() {
+        return Err(ProxyError::Unsupported("redirect"));
+    }
+    let destination = rule
+        .choose(roll)
+        .ok_or(ProxyError::Unsupported("rule without destination"))?;
+    let selector = match &destination.subset {
+        None => None,
+        Some(subset) => Some(
+            table
+                .subset_labels(&destination.host, subset)
+                .cloned()
+                // Istio accepts a route to an undefined subset and answers 503 at run time.
+                .ok_or_else(|| {
+                    ProxyError::NoCluster(format!("{} subset {subset}", destination.host))
+                })?,
+        ),
+    };
+    let policy = table.destination_policy(
+        &destination.host,
+        destination.subset.as_deref(),
+        destination.port,
+    );
+    let operations = |pick: fn(&mesh_config::model::Headers) -> Option<&HeaderOperations>| {
+        [pick(&rule.headers), pick(&destination.headers)]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    };
+    let rule_name = rule
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("http[{}]", rule.index));
+    Ok(Route {
+        name: format!("{}/{rule_name}", decision.virtual_service.name),
+        host: destination.host.clone(),
+        selector,
+        fault: rule.fault,
+        timeout: rule.timeout.filter(|t| !t.is_zero()),
+        retries: rule.retries.clone(),
+        load_balancer: policy.load_balancer.and_then(|lb| lb.simple),
+        request_headers: operations(|h| h.request.as_ref()),
+        response_headers: operations(|h| h.response.as_ref()),
+        path: rule
+            .rewrite
+            .as_ref()
+            .and_then(|r| r.uri.as_deref())
+            .map(|uri| rewrite_path(rule, path, uri)),
+        authority: rule.rewrite.as_ref().and_then(|r| r.authority.clone()),
+    })
+}
+
+/// Istio's `rewrite.uri`: replaces the prefix that matched, or the whole path otherwise.
+fn rewrite_path(rule: &mesh_config::HttpRule, path: &str, replacement: &str) -> String {
+    let matched_prefix = rule.matches.iter().find_map(|m| match &m.uri {
+        Some(Matcher::Prefix(prefix)) if path.starts_with(prefix.as_str()) => Some(prefix.len()),
+        _ => None,
+    });
+    match matched_prefix {
+        Some(len) => format!("{replacement}{}", &path[len..]),
+        None => replacement.to_owned(),
+    }
+}

@@ -1,0 +1,84 @@
+//! Config reload: poll the config directory and the registry file, reload what changed.
+//!
+//! Polling every 500 ms is simple and works everywhere (editors that replace files, bind mounts,
+//! network file systems), and half a second is quick enough for a learner applying a scenario.
+//! A change is any difference in the list of files, their sizes or modification times.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::Proxy;
+use crate::state;
+
+/// How often the files are checked.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What identifies a version of a set of files.
+type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+
+fn fingerprint(files: &[PathBuf]) -> Fingerprint {
+    files
+        .iter()
+        .map(|path| {
+            let meta = std::fs::metadata(path).ok();
+            (
+                path.clone(),
+                meta.as_ref().map_or(0, |m| m.len()),
+                meta.and_then(|m| m.modified().ok()),
+            )
+        })
+        .collect()
+}
+
+fn config_fingerprint(dir: Option<&Path>) -> Fingerprint {
+    dir.and_then(|d| state::config_files(d).ok())
+        .map(|files| fingerprint(&files))
+        .unwrap_or_default()
+}
+
+/// Remembers what the files looked like when they were last loaded.
+pub struct Watcher {
+    config_seen: Fingerprint,
+    registry_seen: Fingerprint,
+}
+
+impl Watcher {
+    /// Take the fingerprints, then load both inputs. In this order, a file changed during the
+    /// first load is seen as changed at the first poll, never missed.
+    pub fn start(proxy: &Proxy) -> Watcher {
+        let settings = &proxy.settings;
+        let watcher = Watcher {
+            config_seen: config_fingerprint(settings.config_dir.as_deref()),
+            registry_seen: fingerprint(std::slice::from_ref(&settings.registry)),
+        };
+        state::reload_config(settings, &proxy.state);
+        state::reload_registry(settings, &proxy.state);
+        watcher
+    }
+
+    /// Reload each input when it changes, until `shutdown`.
+    pub async fn run(mut self, proxy: Arc<Proxy>, shutdown: CancellationToken) {
+        let settings = &proxy.settings;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+            let config_now = config_fingerprint(settings.config_dir.as_deref());
+            if config_now != self.config_seen {
+                self.config_seen = config_now;
+                state::reload_config(settings, &proxy.state);
+                proxy.stats.config_reloads.increment();
+            }
+            let registry_now = fingerprint(std::slice::from_ref(&settings.registry));
+            if registry_now != self.registry_seen {
+                self.registry_seen = registry_now;
+                state::reload_registry(settings, &proxy.state);
+                proxy.stats.registry_reloads.increment();
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Faults, timeouts, retries and connection failures, over real sockets.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Mesh, refused_addr, scenario, upstream, upstream_with};
+
+const RATINGS: &str = "http://ratings:9080/ratings/0";
+
+fn ratings_vs(http_extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: ratings
+spec:
+  hosts: [ratings]
+  http:
+    - route:
+        - destination:
+            host: ratings
+{http_extra}
+"#
+    )
+}
+
+#[tokio::test]
+async fn test_abort_fails_jason_with_500_fi_and_never_calls_the_upstream() {
+    let v1 = upstream("ratings-v1").await;
+    let mesh = Mesh::start(
+        &[("ratings", vec![(v1.addr, "v1")])],
+        &[
+            (
+                "destination-rule-all.yaml",
+                scenario("destination-rule-all.yaml"),
+            ),
+            (
+                "virtual-service-ratings-test-abort.yaml",
+                scenario("virtual-service-ratings-test-abort.yaml"),
+            ),
+        ],
+    )
+    .await;
+    for _ in 0..3 {
+        let (status, flags, body) = mesh.get(RATINGS, Some("jason")).await;
+        assert_eq!(
+            (status, flags.as_str(), body.as_str()),
+            (500, "FI", "fault filter abort")
+        );
+    }
+    assert_eq!(
+        v1.hits(),
+        0,
+        "an aborted request must not reach the upstream"
+    );
+    let (status, _, body) = mesh.get(RATINGS, Some("alice")).await;
+    assert_eq!((status, body.as_str()), (200, "ratings-v1"));
+    assert_eq!(v1.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_delay_fault_holds_the_request_back() {
+    let v1 = upstream("ratings-v1").await;
+    let delay = ratings_vs(
+        "      fault:\n        delay:\n          fixedDelay: 200ms\n          percentage:\n            value: 100",
+    );
+    let mesh = Mesh::start(
+        &[("ratings", vec![(v1.addr, "v1")])],
+        &[("ratings.yaml", delay)],
+    )
+    .await;
+    let started = Instant::now();
+    let (status, _, body) = mesh.get(RATINGS, None).await;
+    // A lower bound only: an upper bound would flake on a busy machine.
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!((status, body.as_str()), (200, "ratings-v1"));
+    let (_, stats) = mesh.admin_get("/stats").await;
+    assert!(stats.contains("flag_DI 1\n"), "{stats}");
+}
+
+#[tokio::test]
+async fn a_route_timeout_shorter_than_the_upstream_is_504_ut() {
+    let slow = upstream_with("slow", 200, Duration::from_secs(5)).await;
+    let mesh = Mesh::start(
+        &[("ratings", vec![(slow.addr, "v1")])],
+        &[("ratings.yaml", ratings_vs("      timeout: 300ms"))],
+    )
+    .await;
+    let response = mesh.client.get(RATINGS).send().await.expect("request");
+    assert_eq!(response.status(), 504);
+    assert_eq!(response.headers()["x-sailkit-flags"], "UT");
+    assert_eq!(response.headers()["x-sailkit-failed"], "upstream");
+    assert_eq!(
+        response.text().await.expect("body"),
+        "upstream request timeout"
+    );
+}
+
+#[tokio::test]
+async fn the_retry_policy_hides_a_failing_endpoint() {
+    let good = upstream("ratings-v1").await;
+    let bad = upstream_with("broken", 503, Duration::ZERO).await;
+    let mesh = Mesh::start(
+        &[("ratings", vec![(bad.addr, "v1"), (good.addr, "v1")])],
+        &[
+            (
+                "destination-rule-all.yaml",
+                scenario("destination-rule-all.yaml"),
+            ),
+            (
+                "virtual-service-ratings-retries.yaml",
+                scenario("virtual-service-ratings-retries.yaml"),
+            ),
+        ],
+    )
+    .await;
+    for _ in 0..10 {
+        let (status, _, body) = mesh.get(RATINGS, None).await;
+        assert_eq!((status, body.as_str()), (200, "ratings-v1"));
+    }
+    assert!(
+        bad.hits() > 0,
+        "round robin did send requests to the bad endpoint"
+    );
+    let (_, stats) = mesh.admin_get("/stats").await;
+    assert!(!stats.contains("retries 0\n"), "{stats}");
+}
+
+#[tokio::test]
+async fn without_retries_the_failing_endpoint_shows() {
+    let good = upstream("ratings-v1").await;
+    let bad = upstream_with("broken", 503, Duration::ZERO).await;
+    let mesh = Mesh::start(
+        &[("ratings", vec![(bad.addr, "v1"), (good.addr, "v1")])],
+        &[(
+            "ratings.yaml",
+            ratings_vs("      retries:\n        attempts: 0"),
+        )],
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(mesh.get(RATINGS, None).await.0);
+    }
+    statuses.sort_unstable();
+    // Strict round robin over two endpoints: two of each.
+    assert_eq!(statuses, [200, 200, 503, 503]);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_503_uf() {
+    let mesh = Mesh::start(
+        &[("ratings", vec![(refused_addr(), "v1")])],
+        &[(
+            "ratings.yaml",
+            ratings_vs("      retries:\n        attempts: 0"),
+        )],
+    )
+    .await;
+    let response = mesh.client.get(RATINGS).send().await.expect("request");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["x-sailkit-flags"], "UF");
+    assert_eq!(response.headers()["x-sailkit-failed"], "upstream");
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .ends_with("reset reason: connection failure")
+    );
+}
+
+#[tokio::test]
+async fn exhausted_default_retries_add_urx() {
+    // No VirtualService: Istio's default policy retries connect failures twice.
+    let mesh = Mesh::start(&[("ratings", vec![(refused_addr(), "v1")])], &[]).await;
+    let (status, flags, _) = mesh.get(RATINGS, None).await;
+    assert_eq!((status, flags.as_str()), (503, "UF,URX"));
+}
+
+#[tokio::test]
+async fn retrying_on_connect_failure_reaches_another_endpoint() {
+    let good = upstream("ratings-v1").await;
+    let mesh = Mesh::start(
+        &[("ratings", vec![(refused_addr(), "v1"), (good.addr, "v1")])],
+        &[(
+            "ratings.yaml",
+            ratings_vs("      retries:\n        attempts: 2\n        retryOn: connect-failure"),
+        )],
+    )
+    .await;
+    for _ in 0..6 {
+        let (status, _, body) = mesh.get(RATINGS, None).await;
+        assert_eq!((status, body.as_str()), (200, "ratings-v1"));
+    }
+    assert_eq!(good.hits(), 6);
+}

@@ -1,0 +1,263 @@
+//! Test harness: small upstream servers and a proxy, all on `127.0.0.1:0`.
+//!
+//! `Mesh::start` writes a registry file and a config directory into a temporary folder, starts
+//! the proxy in-process on port 0, waits for `/ready`, and gives a reqwest client that uses the
+//! proxy as its HTTP proxy, so requests arrive in absolute form exactly as a service's would.
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// An upstream instance; it stops when dropped.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl Upstream {
+    /// How many requests reached it.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An upstream answering `status` with body `text` after `delay`, to any request.
+pub async fn upstream_with(text: &str, status: u16, delay: Duration) -> Upstream {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let text = text.to_owned();
+    let status = StatusCode::from_u16(status).expect("valid status");
+    let app = Router::new().fallback(move || {
+        let counter = counter.clone();
+        let text = text.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(delay).await;
+            (status, text)
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind upstream");
+    let addr = listener.local_addr().expect("upstream address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Upstream { addr, hits, task }
+}
+
+/// An upstream that answers 200 with its version.
+pub async fn upstream(version: &str) -> Upstream {
+    upstream_with(version, 200, Duration::ZERO).await
+}
+
+/// An upstream that answers with what it received: `METHOD URI host=HOST x-route=X`.
+pub async fn echo_upstream() -> Upstream {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let app = Router::new().fallback(|request: axum::extract::Request| async move {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned()
+        };
+        format!(
+            "{} {} host={} x-route={} proxy-connection={}",
+            request.method(),
+            request.uri(),
+            header("host"),
+            header("x-route"),
+            header("proxy-connection"),
+        )
+    });
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind upstream");
+    let addr = listener.local_addr().expect("upstream address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Upstream { addr, hits, task }
+}
+
+/// An address where nothing listens: connecting is refused.
+pub fn refused_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address")
+    // Dropped here: the port is closed again.
+}
+
+/// A registry entry: (service, [(address, version)]).
+pub type Entry<'a> = (&'a str, Vec<(SocketAddr, &'a str)>);
+
+/// The registry JSON the launcher would write.
+pub fn registry_json(services: &[Entry<'_>]) -> String {
+    let services: Vec<_> = services
+        .iter()
+        .map(|(name, endpoints)| {
+            json!({
+                "name": name,
+                "endpoints": endpoints.iter().map(|(addr, version)| json!({
+                    "address": addr.to_string(),
+                    "labels": {"app": name, "version": version},
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "services": services }).to_string()
+}
+
+/// A scenario file from `k8s/networking/`.
+pub fn scenario(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../k8s/networking")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A running proxy with its temporary config directory and registry.
+pub struct Mesh {
+    pub dir: tempfile::TempDir,
+    pub config_dir: PathBuf,
+    pub registry: PathBuf,
+    pub outbound: SocketAddr,
+    pub admin: SocketAddr,
+    /// Sends through the proxy (absolute form).
+    pub client: reqwest::Client,
+    /// Talks to servers directly (admin, origin form).
+    pub direct: reqwest::Client,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Mesh {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Mesh {
+    /// Start a proxy with this registry and these config files (name, YAML), and wait until ready.
+    pub async fn start(services: &[Entry<'_>], files: &[(&str, String)]) -> Mesh {
+        let mesh = Mesh::start_unready(Some(services), files).await;
+        mesh.wait_ready().await;
+        mesh
+    }
+
+    /// Start a proxy without waiting; `services: None` writes no registry file.
+    pub async fn start_unready(services: Option<&[Entry<'_>]>, files: &[(&str, String)]) -> Mesh {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config_dir = dir.path().join("networking");
+        std::fs::create_dir(&config_dir).expect("config dir");
+        for (name, text) in files {
+            std::fs::write(config_dir.join(name), text).expect("write config");
+        }
+        let registry = dir.path().join("registry.json");
+        if let Some(services) = services {
+            std::fs::write(&registry, registry_json(services)).expect("write registry");
+        }
+        let outbound = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (outbound_addr, admin_addr) = (
+            outbound.local_addr().expect("address"),
+            admin.local_addr().expect("address"),
+        );
+        let settings = mesh_proxy::Settings {
+            config_dir: Some(config_dir.clone()),
+            registry: registry.clone(),
+            outbound: outbound_addr,
+            admin: admin_addr,
+            addr_file: None,
+            namespace: "default".to_owned(),
+        };
+        let shutdown = CancellationToken::new();
+        tokio::spawn(mesh_proxy::run(settings, outbound, admin, shutdown.clone()));
+        let client = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::http(format!("http://{outbound_addr}")).expect("proxy url"))
+            .build()
+            .expect("client");
+        let direct = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
+        Mesh {
+            dir,
+            config_dir,
+            registry,
+            outbound: outbound_addr,
+            admin: admin_addr,
+            client,
+            direct,
+            shutdown,
+        }
+    }
+
+    /// Poll `/ready` until 200 (at most 10 s).
+    pub async fn wait_ready(&self) {
+        self.wait_for("/ready", |status, _| status == 200).await;
+    }
+
+    /// Poll an admin path until `done(status, body)` holds (at most 10 s).
+    pub async fn wait_for(&self, path: &str, done: impl Fn(u16, &str) -> bool) -> String {
+        for _ in 0..200 {
+            let (status, body) = self.admin_get(path).await;
+            if done(status, &body) {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{path} never reached the expected state");
+    }
+
+    /// GET an admin path: (status, body).
+    pub async fn admin_get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .direct
+            .get(format!("http://{}{path}", self.admin))
+            .send()
+            .await
+            .expect("admin request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("admin body"))
+    }
+
+    /// GET `url` through the proxy, with optional `end-user`: (status, flags header, body).
+    pub async fn get(&self, url: &str, user: Option<&str>) -> (u16, String, String) {
+        let mut request = self.client.get(url);
+        if let Some(user) = user {
+            request = request.header("end-user", user);
+        }
+        let response = request.send().await.expect("request through the proxy");
+        let status = response.status().as_u16();
+        let flags = response
+            .headers()
+            .get("x-sailkit-flags")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, flags, response.text().await.expect("body"))
+    }
+
+    /// Write (or overwrite) a config file.
+    pub fn write_config(&self, name: &str, text: &str) {
+        std::fs::write(self.config_dir.join(name), text).expect("write config");
+    }
+}
