@@ -3,8 +3,10 @@
 //! - `GET /ready`: 200 once a route table and a registry are in force, else 503.
 //! - `GET /config_dump`: JSON of what is loaded: files, the latest diagnostics (each
 //!   `file:line:col: severity: path: message`), a summary of every VirtualService rule, and the
-//!   registry.
-//! - `GET /stats`: plain `name value` counters (see `stats`).
+//!   registry, and the live `circuit_breakers` (limits and use per destination) and `outlier`
+//!   state (ejected endpoints per destination).
+//! - `GET /stats`: plain `name value` counters (see `stats`), plus the gauge
+//!   `outlier_ejections_active` (endpoints ejected right now).
 
 use std::sync::Arc;
 
@@ -38,7 +40,12 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<B
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             response
         }
-        "/stats" => text(StatusCode::OK, proxy.stats.render()),
+        "/stats" => {
+            let mut stats = proxy.stats.render();
+            let ejected: usize = proxy.detectors.ejected().iter().map(|(_, e)| e.len()).sum();
+            stats.push_str(&format!("outlier_ejections_active {ejected}\n"));
+            text(StatusCode::OK, stats)
+        }
         _ => text(
             StatusCode::NOT_FOUND,
             "admin endpoints: /ready /config_dump /stats\n".to_owned(),
@@ -70,6 +77,37 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
             })
         })
         .collect();
+    let circuit_breakers: Vec<Value> = proxy
+        .breakers
+        .all()
+        .iter()
+        .map(|(destination, breaker)| {
+            let (connections, pending, retries) = breaker.usage();
+            let l = breaker.limits;
+            json!({
+                "destination": destination.to_string(),
+                "max_connections": l.max_connections,
+                "max_pending_requests": l.max_pending,
+                "max_requests": l.max_requests,
+                "max_requests_per_connection": l.max_requests_per_connection,
+                "max_retries": l.max_retries,
+                "connections_in_use": connections,
+                "pending": pending,
+                "retries_in_progress": retries,
+            })
+        })
+        .collect();
+    let outlier: Vec<Value> = proxy
+        .detectors
+        .ejected()
+        .iter()
+        .map(|(destination, ejected)| {
+            json!({
+                "destination": destination.to_string(),
+                "ejected": ejected.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     json!({
         "ready": snapshot.ready(),
         "namespace": settings.namespace,
@@ -85,6 +123,8 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
             "error": snapshot.registry_error,
             "services": snapshot.registry.as_ref().map(|r| &r.services),
         },
+        "circuit_breakers": circuit_breakers,
+        "outlier": outlier,
     })
 }
 

@@ -56,6 +56,10 @@ pub enum ProxyError {
     /// 504 `UT`: the route `timeout` (or the last `perTryTimeout`) ran out.
     #[error("upstream request timeout")]
     Timeout,
+    /// 503 `UO`: the destination's `connectionPool` limits are reached (every connection busy
+    /// and the waiting room full, or too many requests in flight): refused without waiting.
+    #[error("upstream connect error or disconnect/reset before headers. reset reason: overflow")]
+    Overflow,
     /// 503 `UF`: no connection could be opened to the chosen endpoint.
     #[error(
         "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
@@ -80,6 +84,7 @@ impl ProxyError {
             ProxyError::NoCluster(_)
             | ProxyError::NoHealthyUpstream
             | ProxyError::NotReady
+            | ProxyError::Overflow
             | ProxyError::ConnectFailure
             | ProxyError::UpstreamReset => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -95,6 +100,7 @@ impl ProxyError {
             ProxyError::Unsupported(_) => return None,
             ProxyError::FaultAbort(_) => "FI",
             ProxyError::Timeout => "UT",
+            ProxyError::Overflow => "UO",
             ProxyError::ConnectFailure => "UF",
             ProxyError::UpstreamReset => "UC",
         })
@@ -107,12 +113,13 @@ impl ProxyError {
             ProxyError::Timeout | ProxyError::ConnectFailure | ProxyError::UpstreamReset => {
                 Culprit::Upstream
             }
-            // A missing route, cluster or endpoint, and an injected fault, are the mesh's
-            // decisions: the upstream was never asked.
+            // A missing route, cluster or endpoint, an injected fault and a circuit breaker's
+            // refusal are the mesh's decisions: the upstream was never asked.
             ProxyError::NoRouteMatched
             | ProxyError::NoCluster(_)
             | ProxyError::NoHealthyUpstream
             | ProxyError::NotReady
+            | ProxyError::Overflow
             | ProxyError::Unsupported(_)
             | ProxyError::FaultAbort(_) => Culprit::Proxy,
         }

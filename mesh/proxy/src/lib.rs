@@ -1,9 +1,10 @@
 //! `mesh-proxy`: the sailkit sidecar.
 //!
 //! A small HTTP proxy that sits beside each service and applies Istio's traffic management
-//! (VirtualService routing, weighted subsets, faults, timeouts, retries, load balancing) from
-//! the same YAML a learner would give Istio, compiled by `mesh-config`. The application needs no
-//! code change: it sends its outgoing calls through the proxy as its `HTTP_PROXY`. Where the
+//! (VirtualService routing, weighted subsets, faults, timeouts, retries, load balancing,
+//! DestinationRule circuit breaking and outlier detection) from the same YAML a learner would
+//! give Istio, compiled by `mesh-config`. The application needs no code change: it sends its
+//! outgoing calls through the proxy as its `HTTP_PROXY`. Where the
 //! instances of a service are, and their labels, comes from a registry file the launcher writes.
 //! The proxy knows nothing of the Bookinfo services: the mesh never depends on what it carries.
 //!
@@ -17,8 +18,8 @@
 //! - `watch`: polls the config directory and the registry, reloads what changed.
 //! - `server`: the HTTP/1.1 accept loop with graceful shutdown, shared by both listeners.
 //! - `outbound`: the outbound side, the whole life of a request in one function.
-//! - `stage`: one file per concern: `route`, `fault`, `timeout`, `retry`, `balance`, `forward`,
-//!   `access_log` (see `docs/proxy-lifecycle.md`).
+//! - `stage`: one file per concern: `route`, `fault`, `timeout`, `retry`, `circuit_breaker`,
+//!   `balance`, `outlier`, `forward`, `access_log` (see `docs/proxy-lifecycle.md`).
 //! - `error`: [`error::ProxyError`], every failure with its status, flag and culprit.
 //! - `rescue`: the one place an error becomes a response.
 //! - `admin`: `/ready`, `/config_dump`, `/stats`.
@@ -51,6 +52,10 @@ pub struct Proxy {
     pub state: state::Shared,
     pub stats: Arc<stats::Stats>,
     pub client: stage::forward::Client,
+    /// `connectionPool` limits in use, per destination (live counters, outside the snapshot).
+    pub breakers: stage::circuit_breaker::Breakers,
+    /// `outlierDetection` state, per destination.
+    pub detectors: stage::outlier::Detectors,
 }
 
 /// Load config and registry, then serve the outbound and admin listeners until `shutdown`.
@@ -66,6 +71,8 @@ pub async fn run(
         state: state::Shared::from_pointee(state::Snapshot::default()),
         stats: Arc::default(),
         client: stage::forward::client(),
+        breakers: Default::default(),
+        detectors: Default::default(),
     });
     let watcher = watch::Watcher::start(&proxy);
     tokio::spawn(watcher.run(proxy.clone(), shutdown.clone()));

@@ -10,11 +10,13 @@
 //! | 2 | `stage::fault`        | injected delay, then abort                                   |
 //! | 3 | `stage::forward`      | `prepare`: origin form, headers, body buffered for retries  |
 //! | 4 | `stage::timeout`      | the route's deadline over everything below                   |
-//! | 5 | `stage::retry`        | attempts, per-try timeout, retry conditions                  |
-//! | 6 | `stage::balance`      | the endpoint for this attempt                                |
-//! | 7 | `stage::forward`      | `send` on a pooled connection, then `respond`                |
-//! | 8 | `rescue`              | any error above becomes the caller's response                |
-//! | 9 | `stage::access_log`   | one line when the response body ends                         |
+//! | 5 | `stage::retry`        | attempts, per-try timeout, retry conditions, retry budget    |
+//! | 6 | `stage::circuit_breaker` | `connectionPool` limits of the destination (`UO`)         |
+//! | 7 | `stage::balance`      | the endpoint for this attempt, skipping `outlier` ejections  |
+//! | 8 | `stage::forward`      | `send` on a pooled connection, then `respond`                |
+//! | 9 | `stage::outlier`      | the attempt's result counts towards ejecting its endpoint    |
+//! |10 | `rescue`              | any error above becomes the caller's response                |
+//! |11 | `stage::access_log`   | one line when the response body ends                         |
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +30,8 @@ use crate::error::ProxyError;
 use crate::registry::Service;
 use crate::rescue;
 use crate::stage::access_log::{Entry, LoggedBody};
-use crate::stage::{balance, fault, forward, retry, route, timeout};
+use crate::stage::circuit_breaker::{Breaker, Destination, Held, Limits, Permit, Slot};
+use crate::stage::{balance, fault, forward, outlier, retry, route, timeout};
 
 /// One request, start to finish. Never fails: errors are answered by `rescue`.
 pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
@@ -78,6 +81,32 @@ async fn life(
         retry::Policy::none()
     };
 
+    // The destination's live state for 6. circuit_breaker and 9. outlier, only when its
+    // DestinationRule asks for them (so the default path takes no lock and no map lookup).
+    // Both act per attempt, inside `retry` (see `Upstream::attempt`): each attempt holds its own
+    // connection, and each attempt's result is news about one endpoint.
+    let limits = route
+        .connection_pool
+        .as_ref()
+        .map(Limits::from_config)
+        .filter(|l| !l.unlimited());
+    let detection = route
+        .outlier_detection
+        .as_ref()
+        .map(outlier::Config::from_config);
+    let (breaker, outliers) = if limits.is_some() || detection.is_some() {
+        let destination = Destination {
+            host: route.host.clone(),
+            subset: route.subset.clone(),
+        };
+        (
+            limits.map(|l| proxy.breakers.get(&destination, l)),
+            detection.map(|c| proxy.detectors.get(&destination, c)),
+        )
+    } else {
+        (None, None)
+    };
+
     // 4. timeout wraps 5. retry: the route's deadline covers all attempts together.
     let mut upstream = Upstream {
         proxy,
@@ -86,6 +115,11 @@ async fn life(
         strategy,
         outgoing: &mut outgoing,
         tried: Vec::new(),
+        breaker,
+        outliers,
+        permit: None,
+        retry_slot: None,
+        sending: None,
     };
     let result = timeout::within(
         route.timeout,
@@ -97,8 +131,16 @@ async fn life(
         ),
     )
     .await;
+    // The deadline may have cut an attempt short: that counts against its endpoint.
+    upstream.settle_cancelled();
     entry.upstream = upstream.tried.last().copied();
-    Ok(forward::respond(result?, &route))
+    let permit = upstream.permit.take();
+    let response = forward::respond(result?, &route);
+    // The connection stays busy until the body is sent: the breaker's permit goes with it.
+    Ok(match permit {
+        Some(permit) => response.map(|body| Held::wrap(body, permit)),
+        None => response,
+    })
 }
 
 /// What one attempt needs: `retry` calls [`Upstream::attempt`] once per try.
@@ -110,22 +152,101 @@ struct Upstream<'a> {
     outgoing: &'a mut forward::Outgoing,
     /// Endpoints of earlier attempts, so a retry can go elsewhere.
     tried: Vec<SocketAddr>,
+    breaker: Option<Arc<Breaker>>,
+    outliers: Option<Arc<outlier::Pool>>,
+    /// The circuit breaker capacity held by the latest attempt.
+    permit: Option<Permit>,
+    /// The `maxRetries` unit held by the retry in progress.
+    retry_slot: Option<Slot>,
+    /// The endpoint of an attempt that was sent and has not answered yet.
+    sending: Option<SocketAddr>,
+}
+
+impl Upstream<'_> {
+    /// Count an attempt's result for outlier detection; the endpoint count is only worked out
+    /// when an ejection is considered.
+    fn record(&self, address: SocketAddr, status: u16) {
+        let Some(pool) = &self.outliers else { return };
+        let endpoints = || balance::in_subset(self.service, self.route.selector.as_ref()).len();
+        if pool.record(address, status, endpoints) {
+            self.proxy.stats.outlier_ejections.increment();
+            tracing::warn!(endpoint = %address, host = %self.route.host, "outlier ejected");
+        }
+    }
+
+    /// An attempt that never finished was cut short by a timeout (per try, or the route's):
+    /// for outlier detection that is a 504 from its endpoint.
+    fn settle_cancelled(&mut self) {
+        if let Some(address) = self.sending.take() {
+            self.record(address, 504);
+        }
+    }
 }
 
 impl retry::Attempt for Upstream<'_> {
     type Body = Incoming;
 
     async fn attempt(&mut self) -> Result<Response<Incoming>, ProxyError> {
-        // 6. balance: each attempt picks again, preferring endpoints not tried yet.
+        self.settle_cancelled();
+        // 6. circuit_breaker: per attempt, because each attempt needs its own connection, and
+        //    before balance, so that a request that waited for capacity picks its endpoint with
+        //    fresh load and ejection data. The previous attempt's capacity is given back first
+        //    (with `maxConnections: 1`, a retry must not wait for its own first try).
+        self.permit = None;
+        if let Some(breaker) = &self.breaker {
+            match breaker.admit().await {
+                Ok(permit) => self.permit = Some(permit),
+                Err(error) => {
+                    self.proxy.stats.pending_overflow.increment();
+                    return Err(error);
+                }
+            }
+        }
+        // 7. balance: each attempt picks again, preferring endpoints not tried yet and
+        //    skipping the ones outlier detection ejected.
         let endpoint = balance::pick(
             self.service,
             self.route.selector.as_ref(),
             self.strategy,
             &self.tried,
+            self.outliers.as_deref(),
         )?;
         self.tried.push(endpoint.address);
+        let close = self
+            .breaker
+            .as_ref()
+            .is_some_and(|b| b.close_after(endpoint.address));
         let _in_flight = balance::InFlight::start(endpoint);
-        // 7. forward (send).
-        forward::send(&self.proxy.client, self.outgoing, endpoint.address).await
+        // 8. forward (send).
+        self.sending = Some(endpoint.address);
+        let outcome =
+            forward::send(&self.proxy.client, self.outgoing, endpoint.address, close).await;
+        self.sending = None;
+        // 9. outlier: every finished attempt counts, the proxy's own 503 for a failed
+        //    connection included.
+        let status = match &outcome {
+            Ok(response) => response.status().as_u16(),
+            Err(error) => error.status().as_u16(),
+        };
+        self.record(endpoint.address, status);
+        outcome
+    }
+
+    fn may_retry(&mut self) -> bool {
+        // The retry before this one is over: its budget unit goes back first.
+        self.retry_slot = None;
+        let Some(breaker) = &self.breaker else {
+            return true;
+        };
+        match breaker.retry() {
+            Some(slot) => {
+                self.retry_slot = Some(slot);
+                true
+            }
+            None => {
+                self.proxy.stats.retry_overflow.increment();
+                false
+            }
+        }
     }
 }

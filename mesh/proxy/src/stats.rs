@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The response flags the proxy sets (Envoy's names), in the order `/stats` prints them.
-pub const FLAGS: [&str; 10] = ["DI", "FI", "NR", "NC", "UH", "UF", "UC", "UT", "URX", "DPE"];
+pub const FLAGS: [&str; 11] = [
+    "DI", "FI", "NR", "NC", "UH", "UO", "UF", "UC", "UT", "URX", "DPE",
+];
 
 /// One counter.
 #[derive(Debug, Default)]
@@ -34,6 +36,12 @@ pub struct Stats {
     pub flags: [Counter; FLAGS.len()],
     /// Attempts after the first one.
     pub retries: Counter,
+    /// Requests refused by a circuit breaker (`UO`); Envoy's name, which Istio's task greps for.
+    pub pending_overflow: Counter,
+    /// Retries not made because the destination's `maxRetries` were all in progress.
+    pub retry_overflow: Counter,
+    /// Endpoints ejected by outlier detection, ever.
+    pub outlier_ejections: Counter,
     pub config_reloads: Counter,
     pub registry_reloads: Counter,
 }
@@ -65,6 +73,21 @@ impl Stats {
             let _ = writeln!(out, "flag_{flag} {}", counter.get());
         }
         let _ = writeln!(out, "retries {}", self.retries.get());
+        let _ = writeln!(
+            out,
+            "upstream_rq_pending_overflow {}",
+            self.pending_overflow.get()
+        );
+        let _ = writeln!(
+            out,
+            "upstream_rq_retry_overflow {}",
+            self.retry_overflow.get()
+        );
+        let _ = writeln!(
+            out,
+            "outlier_ejections_total {}",
+            self.outlier_ejections.get()
+        );
         let _ = writeln!(out, "config_reloads {}", self.config_reloads.get());
         let _ = writeln!(out, "registry_reloads {}", self.registry_reloads.get());
         out

@@ -10,8 +10,10 @@
 //!   candidates, the one with fewer requests in flight wins. Nearly as good as scanning them all,
 //!   and it never sends everyone to the same idle instance at once.
 //!
-//! A retry prefers endpoints not tried yet for this request (as Istio's default does), and only
-//! falls back to tried ones when nothing else is left.
+//! Endpoints that `outlier` detection has ejected are left out first (unless too few would be
+//! left, see `minHealthPercent` there); if none remain, 503 `UH`. A retry prefers endpoints not
+//! tried yet for this request (as Istio's default does), and only falls back to tried ones when
+//! nothing else is left.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,6 +23,7 @@ use mesh_config::model::SimpleLb;
 
 use crate::error::ProxyError;
 use crate::registry::{Endpoint, Registry, Service};
+use crate::stage::outlier;
 
 /// How to pick among candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,18 +56,31 @@ pub fn service<'r>(
         .ok_or_else(|| ProxyError::NoCluster(host.to_owned()))
 }
 
-/// Pick the endpoint for one attempt. `tried` are the addresses of earlier attempts.
+/// The endpoints of the subset (`selector`), every one when there is none.
+pub fn in_subset<'r>(
+    service: &'r Service,
+    selector: Option<&BTreeMap<String, String>>,
+) -> Vec<&'r Endpoint> {
+    service
+        .endpoints
+        .iter()
+        .filter(|e| selector.is_none_or(|s| e.has_labels(s)))
+        .collect()
+}
+
+/// Pick the endpoint for one attempt. `tried` are the addresses of earlier attempts; `outliers`
+/// the destination's outlier state, when it has `outlierDetection`.
 pub fn pick<'r>(
     service: &'r Service,
     selector: Option<&BTreeMap<String, String>>,
     strategy: Strategy,
     tried: &[SocketAddr],
+    outliers: Option<&outlier::Pool>,
 ) -> Result<&'r Endpoint, ProxyError> {
-    let in_subset: Vec<&Endpoint> = service
-        .endpoints
-        .iter()
-        .filter(|e| selector.is_none_or(|s| e.has_labels(s)))
-        .collect();
+    let mut in_subset = in_subset(service, selector);
+    if let Some(pool) = outliers {
+        in_subset = pool.keep_healthy(in_subset);
+    }
     let fresh: Vec<&Endpoint> = in_subset
         .iter()
         .copied()
@@ -128,7 +144,7 @@ mod tests {
         let s = service(&["v1", "v2", "v3"]);
         let picked: Vec<u16> = (0..6)
             .map(|_| {
-                pick(&s, None, Strategy::RoundRobin, &[])
+                pick(&s, None, Strategy::RoundRobin, &[], None)
                     .expect("endpoints")
                     .address
                     .port()
@@ -141,16 +157,17 @@ mod tests {
     fn subset_selector_and_tried_endpoints() {
         let s = service(&["v1", "v2", "v1"]);
         let v1 = BTreeMap::from([("version".to_owned(), "v1".to_owned())]);
-        let first = pick(&s, Some(&v1), Strategy::Random, &[]).expect("v1 exists");
+        let first = pick(&s, Some(&v1), Strategy::Random, &[], None).expect("v1 exists");
         assert_eq!(first.labels["version"], "v1");
-        let second = pick(&s, Some(&v1), Strategy::Random, &[first.address]).expect("v1 exists");
+        let second =
+            pick(&s, Some(&v1), Strategy::Random, &[first.address], None).expect("v1 exists");
         assert_ne!(
             second.address, first.address,
             "a retry avoids the tried one"
         );
         let v9 = BTreeMap::from([("version".to_owned(), "v9".to_owned())]);
         assert!(matches!(
-            pick(&s, Some(&v9), Strategy::RoundRobin, &[]),
+            pick(&s, Some(&v9), Strategy::RoundRobin, &[], None),
             Err(ProxyError::NoHealthyUpstream)
         ));
     }
@@ -163,7 +180,7 @@ mod tests {
         // of 200, far above the 100 that plain random would give.
         let idle = (0..200)
             .filter(|_| {
-                pick(&s, None, Strategy::LeastRequest, &[])
+                pick(&s, None, Strategy::LeastRequest, &[], None)
                     .expect("endpoints")
                     .address
                     .port()

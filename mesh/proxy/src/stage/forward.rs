@@ -175,11 +175,13 @@ pub async fn prepare(
     })
 }
 
-/// Send one attempt to `endpoint`.
+/// Send one attempt to `endpoint`. `close`: ask for the connection to be closed after this
+/// request instead of going back to the pool (`maxRequestsPerConnection`).
 pub async fn send(
     client: &Client,
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,
+    close: bool,
 ) -> Result<Response<Incoming>, ProxyError> {
     let body = match &mut outgoing.body {
         RequestBody::Buffered(bytes) => body::full(bytes.clone()),
@@ -192,6 +194,13 @@ pub async fn send(
         .parse()
         .map_err(|_| ProxyError::NoHost)?;
     *request.headers_mut() = outgoing.headers.clone();
+    if close {
+        // hyper's client does not return a connection to the pool after a request that says
+        // `Connection: close`.
+        request
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     client.request(request).await.map_err(|error| {
         tracing::debug!(%endpoint, %error, "upstream request failed");
         if error.is_connect() {

@@ -5,14 +5,18 @@
 //! - `fault`: the rule's injected delay and abort.
 //! - `timeout`: the rule's overall deadline, over every attempt.
 //! - `retry`: attempts, per-try timeout and the conditions worth another try.
+//! - `circuit_breaker`: `connectionPool` limits per destination; over them, 503 `UO`.
 //! - `balance`: the endpoints of the chosen subset, and which one gets this attempt.
+//! - `outlier`: `outlierDetection`, ejecting endpoints that keep failing (`balance` skips them).
 //! - `forward`: the request rewritten for the upstream, sent on a pooled connection.
 //! - `access_log`: one Envoy-like line per request, written when the response body ends.
 
 pub mod access_log;
 pub mod balance;
+pub mod circuit_breaker;
 pub mod fault;
 pub mod forward;
+pub mod outlier;
 pub mod retry;
 pub mod route;
 pub mod timeout;

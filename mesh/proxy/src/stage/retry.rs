@@ -20,6 +20,11 @@
 //! that a struggling upstream is not hammered in a tight loop. The `balance` stage prefers an
 //! endpoint not tried yet, so a retry usually lands on another instance. When the last attempt
 //! still fails in a retriable way, the flag `URX` says the retries were used up.
+//!
+//! **Retry budget**: before each retry the attempt is asked [`Attempt::may_retry`]; the outbound
+//! side answers with the destination's `maxRetries` (see `circuit_breaker`), the number of
+//! retries allowed in progress at once. Over it, the retry is not made and the last outcome is
+//! the answer: when an upstream is down for everyone, retries cannot multiply its load.
 
 use std::future::Future;
 use std::time::Duration;
@@ -128,6 +133,11 @@ fn backoff(n: u32) -> Duration {
 pub trait Attempt {
     type Body;
     fn attempt(&mut self) -> impl Future<Output = Result<Response<Self::Body>, ProxyError>> + Send;
+
+    /// Asked before each retry: may it start? (The retry budget; no limit by default.)
+    fn may_retry(&mut self) -> bool {
+        true
+    }
 }
 
 /// Call `attempt` until it succeeds, fails in a way not worth retrying, or retries run out.
@@ -152,6 +162,9 @@ pub async fn run<A: Attempt>(
             if done > 0 {
                 add_flag(flags, "URX");
             }
+            return outcome;
+        }
+        if !attempt.may_retry() {
             return outcome;
         }
         done += 1;

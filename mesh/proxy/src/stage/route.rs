@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::{HeaderMap, Request};
-use mesh_config::model::{HeaderOperations, SimpleLb};
+use mesh_config::model::{ConnectionPoolSettings, HeaderOperations, OutlierDetection, SimpleLb};
 use mesh_config::table::Matcher;
 use mesh_config::{FaultPolicy, HeaderSource, Lookup, RequestView, RetryPolicy, RouteTable};
 
@@ -24,13 +24,18 @@ pub struct Route {
     pub name: String,
     /// Qualified destination host (`reviews.default.svc.cluster.local`).
     pub host: String,
-    /// The subset's label selector; `None` means every endpoint of the service.
+    /// The subset's name and label selector; `None` means every endpoint of the service.
+    pub subset: Option<String>,
     pub selector: Option<BTreeMap<String, String>>,
     pub fault: Option<FaultPolicy>,
     pub timeout: Option<Duration>,
     /// The rule's `retries`; `None` when it has none (the `retry` stage applies the default).
     pub retries: Option<RetryPolicy>,
     pub load_balancer: Option<SimpleLb>,
+    /// The destination's `connectionPool` and `outlierDetection`, for `circuit_breaker` and
+    /// `outlier`.
+    pub connection_pool: Option<ConnectionPoolSettings>,
+    pub outlier_detection: Option<OutlierDetection>,
     /// Rule-level, then destination-level header operations.
     pub request_headers: Vec<HeaderOperations>,
     pub response_headers: Vec<HeaderOperations>,
@@ -110,7 +115,10 @@ pub fn route<B>(
             return Ok(Route {
                 name: format!("default/{short}"),
                 load_balancer: policy.load_balancer.and_then(|lb| lb.simple),
+                connection_pool: policy.connection_pool,
+                outlier_detection: policy.outlier_detection,
                 host,
+                subset: None,
                 selector: None,
                 fault: None,
                 timeout: None,
@@ -160,11 +168,14 @@ pub fn route<B>(
     Ok(Route {
         name: format!("{}/{rule_name}", decision.virtual_service.name),
         host: destination.host.clone(),
+        subset: destination.subset.clone(),
         selector,
         fault: rule.fault,
         timeout: rule.timeout.filter(|t| !t.is_zero()),
         retries: rule.retries.clone(),
         load_balancer: policy.load_balancer.and_then(|lb| lb.simple),
+        connection_pool: policy.connection_pool,
+        outlier_detection: policy.outlier_detection,
         request_headers: operations(|h| h.request.as_ref()),
         response_headers: operations(|h| h.response.as_ref()),
         path: rule

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Upstream {
     pub addr: SocketAddr,
     hits: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -29,6 +30,20 @@ impl Upstream {
     /// How many requests reached it.
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// The most requests it was handling at the same time (`upstream_with` only).
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts a request in progress at an upstream, and its peak.
+struct Busy(Arc<AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -41,14 +56,19 @@ impl Drop for Upstream {
 /// An upstream answering `status` with body `text` after `delay`, to any request.
 pub async fn upstream_with(text: &str, status: u16, delay: Duration) -> Upstream {
     let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
+    let peak = Arc::new(AtomicUsize::new(0));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let (counter, max) = (hits.clone(), peak.clone());
     let text = text.to_owned();
     let status = StatusCode::from_u16(status).expect("valid status");
     let app = Router::new().fallback(move || {
-        let counter = counter.clone();
+        let (counter, max, in_flight) = (counter.clone(), max.clone(), in_flight.clone());
         let text = text.clone();
         async move {
             counter.fetch_add(1, Ordering::SeqCst);
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            let _busy = Busy(in_flight);
+            max.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(delay).await;
             (status, text)
         }
@@ -60,7 +80,12 @@ pub async fn upstream_with(text: &str, status: u16, delay: Duration) -> Upstream
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Upstream { addr, hits, task }
+    Upstream {
+        addr,
+        hits,
+        peak,
+        task,
+    }
 }
 
 /// An upstream that answers 200 with its version.
@@ -96,7 +121,49 @@ pub async fn echo_upstream() -> Upstream {
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Upstream { addr, hits, task }
+    Upstream {
+        addr,
+        hits,
+        peak: Arc::default(),
+        task,
+    }
+}
+
+/// An upstream that answers with the caller's address (`127.0.0.1:PORT`): each new connection
+/// from the proxy shows as a new port.
+pub async fn peer_upstream() -> Upstream {
+    use axum::extract::ConnectInfo;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = Router::new().fallback(move |ConnectInfo(peer): ConnectInfo<SocketAddr>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move { peer.to_string() }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind upstream");
+    let addr = listener.local_addr().expect("upstream address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    Upstream {
+        addr,
+        hits,
+        peak: Arc::default(),
+        task,
+    }
+}
+
+/// A `name value` counter of `/stats` (panics if absent: a renamed counter must fail tests).
+pub fn stat(stats: &str, name: &str) -> u64 {
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no counter {name} in:\n{stats}"))
 }
 
 /// An address where nothing listens: connecting is refused.
