@@ -5,7 +5,8 @@
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 
 /// A response or request body, streamed or buffered.
 pub type Body = BoxBody<Bytes, hyper::Error>;
@@ -15,6 +16,19 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never| match never {})
         .boxed()
+}
+
+/// A buffered body followed by its trailers, if any (a replayed gRPC request keeps them).
+pub fn with_trailers(bytes: Bytes, trailers: Option<http::HeaderMap>) -> Body {
+    match trailers {
+        None => full(bytes),
+        Some(trailers) => {
+            let frames = [Frame::data(bytes), Frame::trailers(trailers)]
+                .into_iter()
+                .map(Ok::<_, hyper::Error>);
+            StreamBody::new(futures::stream::iter(frames)).boxed()
+        }
+    }
 }
 
 /// An empty body.

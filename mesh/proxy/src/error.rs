@@ -47,7 +47,8 @@ pub enum ProxyError {
     /// 503 `UH`: the destination exists but has no endpoint to send to.
     #[error("no healthy upstream")]
     NoHealthyUpstream,
-    /// 501: valid config that this first version of the proxy does not carry out (redirects).
+    /// 501: valid config that the proxy does not carry out (a rule with neither `route` nor
+    /// `redirect`, which validation already refuses).
     #[error("not implemented by the sailkit proxy yet: {0}")]
     Unsupported(&'static str),
     /// The status of the `fault.abort` rule, `FI`: the request never left the proxy.
@@ -70,6 +71,12 @@ pub enum ProxyError {
         "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
     )]
     UpstreamReset,
+    /// 503 `UR`: the upstream reset the HTTP/2 stream with `REFUSED_STREAM`: it did not
+    /// process the request, so it is always safe to try again (`retryOn: refused-stream`).
+    #[error(
+        "upstream connect error or disconnect/reset before headers. reset reason: refused stream reset"
+    )]
+    RefusedStream,
 }
 
 impl ProxyError {
@@ -86,7 +93,8 @@ impl ProxyError {
             | ProxyError::NotReady
             | ProxyError::Overflow
             | ProxyError::ConnectFailure
-            | ProxyError::UpstreamReset => StatusCode::SERVICE_UNAVAILABLE,
+            | ProxyError::UpstreamReset
+            | ProxyError::RefusedStream => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -103,6 +111,7 @@ impl ProxyError {
             ProxyError::Overflow => "UO",
             ProxyError::ConnectFailure => "UF",
             ProxyError::UpstreamReset => "UC",
+            ProxyError::RefusedStream => "UR",
         })
     }
 
@@ -110,9 +119,10 @@ impl ProxyError {
     pub fn culprit(&self) -> Culprit {
         match self {
             ProxyError::NoHost | ProxyError::DownstreamBody => Culprit::Downstream,
-            ProxyError::Timeout | ProxyError::ConnectFailure | ProxyError::UpstreamReset => {
-                Culprit::Upstream
-            }
+            ProxyError::Timeout
+            | ProxyError::ConnectFailure
+            | ProxyError::UpstreamReset
+            | ProxyError::RefusedStream => Culprit::Upstream,
             // A missing route, cluster or endpoint, an injected fault and a circuit breaker's
             // refusal are the mesh's decisions: the upstream was never asked.
             ProxyError::NoRouteMatched

@@ -1,8 +1,9 @@
 //! `mesh-proxy`: the sailkit sidecar.
 //!
 //! A small HTTP proxy that sits beside each service and applies Istio's traffic management
-//! (VirtualService routing, weighted subsets, faults, timeouts, retries, load balancing,
-//! DestinationRule circuit breaking and outlier detection) from the same YAML a learner would
+//! (VirtualService routing, weighted subsets, redirects, mirroring, faults, timeouts, retries,
+//! load balancing including consistent hashing, DestinationRule circuit breaking and outlier
+//! detection) over HTTP/1.1, HTTP/2 cleartext and gRPC, from the same YAML a learner would
 //! give Istio, compiled by `mesh-config`. The application needs no code change: it sends its
 //! outgoing calls through the proxy as its `HTTP_PROXY`. Where the
 //! instances of a service are, and their labels, comes from a registry file the launcher writes.
@@ -16,10 +17,13 @@
 //! - `registry`: the registry file's types (services, endpoints, labels).
 //! - `state`: the immutable [`state::Snapshot`] behind an `ArcSwap`, loaded "last good wins".
 //! - `watch`: polls the config directory and the registry, reloads what changed.
-//! - `server`: the HTTP/1.1 accept loop with graceful shutdown, shared by both listeners.
+//! - `server`: the accept loop (HTTP/1.1 and h2c on one port) with graceful shutdown, shared by
+//!   every listener.
 //! - `outbound`: the outbound side, the whole life of a request in one function.
-//! - `stage`: one file per concern: `route`, `fault`, `timeout`, `retry`, `circuit_breaker`,
-//!   `balance`, `outlier`, `forward`, `access_log` (see `docs/proxy-lifecycle.md`).
+//! - `inbound`: the inbound side (`--inbound`, `--app`): in front of the local application.
+//! - `stage`: one file per concern: `route`, `fault`, `redirect`, `mirror`, `timeout`, `retry`,
+//!   `circuit_breaker`, `balance`, `outlier`, `forward`, `access_log` (see
+//!   `docs/proxy-lifecycle.md`).
 //! - `error`: [`error::ProxyError`], every failure with its status, flag and culprit.
 //! - `rescue`: the one place an error becomes a response.
 //! - `admin`: `/ready`, `/config_dump`, `/stats`.
@@ -29,6 +33,7 @@
 pub mod admin;
 pub mod body;
 pub mod error;
+pub mod inbound;
 pub mod outbound;
 pub mod registry;
 pub mod rescue;
@@ -51,11 +56,19 @@ pub struct Proxy {
     pub settings: Settings,
     pub state: state::Shared,
     pub stats: Arc<stats::Stats>,
-    pub client: stage::forward::Client,
+    /// Pooled clients towards upstreams, one per protocol.
+    pub client: stage::forward::Clients,
     /// `connectionPool` limits in use, per destination (live counters, outside the snapshot).
     pub breakers: stage::circuit_breaker::Breakers,
     /// `outlierDetection` state, per destination.
     pub detectors: stage::outlier::Detectors,
+}
+
+/// The bound listeners; `inbound` only with `--inbound` (and `--app`).
+pub struct Listeners {
+    pub outbound: TcpListener,
+    pub admin: TcpListener,
+    pub inbound: Option<TcpListener>,
 }
 
 /// Load config and registry, then serve the outbound and admin listeners until `shutdown`.
@@ -66,6 +79,21 @@ pub async fn run(
     admin: TcpListener,
     shutdown: CancellationToken,
 ) {
+    let listeners = Listeners {
+        outbound,
+        admin,
+        inbound: None,
+    };
+    run_with(settings, listeners, shutdown).await;
+}
+
+/// [`run`], with every listener, the inbound one included (served when `settings.app` is set).
+pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: CancellationToken) {
+    let Listeners {
+        outbound,
+        admin,
+        inbound,
+    } = listeners;
     let proxy = Arc::new(Proxy {
         settings,
         state: state::Shared::from_pointee(state::Snapshot::default()),
@@ -80,9 +108,23 @@ pub async fn run(
     let admin = tokio::spawn(server::serve(admin, shutdown.clone(), move |request| {
         admin::handle(admin_proxy.clone(), request)
     }));
+    let inbound = match (inbound, proxy.settings.app) {
+        (Some(listener), Some(app)) => {
+            let inbound_proxy = proxy.clone();
+            Some(tokio::spawn(server::serve(
+                listener,
+                shutdown.clone(),
+                move |request| inbound::handle(inbound_proxy.clone(), app, request),
+            )))
+        }
+        _ => None,
+    };
     server::serve(outbound, shutdown, move |request| {
         outbound::handle(proxy.clone(), request)
     })
     .await;
     let _ = admin.await;
+    if let Some(inbound) = inbound {
+        let _ = inbound.await;
+    }
 }

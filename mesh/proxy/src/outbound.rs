@@ -8,7 +8,9 @@
 //! |---|-----------------------|--------------------------------------------------------------|
 //! | 1 | `stage::route`        | pick the rule and destination (pure lookup)                  |
 //! | 2 | `stage::fault`        | injected delay, then abort                                   |
+//! |2b | `stage::redirect`     | a `redirect` rule is answered here, no upstream called       |
 //! | 3 | `stage::forward`      | `prepare`: origin form, headers, body buffered for retries  |
+//! |3b | `stage::mirror`       | fire-and-forget copy to the `mirror` destination            |
 //! | 4 | `stage::timeout`      | the route's deadline over everything below                   |
 //! | 5 | `stage::retry`        | attempts, per-try timeout, retry conditions, retry budget    |
 //! | 6 | `stage::circuit_breaker` | `connectionPool` limits of the destination (`UO`)         |
@@ -29,9 +31,10 @@ use crate::body::Body;
 use crate::error::ProxyError;
 use crate::registry::Service;
 use crate::rescue;
+use crate::server::ClientAddr;
 use crate::stage::access_log::{Entry, LoggedBody};
 use crate::stage::circuit_breaker::{Breaker, Destination, Held, Limits, Permit, Slot};
-use crate::stage::{balance, fault, forward, outlier, retry, route, timeout};
+use crate::stage::{balance, fault, forward, mirror, outlier, redirect, retry, route, timeout};
 
 /// One request, start to finish. Never fails: errors are answered by `rescue`.
 pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
@@ -57,24 +60,50 @@ async fn life(
 
     // 1. route: decided before anything else, since every later stage follows the rule.
     let authority = route::authority(&request)?;
-    let route = route::route(
+    let route = match route::route(
         &routes.table,
         namespace,
         &request,
         &authority,
         fastrand::f64(),
-    )?;
+    )? {
+        route::Routed::Forward(route) => route,
+        route::Routed::Redirect {
+            name,
+            redirect,
+            fault,
+        } => {
+            // 2. fault, then 2b. redirect: the proxy answers, nothing is sent upstream.
+            entry.route_name = name;
+            fault::inject(fault.as_ref(), &mut entry.flags).await?;
+            return Ok(redirect::respond(&redirect, request.uri(), &authority));
+        }
+    };
     entry.route_name.clone_from(&route.name);
 
     // 2. fault: before the body is read or an upstream chosen, so an abort never reaches the
     //    upstream, and outside `timeout`, so a delay does not eat the route's deadline.
     fault::inject(route.fault.as_ref(), &mut entry.flags).await?;
 
+    // The consistent-hash key comes from the caller's request as it arrived (before `prepare`
+    // applies the rule's header operations).
+    let hash_key = balance::hash_key(
+        route.consistent_hash.as_ref(),
+        request.headers(),
+        request.extensions().get::<ClientAddr>().map(|c| c.0),
+    );
+
     // 3. forward (prepare): a small body is read now, so that retries can send it again.
     let mut outgoing = forward::prepare(request, &authority, &route).await?;
     entry.bytes_in = outgoing.body_len();
     let service = balance::service(registry, &route.host, namespace)?;
-    let strategy = balance::Strategy::from_config(route.load_balancer);
+    let strategy = balance::Strategy::from_config(route.load_balancer, hash_key);
+
+    // 3b. mirror: after `prepare`, so the copy is exactly what the upstream gets (Host aside);
+    //     from its own task, so it never delays or fails this request.
+    if let Some(target) = &route.mirror {
+        mirror::send(&proxy.client, registry, namespace, target, &outgoing);
+    }
     let policy = if outgoing.replayable() {
         retry::Policy::for_route(route.retries.as_ref())
     } else {

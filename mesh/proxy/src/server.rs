@@ -1,24 +1,35 @@
-//! Accept loop shared by the outbound and admin listeners: HTTP/1.1 with keep-alive, one task
-//! per connection, and a graceful stop.
+//! Accept loop shared by the outbound and admin listeners: HTTP/1.1 with keep-alive and HTTP/2
+//! cleartext (h2c with prior knowledge, what gRPC clients speak) on the same port, one task per
+//! connection, and a graceful stop.
+//!
+//! hyper-util's `auto` builder reads the first bytes of a connection: the HTTP/2 preface
+//! (`PRI * HTTP/2.0`) selects HTTP/2, anything else HTTP/1.1. So a listener needs no flag to
+//! serve both. The caller's address goes into each request's extensions as [`ClientAddr`]
+//! (`consistentHash.useSourceIp` hashes it).
 //!
 //! On shutdown the loop stops accepting, then waits (up to [`DRAIN`]) for requests already in
 //! progress, so a restart does not cut answers in half.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use hyper::body::{Body, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// How long requests in progress get to finish after shutdown starts.
 pub const DRAIN: Duration = Duration::from_secs(5);
+
+/// The address of the peer that opened the connection, in every request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
 
 /// Serve `handler` on `listener` until `shutdown`.
 pub async fn serve<H, F, B>(listener: TcpListener, shutdown: CancellationToken, handler: H)
@@ -30,8 +41,9 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -45,12 +57,16 @@ where
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let service = service_fn(move |request| {
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ClientAddr(peer));
             let response = handler(request);
             async move { Ok::<_, Infallible>(response.await) }
         });
-        let connection =
-            graceful.watch(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        let connection = graceful.watch(
+            builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned(),
+        );
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");

@@ -9,7 +9,7 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "mesh-proxy",
-    about = "The sailkit sidecar: Istio VirtualService and DestinationRule YAML, applied to HTTP/1.1 traffic."
+    about = "The sailkit sidecar: Istio VirtualService and DestinationRule YAML, applied to HTTP/1.1, HTTP/2 (h2c) and gRPC traffic."
 )]
 pub struct Settings {
     /// Directory of Istio YAML files (`*.yaml`, `*.yml`), re-read when a file changes.
@@ -24,7 +24,15 @@ pub struct Settings {
     /// Admin listener: `/ready`, `/config_dump`, `/stats`. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15000")]
     pub admin: SocketAddr,
-    /// Write the bound addresses here once listening: `outbound=ADDR` and `admin=ADDR` lines.
+    /// Inbound listener, in front of the local application (needs `--app`). Port 0 picks a
+    /// free port.
+    #[arg(long, value_name = "ADDR", requires = "app")]
+    pub inbound: Option<SocketAddr>,
+    /// The local application, where the inbound listener forwards (needs `--inbound`).
+    #[arg(long, value_name = "ADDR", requires = "inbound")]
+    pub app: Option<SocketAddr>,
+    /// Write the bound addresses here once listening: `outbound=ADDR` and `admin=ADDR` lines
+    /// (and `inbound=ADDR` with `--inbound`).
     #[arg(long, value_name = "FILE")]
     pub addr_file: Option<PathBuf>,
     /// Namespace of the workload: short host names (`reviews`) resolve in it.

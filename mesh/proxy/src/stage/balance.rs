@@ -10,6 +10,14 @@
 //!   candidates, the one with fewer requests in flight wins. Nearly as good as scanning them all,
 //!   and it never sends everyone to the same idle instance at once.
 //!
+//! - `consistentHash` (HRW, "rendezvous" hashing): the request's key (a header, a cookie, or the
+//!   caller's IP address) is hashed together with each candidate's address, and the highest
+//!   score wins. The same key reaches the same endpoint while the set of endpoints is unchanged;
+//!   when one goes, only its keys move. The hash (FNV-1a, then a SplitMix64 finaliser) is fixed
+//!   in the code, so every proxy and every run agrees. A request without the key (no such
+//!   header; no such cookie, even with a `ttl`: the proxy does not set one) is balanced round
+//!   robin.
+//!
 //! Endpoints that `outlier` detection has ejected are left out first (unless too few would be
 //! left, see `minHealthPercent` there); if none remain, 503 `UH`. A retry prefers endpoints not
 //! tried yet for this request (as Istio's default does), and only falls back to tried ones when
@@ -19,7 +27,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
-use mesh_config::model::SimpleLb;
+use http::HeaderMap;
+use mesh_config::model::{ConsistentHashLb, SimpleLb};
 
 use crate::error::ProxyError;
 use crate::registry::{Endpoint, Registry, Service};
@@ -31,18 +40,73 @@ pub enum Strategy {
     RoundRobin,
     Random,
     LeastRequest,
+    /// `consistentHash`, with the request's hashed key.
+    Hash(u64),
 }
 
 impl Strategy {
-    /// From the DestinationRule's `loadBalancer.simple` (`consistentHash` is not implemented
-    /// yet and falls back to round robin).
-    pub fn from_config(simple: Option<SimpleLb>) -> Strategy {
+    /// From the DestinationRule's `loadBalancer`: `consistentHash` when the request has a key
+    /// (`hash_key`), else `simple`.
+    pub fn from_config(simple: Option<SimpleLb>, hash_key: Option<u64>) -> Strategy {
+        if let Some(key) = hash_key {
+            return Strategy::Hash(key);
+        }
         match simple {
             Some(SimpleLb::Random) => Strategy::Random,
             Some(SimpleLb::LeastRequest | SimpleLb::LeastConn) => Strategy::LeastRequest,
             _ => Strategy::RoundRobin,
         }
     }
+}
+
+/// The request's `consistentHash` key, hashed; `None` when there is no such config or the
+/// request lacks the key.
+pub fn hash_key(
+    config: Option<&ConsistentHashLb>,
+    headers: &HeaderMap,
+    client: Option<SocketAddr>,
+) -> Option<u64> {
+    let config = config?;
+    if let Some(name) = &config.http_header_name {
+        return headers.get(name.as_str()).map(|v| fnv1a(v.as_bytes()));
+    }
+    if let Some(cookie) = &config.http_cookie {
+        return headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == cookie.name)
+            .map(|(_, value)| fnv1a(value.as_bytes()));
+    }
+    if config.use_source_ip == Some(true) {
+        return client.map(|addr| fnv1a(addr.ip().to_string().as_bytes()));
+    }
+    None
+}
+
+/// FNV-1a over bytes: tiny, fixed, good enough to spread keys.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Rendezvous score of `endpoint` for `key`: FNV-1a of the address, seeded with the key, then
+/// SplitMix64's finaliser so that nearby inputs give unrelated scores.
+fn score(key: u64, endpoint: SocketAddr) -> u64 {
+    let mut hash = key;
+    let ip = match endpoint.ip() {
+        std::net::IpAddr::V4(ip) => ip.octets().to_vec(),
+        std::net::IpAddr::V6(ip) => ip.octets().to_vec(),
+    };
+    for b in ip.iter().chain(&endpoint.port().to_be_bytes()) {
+        hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^ (hash >> 31)
 }
 
 /// The registry entry for a qualified host; 503 `NC` when the registry does not know it.
@@ -99,6 +163,9 @@ pub fn pick<'r>(
             let load = |i: usize| candidates[i].active.load(Ordering::Relaxed);
             if load(b) < load(a) { b } else { a }
         }
+        Strategy::Hash(key) => (0..n)
+            .max_by_key(|&i| score(key, candidates[i].address))
+            .unwrap_or(0),
     };
     Ok(candidates[index])
 }

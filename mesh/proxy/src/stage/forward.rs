@@ -5,21 +5,31 @@
 //! proxy was there. On the way:
 //! - hop-by-hop headers (`Connection` and the ones it names, `Proxy-Connection`, `Keep-Alive`,
 //!   `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`, `Proxy-Authorization`) are dropped: they
-//!   describe one connection, and the proxy opens its own;
+//!   describe one connection, and the proxy opens its own. One exception: `TE: trailers` is kept,
+//!   since gRPC servers refuse a request without it;
 //! - the rule's header operations are applied (remove, then set, then add, as Istio does);
 //! - a body of known size up to [`MAX_BUFFERED`] is read into memory, so `retry` can send it
-//!   again; a larger or streamed body goes through as it arrives, and is not retried.
+//!   again (with its trailers, if any); a larger or streamed body goes through as it arrives, and
+//!   is not retried.
 //!
-//! Connections come from hyper-util's pooled client: kept alive and reused across requests, so
-//! the common case costs no TCP handshake. A failure to connect is 503 `UF`; a connection that
-//! breaks before the response headers is 503 `UC`.
+//! **Protocol to the upstream**: the one the request came in. A request that arrived over HTTP/2
+//! (h2c, gRPC) goes out over HTTP/2 with prior knowledge, an HTTP/1.x one over HTTP/1.1. It is
+//! the simplest honest rule: the proxy never has to guess whether an upstream speaks h2c, and a
+//! gRPC call (which needs HTTP/2 trailers) stays HTTP/2 end to end. Bodies stream frame by frame
+//! in both directions, so trailers such as `grpc-status` pass through untouched.
+//!
+//! Connections come from two hyper-util pooled clients ([`Clients`]), one per protocol: kept
+//! alive and reused across requests, so the common case costs no TCP handshake (on HTTP/2 many
+//! requests share one connection). A failure to connect is 503 `UF`; a connection that breaks
+//! before the response headers is 503 `UC`; an HTTP/2 stream the upstream refused
+//! (`REFUSED_STREAM`, it never processed the request) is 503 `UR`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, Version};
 use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 use hyper_util::client::legacy::Client as PooledClient;
@@ -34,22 +44,47 @@ use crate::stage::route::Route;
 /// Bodies up to this size (with a known length) are buffered, so they can be retried.
 pub const MAX_BUFFERED: u64 = 64 * 1024;
 
-/// The pooled HTTP/1.1 client towards upstreams.
+/// One pooled client towards upstreams (HTTP/1.1 or HTTP/2, see [`Clients`]).
 pub type Client = PooledClient<HttpConnector, Body>;
 
-/// A client with keep-alive and Envoy's connect timeout.
-pub fn client() -> Client {
+/// The two pooled clients: a request goes out in the protocol it came in.
+#[derive(Clone)]
+pub struct Clients {
+    pub http1: Client,
+    /// HTTP/2 with prior knowledge (h2c): no upgrade dance, as gRPC clients do.
+    pub http2: Client,
+}
+
+impl Clients {
+    /// The client for a request that arrived with `version`.
+    pub fn for_version(&self, version: Version) -> &Client {
+        if version == Version::HTTP_2 {
+            &self.http2
+        } else {
+            &self.http1
+        }
+    }
+}
+
+/// Both clients, with keep-alive and Envoy's connect timeout.
+pub fn client() -> Clients {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(Duration::from_secs(10)));
-    PooledClient::builder(TokioExecutor::new())
+    let http1 = PooledClient::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector)
+        .build(connector.clone());
+    let http2 = PooledClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .http2_only(true)
+        .build(connector);
+    Clients { http1, http2 }
 }
 
 /// The request body, ready to be sent once or many times.
 enum RequestBody {
-    Buffered(Bytes),
+    /// Data and trailers, read whole.
+    Buffered(Bytes, Option<HeaderMap>),
     /// Taken by the first attempt.
     Streaming(Option<Incoming>),
 }
@@ -60,18 +95,47 @@ pub struct Outgoing {
     path_and_query: String,
     headers: HeaderMap,
     body: RequestBody,
+    /// HTTP/2 when the request came in over HTTP/2, else HTTP/1.1.
+    version: Version,
 }
 
 impl Outgoing {
+    /// The protocol towards the upstream.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// A copy to send elsewhere (`mirror`), with another `Host`; `None` unless the body is
+    /// buffered, since a streamed body can only be read once.
+    pub fn copy_with_host(&self, host: HeaderValue) -> Option<Outgoing> {
+        let RequestBody::Buffered(bytes, trailers) = &self.body else {
+            return None;
+        };
+        let mut headers = self.headers.clone();
+        headers.insert(header::HOST, host);
+        Some(Outgoing {
+            method: self.method.clone(),
+            path_and_query: self.path_and_query.clone(),
+            headers,
+            body: RequestBody::Buffered(bytes.clone(), trailers.clone()),
+            version: self.version,
+        })
+    }
+
+    /// The `Host` the upstream will see.
+    pub fn host(&self) -> Option<&str> {
+        self.headers.get(header::HOST).and_then(|h| h.to_str().ok())
+    }
+
     /// Can this request be sent more than once?
     pub fn replayable(&self) -> bool {
-        matches!(self.body, RequestBody::Buffered(_))
+        matches!(self.body, RequestBody::Buffered(..))
     }
 
     /// Request body size, when known (for the access log).
     pub fn body_len(&self) -> u64 {
         match &self.body {
-            RequestBody::Buffered(bytes) => bytes.len() as u64,
+            RequestBody::Buffered(bytes, _) => bytes.len() as u64,
             RequestBody::Streaming(body) => body
                 .as_ref()
                 .and_then(|b| b.size_hint().exact())
@@ -89,6 +153,10 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
+    // `TE: trailers` is the one TE value HTTP/2 allows, and gRPC requires it.
+    let te_trailers = headers
+        .get(header::TE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
     for name in named {
         headers.remove(name);
     }
@@ -104,6 +172,9 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         header::PROXY_AUTHENTICATE,
     ] {
         headers.remove(name);
+    }
+    if te_trailers {
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
     }
 }
 
@@ -158,12 +229,12 @@ pub async fn prepare(
         .upper()
         .is_some_and(|n| n <= MAX_BUFFERED);
     let body = if small {
-        let bytes = incoming
+        let collected = incoming
             .collect()
             .await
-            .map_err(|_| ProxyError::DownstreamBody)?
-            .to_bytes();
-        RequestBody::Buffered(bytes)
+            .map_err(|_| ProxyError::DownstreamBody)?;
+        let trailers = collected.trailers().cloned();
+        RequestBody::Buffered(collected.to_bytes(), trailers)
     } else {
         RequestBody::Streaming(Some(incoming))
     };
@@ -172,43 +243,68 @@ pub async fn prepare(
         path_and_query,
         headers,
         body,
+        version: if parts.version == Version::HTTP_2 {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        },
     })
 }
 
 /// Send one attempt to `endpoint`. `close`: ask for the connection to be closed after this
 /// request instead of going back to the pool (`maxRequestsPerConnection`).
 pub async fn send(
-    client: &Client,
+    clients: &Clients,
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,
     close: bool,
 ) -> Result<Response<Incoming>, ProxyError> {
     let body = match &mut outgoing.body {
-        RequestBody::Buffered(bytes) => body::full(bytes.clone()),
+        RequestBody::Buffered(bytes, trailers) => {
+            body::with_trailers(bytes.clone(), trailers.clone())
+        }
         RequestBody::Streaming(body) => body.take().map_or_else(body::empty, |b| b.boxed()),
     };
     let mut request = Request::new(body);
     *request.method_mut() = outgoing.method.clone();
+    *request.version_mut() = outgoing.version;
     // An absolute URI tells the pool where to connect; hyper writes origin form on the wire.
     *request.uri_mut() = format!("http://{endpoint}{}", outgoing.path_and_query)
         .parse()
         .map_err(|_| ProxyError::NoHost)?;
     *request.headers_mut() = outgoing.headers.clone();
-    if close {
+    // HTTP/2 has no `Connection` header; `maxRequestsPerConnection` is about HTTP/1.1 here.
+    if close && outgoing.version != Version::HTTP_2 {
         // hyper's client does not return a connection to the pool after a request that says
         // `Connection: close`.
         request
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    let client = clients.for_version(outgoing.version);
     client.request(request).await.map_err(|error| {
         tracing::debug!(%endpoint, %error, "upstream request failed");
         if error.is_connect() {
             ProxyError::ConnectFailure
+        } else if refused_stream(&error) {
+            ProxyError::RefusedStream
         } else {
             ProxyError::UpstreamReset
         }
     })
+}
+
+/// Did the upstream reset the HTTP/2 stream with `REFUSED_STREAM` (it did not process it)?
+/// The h2 error sits a few `source()` levels under hyper-util's error.
+fn refused_stream(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(h2) = e.downcast_ref::<h2::Error>() {
+            return h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// The upstream's response, made ready for the caller: hop-by-hop headers dropped, the rule's
@@ -237,6 +333,12 @@ mod tests {
         strip_hop_by_hop(&mut headers);
         assert_eq!(headers.len(), 1);
         assert_eq!(headers["end-user"], "jason");
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
+        strip_hop_by_hop(&mut headers);
+        assert_eq!(headers[header::TE], "trailers", "gRPC needs TE: trailers");
+        headers.insert(header::TE, HeaderValue::from_static("gzip"));
+        strip_hop_by_hop(&mut headers);
+        assert!(headers.get(header::TE).is_none());
     }
 
     #[test]

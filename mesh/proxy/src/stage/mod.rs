@@ -3,6 +3,8 @@
 //!
 //! - `route`: which VirtualService rule applies and which destination it picks (no I/O).
 //! - `fault`: the rule's injected delay and abort.
+//! - `redirect`: a `redirect` rule answered by the proxy, no upstream called.
+//! - `mirror`: a fire-and-forget copy of the request to the rule's `mirror` destination.
 //! - `timeout`: the rule's overall deadline, over every attempt.
 //! - `retry`: attempts, per-try timeout and the conditions worth another try.
 //! - `circuit_breaker`: `connectionPool` limits per destination; over them, 503 `UO`.
@@ -16,7 +18,9 @@ pub mod balance;
 pub mod circuit_breaker;
 pub mod fault;
 pub mod forward;
+pub mod mirror;
 pub mod outlier;
+pub mod redirect;
 pub mod retry;
 pub mod route;
 pub mod timeout;

@@ -11,7 +11,7 @@
 //! | `reset`          | the connection broke before the headers (`UC`), or per-try timeout |
 //! | `retriable-4xx`  | 409                                                             |
 //! | `503` (a number) | that status                                                     |
-//! | `refused-stream` | an HTTP/2 stream refused: never happens on HTTP/1.1 (accepted)  |
+//! | `refused-stream` | the upstream refused an HTTP/2 stream (`REFUSED_STREAM`, `UR`)  |
 //!
 //! **Default when the rule has no `retries`** (Istio's mesh default): 2 retries on
 //! `connect-failure,refused-stream,503`. `retries: {attempts: 0}` turns retries off.
@@ -42,6 +42,7 @@ enum Condition {
     FiveXx,
     GatewayError,
     ConnectFailure,
+    RefusedStream,
     Reset,
     Retriable4xx,
     Status(u16),
@@ -63,7 +64,11 @@ impl Policy {
             return Policy {
                 retries: 2,
                 per_try_timeout: None,
-                conditions: vec![Condition::ConnectFailure, Condition::Status(503)],
+                conditions: vec![
+                    Condition::ConnectFailure,
+                    Condition::RefusedStream,
+                    Condition::Status(503),
+                ],
             };
         };
         let conditions = configured
@@ -73,6 +78,7 @@ impl Policy {
                 "5xx" => Some(Condition::FiveXx),
                 "gateway-error" => Some(Condition::GatewayError),
                 "connect-failure" => Some(Condition::ConnectFailure),
+                "refused-stream" => Some(Condition::RefusedStream),
                 "reset" => Some(Condition::Reset),
                 "retriable-4xx" => Some(Condition::Retriable4xx),
                 other => other.parse().ok().map(Condition::Status),
@@ -103,18 +109,24 @@ impl Policy {
                     Condition::GatewayError => (502..=504).contains(&status),
                     Condition::Retriable4xx => status == 409,
                     Condition::Status(s) => status == *s,
-                    Condition::ConnectFailure | Condition::Reset => false,
+                    Condition::ConnectFailure | Condition::RefusedStream | Condition::Reset => {
+                        false
+                    }
                 }
             }
             Err(error) => matches!(
                 (c, error),
                 (
                     Condition::FiveXx | Condition::GatewayError,
-                    ProxyError::ConnectFailure | ProxyError::UpstreamReset | ProxyError::Timeout
+                    ProxyError::ConnectFailure
+                        | ProxyError::UpstreamReset
+                        | ProxyError::RefusedStream
+                        | ProxyError::Timeout
                 ) | (Condition::ConnectFailure, ProxyError::ConnectFailure)
+                    | (Condition::RefusedStream, ProxyError::RefusedStream)
                     | (
                         Condition::Reset,
-                        ProxyError::UpstreamReset | ProxyError::Timeout
+                        ProxyError::UpstreamReset | ProxyError::RefusedStream | ProxyError::Timeout
                     )
             ),
         })
@@ -204,6 +216,10 @@ mod tests {
         assert!(!p.retriable(&status(503)));
         assert!(p.retriable(&Err::<Response<()>, _>(ProxyError::ConnectFailure)));
         assert!(!p.retriable(&Err::<Response<()>, _>(ProxyError::UpstreamReset)));
+        let p = policy("refused-stream");
+        assert!(p.retriable(&Err::<Response<()>, _>(ProxyError::RefusedStream)));
+        assert!(!p.retriable(&Err::<Response<()>, _>(ProxyError::UpstreamReset)));
+        assert!(!p.retriable(&status(503)));
         let p = policy("retriable-4xx,502");
         assert!(p.retriable(&status(409)));
         assert!(p.retriable(&status(502)));

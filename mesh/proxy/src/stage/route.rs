@@ -3,7 +3,8 @@
 //! Everything here is a pure function of the request, the route table and one random number:
 //! no I/O, no waiting. The result, [`Route`], is owned, so the later stages do not borrow the
 //! config snapshot's internals. Three outcomes, as in Istio:
-//! - a VirtualService rule matched: its weighted destinations are rolled (`HttpRule::choose`);
+//! - a VirtualService rule matched: its weighted destinations are rolled (`HttpRule::choose`),
+//!   or, for a `redirect` rule, [`Routed::Redirect`] (the `redirect` stage answers it);
 //! - no VirtualService for the host: the service as addressed, every instance, default policy;
 //! - a VirtualService, but no rule matched: 404 `NR` (the request is not sent anywhere).
 
@@ -11,11 +12,40 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::{HeaderMap, Request};
-use mesh_config::model::{ConnectionPoolSettings, HeaderOperations, OutlierDetection, SimpleLb};
+use mesh_config::model::{
+    ConnectionPoolSettings, ConsistentHashLb, HeaderOperations, HttpRedirect, OutlierDetection,
+    SimpleLb,
+};
 use mesh_config::table::Matcher;
 use mesh_config::{FaultPolicy, HeaderSource, Lookup, RequestView, RetryPolicy, RouteTable};
 
 use crate::error::ProxyError;
+
+/// What the route stage decided.
+#[derive(Debug, Clone)]
+pub enum Routed {
+    /// Send it upstream.
+    Forward(Box<Route>),
+    /// Answer with a redirect, never calling an upstream.
+    Redirect {
+        /// For the access log, as [`Route::name`].
+        name: String,
+        redirect: HttpRedirect,
+        /// The rule's `fault`, which applies before the redirect.
+        fault: Option<FaultPolicy>,
+    },
+}
+
+/// Where a rule's `mirror` sends copies.
+#[derive(Debug, Clone)]
+pub struct MirrorTarget {
+    /// Qualified host of the mirror service.
+    pub host: String,
+    /// The mirror subset's labels; `None` means every endpoint.
+    pub selector: Option<BTreeMap<String, String>>,
+    /// Share of requests copied, 0..=100.
+    pub percent: f64,
+}
 
 /// Where a request goes and with which policies, decided once per request.
 #[derive(Debug, Clone)]
@@ -32,6 +62,10 @@ pub struct Route {
     /// The rule's `retries`; `None` when it has none (the `retry` stage applies the default).
     pub retries: Option<RetryPolicy>,
     pub load_balancer: Option<SimpleLb>,
+    /// `loadBalancer.consistentHash`, when the DestinationRule asks for it.
+    pub consistent_hash: Option<ConsistentHashLb>,
+    /// The rule's `mirror`, resolved; `None` without one (or with an undefined subset).
+    pub mirror: Option<MirrorTarget>,
     /// The destination's `connectionPool` and `outlierDetection`, for `circuit_breaker` and
     /// `outlier`.
     pub connection_pool: Option<ConnectionPoolSettings>,
@@ -43,6 +77,31 @@ pub struct Route {
     pub path: Option<String>,
     /// `rewrite.authority`: the new `Host`.
     pub authority: Option<String>,
+}
+
+impl Route {
+    /// A route to `host` as addressed, with no rule: every endpoint, default policies, no
+    /// rewrites (used when no VirtualService applies, and by the inbound side).
+    pub fn direct(name: String, host: String) -> Route {
+        Route {
+            name,
+            host,
+            subset: None,
+            selector: None,
+            fault: None,
+            timeout: None,
+            retries: None,
+            load_balancer: None,
+            consistent_hash: None,
+            mirror: None,
+            connection_pool: None,
+            outlier_detection: None,
+            request_headers: Vec::new(),
+            response_headers: Vec::new(),
+            path: None,
+            authority: None,
+        }
+    }
 }
 
 /// `HeaderSource` over hyper's header map (lookups there are already case-insensitive).
@@ -89,7 +148,7 @@ pub fn route<B>(
     request: &Request<B>,
     authority: &str,
     roll: f64,
-) -> Result<Route, ProxyError> {
+) -> Result<Routed, ProxyError> {
     let path = request.uri().path();
     let headers = Headers(request.headers());
     let view = RequestView {
@@ -112,27 +171,26 @@ pub fn route<B>(
                 .next()
                 .unwrap_or_else(|| short.to_owned());
             let policy = table.destination_policy(&host, None, None);
-            return Ok(Route {
-                name: format!("default/{short}"),
-                load_balancer: policy.load_balancer.and_then(|lb| lb.simple),
-                connection_pool: policy.connection_pool,
-                outlier_detection: policy.outlier_detection,
-                host,
-                subset: None,
-                selector: None,
-                fault: None,
-                timeout: None,
-                retries: None,
-                request_headers: Vec::new(),
-                response_headers: Vec::new(),
-                path: None,
-                authority: None,
-            });
+            let mut route = Route::direct(format!("default/{short}"), host);
+            route.load_balancer = policy.load_balancer.as_ref().and_then(|lb| lb.simple);
+            route.consistent_hash = policy.load_balancer.and_then(|lb| lb.consistent_hash);
+            route.connection_pool = policy.connection_pool;
+            route.outlier_detection = policy.outlier_detection;
+            return Ok(Routed::Forward(Box::new(route)));
         }
     };
     let rule = decision.rule;
-    if rule.redirect.is_some() {
-        return Err(ProxyError::Unsupported("redirect"));
+    let rule_name = rule
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("http[{}]", rule.index));
+    let name = format!("{}/{rule_name}", decision.virtual_service.name);
+    if let Some(redirect) = &rule.redirect {
+        return Ok(Routed::Redirect {
+            name,
+            redirect: redirect.clone(),
+            fault: rule.fault,
+        });
     }
     let destination = rule
         .choose(roll)
@@ -161,19 +219,29 @@ pub fn route<B>(
             .cloned()
             .collect()
     };
-    let rule_name = rule
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("http[{}]", rule.index));
-    Ok(Route {
-        name: format!("{}/{rule_name}", decision.virtual_service.name),
+    // A mirror to an undefined subset mirrors nothing: the copy is optional, the request is not.
+    let mirror = rule.mirror.as_ref().and_then(|m| {
+        let selector = match &m.subset {
+            None => None,
+            Some(subset) => Some(table.subset_labels(&m.host, subset)?.clone()),
+        };
+        Some(MirrorTarget {
+            host: m.host.clone(),
+            selector,
+            percent: m.percent,
+        })
+    });
+    Ok(Routed::Forward(Box::new(Route {
+        name,
         host: destination.host.clone(),
         subset: destination.subset.clone(),
         selector,
         fault: rule.fault,
         timeout: rule.timeout.filter(|t| !t.is_zero()),
         retries: rule.retries.clone(),
-        load_balancer: policy.load_balancer.and_then(|lb| lb.simple),
+        load_balancer: policy.load_balancer.as_ref().and_then(|lb| lb.simple),
+        consistent_hash: policy.load_balancer.and_then(|lb| lb.consistent_hash),
+        mirror,
         connection_pool: policy.connection_pool,
         outlier_detection: policy.outlier_detection,
         request_headers: operations(|h| h.request.as_ref()),
@@ -184,7 +252,7 @@ pub fn route<B>(
             .and_then(|r| r.uri.as_deref())
             .map(|uri| rewrite_path(rule, path, uri)),
         authority: rule.rewrite.as_ref().and_then(|r| r.authority.clone()),
-    })
+    })))
 }
 
 /// Istio's `rewrite.uri`: replaces the prefix that matched, or the whole path otherwise.

@@ -252,6 +252,8 @@ impl Mesh {
             registry: registry.clone(),
             outbound: outbound_addr,
             admin: admin_addr,
+            inbound: None,
+            app: None,
             addr_file: None,
             namespace: "default".to_owned(),
         };

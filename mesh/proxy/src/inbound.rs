@@ -1,0 +1,62 @@
+//! The inbound side: requests from other services to the local application.
+//!
+//! Other sidecars (or anyone) reach the application through this listener (`--inbound`); it
+//! forwards each request to `--app` on the same pooled keep-alive connections as the outbound
+//! side, in the protocol the request came in. There is no routing here: the caller's sidecar
+//! already applied the VirtualService; this side only observes and reports. [`handle`] is the
+//! whole life of an inbound request:
+//!
+//! | # | stage                 | job                                                          |
+//! |---|-----------------------|--------------------------------------------------------------|
+//! | 1 | `stage::forward`      | `prepare`: origin form, hop-by-hop headers dropped           |
+//! | 2 | `stage::forward`      | `send` to the application (no retries: the caller's sidecar decides those) |
+//! | 3 | `rescue`              | the application is down: 503 `UF`, "who failed: upstream"    |
+//! | 4 | `stage::access_log`   | one line, with the route name below                          |
+//!
+//! The access log's route name is `inbound|<app port>`, Istio's name for the inbound cluster:
+//! it tells inbound lines from outbound ones.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::Proxy;
+use crate::body::Body;
+use crate::error::ProxyError;
+use crate::rescue;
+use crate::stage::access_log::{Entry, LoggedBody};
+use crate::stage::{forward, route};
+
+/// One inbound request, start to finish. Never fails: errors are answered by `rescue`.
+pub async fn handle(
+    proxy: Arc<Proxy>,
+    app: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<LoggedBody> {
+    let mut entry = Entry::start(&request);
+    entry.route_name = format!("inbound|{}", app.port());
+    let response = match life(&proxy, app, request, &mut entry).await {
+        Ok(response) => response,
+        Err(error) => rescue::respond(&error, &mut entry.flags),
+    };
+    entry.finish(response, proxy.stats.clone())
+}
+
+async fn life(
+    proxy: &Proxy,
+    app: SocketAddr,
+    request: Request<Incoming>,
+    entry: &mut Entry,
+) -> Result<Response<Body>, ProxyError> {
+    // The application sees the Host the caller used; without one, its own address.
+    let authority = route::authority(&request).unwrap_or_else(|_| app.to_string());
+    let route = route::Route::direct(entry.route_name.clone(), authority.clone());
+    // 1. prepare, 2. send.
+    let mut outgoing = forward::prepare(request, &authority, &route).await?;
+    entry.bytes_in = outgoing.body_len();
+    entry.upstream = Some(app);
+    let response = forward::send(&proxy.client, &mut outgoing, app, false).await?;
+    Ok(forward::respond(response, &route))
+}
