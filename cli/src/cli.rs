@@ -50,6 +50,36 @@ pub enum Command {
     /// Send HTTP load to a URL and report status codes and latency percentiles (like fortio).
     // Boxed: its many flags would otherwise make every `Command` that large.
     Load(Box<LoadArgs>),
+    /// Run the mesh sidecar (`mesh-proxy`, same flags): what `sailkit up` starts beside
+    /// every instance.
+    // Boxed, like `Load`.
+    Proxy(Box<mesh_proxy::Settings>),
+    /// Validate Istio YAML (VirtualService, DestinationRule, ...) and put it in force in the
+    /// mesh of a running `sailkit up`; `--list` shows what is in force.
+    #[command(after_help = APPLY_AFTER_HELP)]
+    Apply(ApplyArgs),
+}
+
+const APPLY_AFTER_HELP: &str = "\
+The files are checked together with the ones already applied (so a route to a subset that no
+DestinationRule defines is warned about); every diagnostic is printed as file:line:col, and on any
+error nothing changes.
+Otherwise they are copied into <data-dir>/mesh/config/, which every sidecar re-reads within about
+half a second. A file already applied that defines a resource of the same kind and name as a new
+one (or has the same file name) is replaced as a whole.";
+
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// Istio YAML files to apply.
+    #[arg(value_name = "FILE", required_unless_present = "list")]
+    pub files: Vec<PathBuf>,
+
+    /// Show the resources in force instead, with the file each comes from.
+    #[arg(long, conflicts_with = "files")]
+    pub list: bool,
+
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
 }
 
 const UP_AFTER_HELP: &str = "\
@@ -59,6 +89,10 @@ Ports (with the default --port-base 9080):
   9100+ the instances, one port each (productpage-v1, details-v1, reviews-v1..v3, ...)
 With --port-base 0 every port is chosen by the operating system; read them from
 <data-dir>/run/stack.json or with `sailkit status`.
+
+The mesh (the default): every instance has a sidecar, <instance>-sidecar, and reaches its peers by
+name through it (reviews:9080); the routing is the Istio YAML in <data-dir>/mesh/config/, changed
+with `sailkit apply FILE` while the stack runs. --no-mesh: no sidecars, peers through the VIPs.
 
 With --stage monolith: one process, `monolith`, serves the whole app (banner API and admin too) behind
 the front door, 9080; its one database is <data-dir>/monolith.db.
@@ -95,6 +129,15 @@ pub struct UpArgs {
     /// Leave an instance stopped when it crashes, instead of restarting it with a back-off.
     #[arg(long)]
     pub no_restart: bool,
+
+    /// A mesh sidecar beside every instance (the default, services stage only): services call
+    /// their peers by name through it, and `sailkit apply` changes the routing.
+    #[arg(long, conflicts_with = "no_mesh")]
+    pub mesh: bool,
+
+    /// No sidecars: peers are reached through the VIPs, round robin, to compare with the mesh.
+    #[arg(long)]
+    pub no_mesh: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -192,6 +235,42 @@ mod tests {
         assert_eq!(args.requests, Some(20));
         assert_eq!(args.duration, None);
         assert!(Cli::try_parse_from(["sailkit", "load", "--streams", "2", "http://a/"]).is_err());
+    }
+
+    #[test]
+    fn the_mesh_can_be_left_out_and_proxy_takes_mesh_proxy_flags() {
+        let cli = Cli::try_parse_from(["sailkit", "up", "--no-mesh"]).expect("valid");
+        let Some(Command::Up(args)) = cli.command else {
+            panic!("expected up");
+        };
+        assert!(args.no_mesh);
+        assert!(!Cli::try_parse_from(["sailkit"]).expect("valid").up.no_mesh);
+        assert!(Cli::try_parse_from(["sailkit", "--mesh", "--no-mesh"]).is_err());
+        let cli = Cli::try_parse_from([
+            "sailkit",
+            "proxy",
+            "--registry",
+            "r.json",
+            "--outbound",
+            "127.0.0.1:0",
+        ])
+        .expect("valid");
+        let Some(Command::Proxy(settings)) = cli.command else {
+            panic!("expected proxy");
+        };
+        assert_eq!(settings.registry, PathBuf::from("r.json"));
+        assert_eq!(settings.outbound.port(), 0);
+    }
+
+    #[test]
+    fn apply_takes_files_or_list() {
+        let cli = Cli::try_parse_from(["sailkit", "apply", "a.yaml", "b.yaml"]).expect("valid");
+        let Some(Command::Apply(args)) = cli.command else {
+            panic!("expected apply");
+        };
+        assert_eq!(args.files.len(), 2);
+        assert!(Cli::try_parse_from(["sailkit", "apply"]).is_err());
+        assert!(Cli::try_parse_from(["sailkit", "apply", "--list"]).is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! | container env from the manifest | [`up::plan`]: the env each instance starts with          |
 //! | kubelet (start, probe, restart) | [`up::instance`]: spawn, wait for `/health`, restart     |
 //! | Service + kube-proxy            | [`service_proxy`]: one address per service, round robin  |
+//! | Istio sidecar + `kubectl apply` | [`proxy`] beside each instance, [`apply`]                |
 //!
 //! One binary serves every role: `sailkit serve <service>` runs one service in the foreground,
 //! exactly like that service's own binary, and `sailkit up` starts its children as
@@ -22,9 +23,13 @@
 //! - [`service_proxy`]: the service "VIPs": a small layer-7 kube-proxy.
 //! - [`status`]: `sailkit status`, what a running launcher reports in its state file.
 //! - [`load`]: `sailkit load`, an HTTP load generator (fortio-like) for the mesh chapters.
+//! - [`proxy`]: `sailkit proxy`, the mesh sidecar (`mesh-proxy`) run from this binary.
+//! - [`apply`]: `sailkit apply`, validates Istio YAML and puts it in force in a running mesh.
 
+pub mod apply;
 pub mod cli;
 pub mod load;
+pub mod proxy;
 pub mod service_proxy;
 pub mod services;
 pub mod status;
@@ -46,5 +51,7 @@ pub fn main() -> ExitCode {
         Some(Command::Serve(args)) => services::serve(args),
         Some(Command::Status(args)) => status::main(args),
         Some(Command::Load(args)) => load::main(*args),
+        Some(Command::Proxy(settings)) => proxy::main(*settings),
+        Some(Command::Apply(args)) => apply::main(args),
     }
 }

@@ -9,12 +9,18 @@
 //!                                                               └─► :9084 banner VIP ──► banner-v1
 //! ```
 //! The launcher is one process: it holds the VIPs (see [`crate::service_proxy`]) and starts the
-//! eight instances as children. With `--stage monolith` the plan is one instance, `monolith`,
+//! eight instances as children. With the mesh (the default), every instance also has a sidecar
+//! and calls its peers by name through it (`reviews:9080`, see [`mesh`]) instead of through the
+//! VIPs; the front door stays the productpage VIP, the ingress, and the other VIPs stay for
+//! people to call a service directly. With `--stage monolith` the plan is one instance, `monolith`,
 //! behind the productpage VIP alone; every step below is the same. [`run`] is the whole
 //! sequence, top to bottom:
 //! 1. data directory and lock (one launcher per data directory);
 //! 2. ports: the VIPs are bound first, so a taken port is reported before anything starts;
-//! 3. instances: all started at once, each reported as it becomes ready;
+//! 3. instances: all started at once, each reported as it becomes ready. With the mesh (the
+//!    default; `--no-mesh` leaves it out), each instance's sidecar is started first, since the
+//!    instance gets its address as `HTTP_PROXY`; once the instances are ready the registry is
+//!    written, and every sidecar must be ready too;
 //! 4. VIPs: serving, over the instances that are ready;
 //! 5. `run/stack.json` and the summary table;
 //! 6. wait for Ctrl-C or SIGTERM; 7. stop everything, clean up, exit 0.
@@ -25,6 +31,8 @@
 //! - [`lock`]: the data directory's lock.
 //! - [`instance`]: one instance's life: start, readiness, crash and restart, stop.
 //! - [`process`]: spawning and stopping a child process.
+//! - [`mesh`]: with the mesh, its's files, the registry, and pointing instances at sidecars.
+//! - [`sidecar`]: with the mesh, one sidecar's life: start, readiness, stop.
 //! - [`health`]: the readiness probe.
 //! - [`logs`]: the children's output, prefixed, in log files, and its last lines.
 //! - [`console`]: the launcher's own output.
@@ -38,9 +46,11 @@ pub mod health;
 pub mod instance;
 pub mod lock;
 pub mod logs;
+pub mod mesh;
 pub mod plan;
 pub mod ports;
 pub mod process;
+pub mod sidecar;
 pub mod state;
 pub mod table;
 
@@ -72,6 +82,8 @@ use state::{Stack, StateFile};
 pub const RUN_DIR: &str = "run";
 /// The folder for the instances' log files.
 pub const LOGS_DIR: &str = "logs";
+/// A sidecar's name is its instance's with this suffix: `reviews-v2-sidecar`.
+pub const SIDECAR_SUFFIX: &str = "-sidecar";
 /// The page to open on the front door.
 pub const APP_PATH: &str = "/productpage";
 
@@ -126,7 +138,14 @@ async fn run_stack(
     let run_dir = data_dir.join(RUN_DIR);
     let plan = plan::Plan::for_stage(args.stage, data_dir);
     let specs = plan.instances.clone();
-    let width = specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    // The mesh needs one service per process; the monolith calls no peer over the network.
+    let mesh_on = !args.no_mesh && plan.stage == plan::Stage::Services;
+    let suffix = if mesh_on { SIDECAR_SUFFIX.len() } else { 0 };
+    let width = specs
+        .iter()
+        .map(|s| s.name.len() + suffix)
+        .max()
+        .unwrap_or(0);
     let console = Console::detect(width);
 
     // 2. Ports: the VIPs first, then a check that the instances' ports are free.
@@ -173,13 +192,80 @@ async fn run_stack(
     let vip_ports: Vec<(ServiceName, u16)> =
         vips.iter().map(|v| (v.service, v.addr.port())).collect();
     let rust_log = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
+
+    // 3a. With the mesh: the sidecars first, since each instance needs its sidecar's address.
+    let stop_sidecars = CancellationToken::new();
+    let mut sidecar_tasks = JoinSet::new();
+    let mut sidecars: Vec<Option<sidecar::Listening>> = vec![None; specs.len()];
+    if mesh_on {
+        mesh::prepare(data_dir).map_err(|source| UpError::DataDir {
+            path: data_dir.join(mesh::MESH_DIR),
+            source,
+        })?;
+        let mut reports = Vec::with_capacity(specs.len());
+        for (index, spec) in specs.iter().enumerate() {
+            let name = format!("{}{SIDECAR_SUFFIX}", spec.name);
+            let addr_file = run_dir.join(format!("{name}.addr"));
+            let mut env = vec![(common::shutdown::EXIT_ON_STDIN_EOF.to_string(), "1".into())];
+            if let Some(level) = &rust_log {
+                env.push(("RUST_LOG".to_string(), level.clone()));
+            }
+            let config = sidecar::SidecarConfig {
+                args: mesh::sidecar_args(data_dir, &addr_file),
+                env,
+                addr_file,
+                sink: LogSink {
+                    prefix: console.prefix(&name, index).into(),
+                    color: console.color(),
+                    file: open_log(&data_dir.join(LOGS_DIR), &name, &console),
+                    tail: Arc::default(),
+                },
+                name,
+            };
+            let (started, report) = oneshot::channel();
+            sidecar_tasks.spawn(sidecar::run(
+                config,
+                shared.clone(),
+                started,
+                stop_sidecars.clone(),
+            ));
+            reports.push(report);
+        }
+        for (index, report) in reports.into_iter().enumerate() {
+            let report = tokio::select! {
+                report = report => report,
+                signal = signals.recv() => {
+                    console.say(&format!("sailkit: {signal} while starting: stopping"));
+                    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
+                    console.say("sailkit: stopped");
+                    return Ok(());
+                }
+            };
+            match report {
+                Ok(Ok(listening)) => sidecars[index] = Some(listening),
+                Ok(Err(error)) => {
+                    console.say("sailkit: start-up failed; stopping the sidecars");
+                    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
+                    return Err(error);
+                }
+                Err(_) => {
+                    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
     let roster = specs.clone();
     let stop_instances = CancellationToken::new();
     let mut instances = JoinSet::new();
     let mut reports = JoinSet::new();
     for (index, spec) in specs.into_iter().enumerate() {
         let addr_file = run_dir.join(format!("{}.addr", spec.name));
-        let env = plan::common_env(&spec, &vip_ports, &addr_file, rust_log.clone());
+        let mut env = plan::common_env(&spec, &vip_ports, &addr_file, rust_log.clone());
+        if let Some(listening) = sidecars[index] {
+            mesh::through_sidecar(&mut env, listening.outbound);
+        }
         let sink = LogSink {
             prefix: console.prefix(&spec.name, index).into(),
             color: console.color(),
@@ -208,6 +294,7 @@ async fn run_stack(
         signal = signals.recv() => {
             console.say(&format!("sailkit: {signal} while starting: stopping"));
             stop_all(&stop_instances, &mut instances).await;
+            stop_all(&stop_sidecars, &mut sidecar_tasks).await;
             console.say("sailkit: stopped");
             return Ok(());
         }
@@ -217,9 +304,54 @@ async fn run_stack(
         Err(error) => {
             console.say("sailkit: start-up failed; stopping the other instances");
             stop_all(&stop_instances, &mut instances).await;
+            stop_all(&stop_sidecars, &mut sidecar_tasks).await;
             return Err(error);
         }
     };
+
+    // 3b. With the mesh: the registry, now that the addresses are known, then every sidecar
+    //     ready (it has loaded the registry and the config).
+    if mesh_on {
+        let workloads: Vec<mesh::Workload> = ready
+            .iter()
+            .map(|r| mesh::Workload {
+                service: r.service,
+                version: r.version.to_string(),
+                addr: r.ready.endpoint.addr(),
+            })
+            .collect();
+        let mut result =
+            mesh::write_registry(data_dir, &workloads).map_err(|source| UpError::State {
+                path: mesh::registry_path(data_dir),
+                source,
+            });
+        for (spec, listening) in roster.iter().zip(&sidecars) {
+            let (Ok(()), Some(listening)) = (&result, listening) else {
+                continue;
+            };
+            let name = format!("{}{SIDECAR_SUFFIX}", spec.name);
+            result = tokio::select! {
+                result = sidecar::wait_ready(&shared.probe, &name, listening.admin) => result,
+                signal = signals.recv() => {
+                    console.say(&format!("sailkit: {signal} while starting: stopping"));
+                    stop_all(&stop_instances, &mut instances).await;
+                    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
+                    return Ok(());
+                }
+            };
+        }
+        if let Err(error) = result {
+            console.say("sailkit: start-up failed; stopping every instance and sidecar");
+            stop_all(&stop_instances, &mut instances).await;
+            stop_all(&stop_sidecars, &mut sidecar_tasks).await;
+            return Err(error);
+        }
+        console.good(&format!(
+            "{} sidecars ready; routing from {} (change it with `sailkit apply FILE`)",
+            sidecars.iter().flatten().count(),
+            mesh::config_dir(data_dir).display()
+        ));
+    }
 
     // 4. VIPs: each serves over its service's instances.
     let stop_vips = CancellationToken::new();
@@ -256,6 +388,11 @@ async fn run_stack(
                 version: r.version.to_string(),
                 url: format!("http://{}", r.ready.endpoint.addr()),
                 pid: Some(r.ready.pid),
+                sidecar: sidecars[r.index].map(|s| state::Sidecar {
+                    pid: s.pid,
+                    outbound: format!("http://{}", s.outbound),
+                    admin: format!("http://{}", s.admin),
+                }),
             })
             .collect(),
     };
@@ -266,6 +403,7 @@ async fn run_stack(
     if let Err(source) = state.publish(stack) {
         stop_vips.cancel();
         stop_all(&stop_instances, &mut instances).await;
+        stop_all(&stop_sidecars, &mut sidecar_tasks).await;
         return Err(UpError::State {
             path: state.path().to_path_buf(),
             source,
@@ -286,6 +424,8 @@ async fn run_stack(
     ));
     stop_vips.cancel();
     stop_all(&stop_instances, &mut instances).await;
+    // The sidecars last, so the instances' final requests still reach their peers.
+    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
     while vip_tasks.join_next().await.is_some() {}
     console.say("sailkit: stopped");
     Ok(())
@@ -300,6 +440,8 @@ struct BoundVip {
 
 /// An instance that became ready, with what the launcher needs to know about it.
 struct ReadyInstance {
+    /// Its place in the plan.
+    index: usize,
     name: String,
     service: ServiceName,
     /// The VIP that sends it requests.
@@ -335,8 +477,10 @@ async fn wait_all_ready(
     Ok(roster
         .iter()
         .zip(slots)
-        .filter_map(|(spec, ready)| {
+        .enumerate()
+        .filter_map(|(index, (spec, ready))| {
             ready.map(|ready| ReadyInstance {
+                index,
                 name: spec.name.clone(),
                 service: spec.service,
                 vip: spec.vip,

@@ -48,11 +48,25 @@ pub fn spawn(
     env: &[(String, String)],
     sink: &LogSink,
 ) -> std::io::Result<ChildProcess> {
+    let args = [
+        "serve".to_string(),
+        service.as_str().to_string(),
+        port.to_string(),
+    ];
+    spawn_args(exe, &args, env, sink)
+}
+
+/// Starts `exe <args>` with `env`, its output going to `sink`: an instance, or a sidecar
+/// (`sailkit proxy ...`).
+pub fn spawn_args(
+    exe: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    sink: &LogSink,
+) -> std::io::Result<ChildProcess> {
     let mut command = Command::new(exe);
     command
-        .arg("serve")
-        .arg(service.as_str())
-        .arg(port.to_string())
+        .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

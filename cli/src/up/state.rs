@@ -16,11 +16,14 @@
 //!   ],
 //!   "instances": [
 //!     {"name": "reviews-v2", "service": "reviews", "version": "v2",
-//!      "url": "http://127.0.0.1:9103", "pid": 4107}
+//!      "url": "http://127.0.0.1:9103", "pid": 4107,
+//!      "sidecar": {"pid": 4098, "outbound": "http://127.0.0.1:40121",
+//!                  "admin": "http://127.0.0.1:40122"}}
 //!   ]
 //! }
 //! ```
-//! `pid` is `null` while an instance is down (crashed, waiting to be restarted).
+//! `pid` is `null` while an instance is down (crashed, waiting to be restarted). `sidecar` is
+//! absent with `sailkit up --no-mesh` and in the monolith stage.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -68,6 +71,19 @@ pub struct Instance {
     pub url: String,
     /// The process id, or `None` while the instance is down.
     pub pid: Option<u32>,
+    /// Its mesh sidecar; absent with `--no-mesh` and in the monolith stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sidecar: Option<Sidecar>,
+}
+
+/// The sidecar beside an instance (the mesh, on by default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sidecar {
+    pub pid: u32,
+    /// `http://127.0.0.1:<port>`: the instance's `HTTP_PROXY`.
+    pub outbound: String,
+    /// `http://127.0.0.1:<port>`: `/ready`, `/config_dump`, `/stats`.
+    pub admin: String,
 }
 
 impl Stack {
@@ -168,6 +184,7 @@ mod tests {
                 version: "v1".into(),
                 url: "http://127.0.0.1:9105".into(),
                 pid: Some(10),
+                sidecar: None,
             }],
         }
     }

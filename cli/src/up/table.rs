@@ -52,6 +52,34 @@ pub fn render(stack: &Stack, console: &Console, note: impl Fn(&Instance) -> Stri
             );
         }
     }
+    let with_sidecars: Vec<_> = stack
+        .instances
+        .iter()
+        .filter_map(|i| i.sidecar.as_ref().map(|s| (i, s)))
+        .collect();
+    if !with_sidecars.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<24} {:<24} PROCESS",
+            "SIDECAR", "ADMIN (/ready /stats)", "OUTBOUND (HTTP_PROXY)"
+        );
+        for (instance, sidecar) in with_sidecars {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:<24} {:<24} pid {}",
+                format!("{}-sidecar", instance.name),
+                sidecar.admin,
+                sidecar.outbound,
+                sidecar.pid
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  Mesh config: {} (change it with `sailkit apply FILE`)",
+            super::mesh::config_dir(&stack.data_dir).display()
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "  Data directory: {}", stack.data_dir.display());
     let _ = writeln!(
@@ -85,6 +113,7 @@ mod tests {
             version: "v1".into(),
             url: format!("http://127.0.0.1:{port}"),
             pid: Some(u32::from(port)),
+            sidecar: None,
         };
         let stack = Stack {
             launcher_pid: 1,
@@ -127,6 +156,7 @@ mod tests {
                 version: "v1".into(),
                 url: "http://127.0.0.1:9100".into(),
                 pid: Some(42),
+                sidecar: None,
             }],
         };
         let text = render(&stack, &Console::detect(8), |_| "pid 42".into());

@@ -128,3 +128,46 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
         let _ = inbound.await;
     }
 }
+
+/// Binds the listeners `settings` asks for and writes their addresses to `--addr-file`, if
+/// given, as `outbound=ADDR`, `admin=ADDR` and (with `--inbound`) `inbound=ADDR` lines. The file
+/// is written under a temporary name and renamed, so a launcher polling for it never reads half
+/// of it. Shared by the `mesh-proxy` binary and `sailkit proxy`.
+pub async fn bind(settings: &Settings) -> anyhow::Result<Listeners> {
+    use anyhow::Context as _;
+    use tokio::net::TcpListener;
+
+    let outbound = TcpListener::bind(settings.outbound)
+        .await
+        .with_context(|| format!("--outbound {}: cannot listen", settings.outbound))?;
+    let admin = TcpListener::bind(settings.admin)
+        .await
+        .with_context(|| format!("--admin {}: cannot listen", settings.admin))?;
+    let inbound = match settings.inbound {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--inbound {addr}: cannot listen"))?,
+        ),
+        None => None,
+    };
+    let (outbound_addr, admin_addr) = (outbound.local_addr()?, admin.local_addr()?);
+    tracing::info!(%outbound_addr, %admin_addr, "mesh-proxy listening");
+    let mut addresses = format!("outbound={outbound_addr}\nadmin={admin_addr}\n");
+    if let Some(inbound) = &inbound {
+        let inbound_addr = inbound.local_addr()?;
+        tracing::info!(%inbound_addr, app = ?settings.app, "inbound listening");
+        addresses.push_str(&format!("inbound={inbound_addr}\n"));
+    }
+    if let Some(path) = &settings.addr_file {
+        let tmp = path.with_extension("addr.tmp");
+        std::fs::write(&tmp, addresses)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .with_context(|| format!("--addr-file {}: cannot write", path.display()))?;
+    }
+    Ok(Listeners {
+        outbound,
+        admin,
+        inbound,
+    })
+}

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// Exit status for a bad command line or an address that cannot be bound (EX_USAGE / EX_CONFIG
@@ -29,7 +28,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let listeners = match bind(&settings).await {
+    let listeners = match mesh_proxy::bind(&settings).await {
         Ok(listeners) => listeners,
         Err(error) => {
             eprintln!("mesh-proxy: {error:#}");
@@ -40,42 +39,6 @@ async fn main() -> ExitCode {
     tokio::spawn(stop_on_signal(shutdown.clone()));
     mesh_proxy::run_with(settings, listeners, shutdown).await;
     ExitCode::SUCCESS
-}
-
-/// Bind the listeners and write their addresses to `--addr-file`, if asked.
-async fn bind(settings: &mesh_proxy::Settings) -> anyhow::Result<mesh_proxy::Listeners> {
-    use anyhow::Context as _;
-    let outbound = TcpListener::bind(settings.outbound)
-        .await
-        .with_context(|| format!("--outbound {}: cannot listen", settings.outbound))?;
-    let admin = TcpListener::bind(settings.admin)
-        .await
-        .with_context(|| format!("--admin {}: cannot listen", settings.admin))?;
-    let inbound = match settings.inbound {
-        Some(addr) => Some(
-            TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("--inbound {addr}: cannot listen"))?,
-        ),
-        None => None,
-    };
-    let (outbound_addr, admin_addr) = (outbound.local_addr()?, admin.local_addr()?);
-    tracing::info!(%outbound_addr, %admin_addr, "mesh-proxy listening");
-    let mut addresses = format!("outbound={outbound_addr}\nadmin={admin_addr}\n");
-    if let Some(inbound) = &inbound {
-        let inbound_addr = inbound.local_addr()?;
-        tracing::info!(%inbound_addr, app = ?settings.app, "inbound listening");
-        addresses.push_str(&format!("inbound={inbound_addr}\n"));
-    }
-    if let Some(path) = &settings.addr_file {
-        std::fs::write(path, addresses)
-            .with_context(|| format!("--addr-file {}: cannot write", path.display()))?;
-    }
-    Ok(mesh_proxy::Listeners {
-        outbound,
-        admin,
-        inbound,
-    })
 }
 
 async fn stop_on_signal(shutdown: CancellationToken) {

@@ -1,0 +1,282 @@
+//! `sailkit apply FILE...`: put Istio YAML in force in the mesh of a running stack, the local
+//! `kubectl apply`.
+//!
+//! The mesh's config is a folder, `<data-dir>/mesh/config/`, that every sidecar polls (about
+//! twice a second) and re-reads when it changes. `apply` is the careful way to change it:
+//! 1. **check** the new files *together with* the ones that will stay, with the same loader the
+//!    sidecars use (`mesh_config::load_files`), and print every diagnostic (`file:line:col:
+//!    severity: path: message`). Checking the whole set is what finds a route to a subset no
+//!    DestinationRule defines: a warning, as `istioctl analyze` gives it (Istio accepts it and
+//!    answers 503 at run time, and so do our sidecars);
+//! 2. on any error, change **nothing**: the routing in force stays as it was;
+//! 3. otherwise **copy** the files in (each written to a temporary name and renamed, so a
+//!    sidecar never reads half a file), and remove the files they replace.
+//!
+//! Replacing follows Istio's rule that a resource is known by its kind and name: an applied
+//! file that defines a resource of the same kind, namespace and name as a new one is replaced.
+//! We replace whole files (a file of four VirtualServices goes if one of them is redefined),
+//! which keeps the folder a plain copy of what you applied; `apply --list` shows the result.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use mesh_config::{Kind, Loaded, Resource};
+
+use crate::cli::ApplyArgs;
+use crate::up::mesh;
+
+/// A resource's identity: kind, namespace, name.
+type Key = (Kind, String, String);
+
+fn key(resource: &Resource) -> Key {
+    (
+        resource.kind(),
+        resource.namespace().to_string(),
+        resource.metadata.name.clone(),
+    )
+}
+
+/// `sailkit apply`, from the command line to the exit code.
+pub fn main(args: ApplyArgs) -> ExitCode {
+    let dir = mesh::config_dir(&args.data_dir.data_dir);
+    let result = if args.list {
+        list(&dir)
+    } else {
+        apply(&dir, &args.files)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The outcome of step 1 and 2: the set checked, and the applied files the new ones replace.
+#[derive(Debug)]
+pub struct Checked {
+    /// Everything the sidecars would load after the apply, with its diagnostics.
+    pub loaded: Loaded,
+    pub replaced: Vec<PathBuf>,
+}
+
+/// Checks `files` with what stays in `dir`, then copies them in. Prints what it did.
+pub fn apply(dir: &Path, files: &[PathBuf]) -> Result<(), String> {
+    let Checked { loaded, replaced } = check(dir, files)?;
+    for diagnostic in &loaded.diagnostics {
+        println!("{diagnostic}");
+    }
+    if loaded.has_errors() {
+        return Err(format!(
+            "nothing applied: the configuration in force in {} is unchanged",
+            dir.display()
+        ));
+    }
+
+    // 3. Copy in, then remove what was replaced (a file of the same name was overwritten).
+    let mut names = BTreeSet::new();
+    for file in files {
+        let name = file_name(file)?;
+        let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        write_atomically(&dir.join(&name), &text)
+            .map_err(|e| format!("{}: {e}", dir.join(&name).display()))?;
+        println!("applied {} ({})", file.display(), describe(&loaded, file));
+        names.insert(name);
+    }
+    for old in replaced {
+        if old.file_name().is_some_and(|n| names.contains(n)) {
+            continue;
+        }
+        std::fs::remove_file(&old).map_err(|e| format!("{}: {e}", old.display()))?;
+        println!("removed {} (replaced)", old.display());
+    }
+    println!("the sidecars load it within a second");
+    Ok(())
+}
+
+/// Steps 1 and 2, with no change to `dir` (but creating it): the set that would be in force.
+pub fn check(dir: &Path, files: &[PathBuf]) -> Result<Checked, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut names = BTreeSet::new();
+    for file in files {
+        let name = file_name(file)?;
+        if !names.insert(name.clone()) {
+            return Err(format!(
+                "two files named {} in one apply",
+                name.to_string_lossy()
+            ));
+        }
+    }
+
+    // 1. What the new files define, and which applied files they replace.
+    let incoming = mesh_config::load_files(files);
+    let new_keys: BTreeSet<Key> = incoming.resources.iter().map(key).collect();
+    let mut kept = Vec::new();
+    let mut replaced = Vec::new();
+    for old in config_files(dir)? {
+        let same_name = old.file_name().is_some_and(|n| names.contains(n));
+        let redefined = mesh_config::load_file(&old)
+            .resources
+            .iter()
+            .any(|r| new_keys.contains(&key(r)));
+        if same_name || redefined {
+            replaced.push(old);
+        } else {
+            kept.push(old);
+        }
+    }
+
+    // 2. The whole set the sidecars would load, checked as they would check it.
+    let candidate: Vec<PathBuf> = kept.iter().chain(files).cloned().collect();
+    Ok(Checked {
+        loaded: mesh_config::load_files(&candidate),
+        replaced,
+    })
+}
+
+/// Prints the resources in force in `dir`, one a line, with their file.
+pub fn list(dir: &Path) -> Result<(), String> {
+    let files = config_files(dir)?;
+    if files.is_empty() {
+        println!(
+            "no mesh config in {}: default routing (round robin over every instance)",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let loaded = mesh_config::load_files(&files);
+    for diagnostic in &loaded.diagnostics {
+        println!("{diagnostic}");
+    }
+    for resource in &loaded.resources {
+        println!(
+            "{:<16} {:<24} {}",
+            resource.kind().as_str(),
+            format!("{}/{}", resource.namespace(), resource.metadata.name),
+            resource.source.file
+        );
+    }
+    Ok(())
+}
+
+/// "VirtualService reviews, DestinationRule ratings": what a file defines.
+fn describe(loaded: &Loaded, file: &Path) -> String {
+    let file = file.to_string_lossy();
+    let kinds: Vec<String> = loaded
+        .resources
+        .iter()
+        .filter(|r| *r.source.file == *file)
+        .map(|r| format!("{} {}", r.kind().as_str(), r.metadata.name))
+        .collect();
+    if kinds.is_empty() {
+        "no resources".to_string()
+    } else {
+        kinds.join(", ")
+    }
+}
+
+/// The YAML files of `dir`, sorted (the order the sidecars load them in); none if it is missing.
+fn config_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn file_name(file: &Path) -> Result<OsString, String> {
+    file.file_name()
+        .map(OsString::from)
+        .ok_or_else(|| format!("{}: not a file name", file.display()))
+}
+
+/// Writes under a name the sidecars ignore (not `.yaml`), then renames into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUBSETS: &str = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: reviews\nspec:\n  host: reviews\n  subsets:\n    - name: v1\n      labels:\n        version: v1\n";
+    const TO_V1: &str = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\nspec:\n  hosts:\n    - reviews\n  http:\n    - route:\n        - destination:\n            host: reviews\n            subset: v1\n";
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        config_files(dir)
+            .expect("list")
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn files_are_checked_with_what_is_in_force() {
+        let src = tempfile::tempdir().expect("tempdir");
+        let config = tempfile::tempdir().expect("tempdir");
+        let vs = write(src.path(), "vs.yaml", TO_V1);
+        let alone = check(config.path(), std::slice::from_ref(&vs)).expect("checked");
+        assert!(
+            alone.loaded.diagnostics.iter().any(|d| !d.is_error()
+                && d.to_string().starts_with(&format!("{}:", vs.display()))
+                && d.to_string().contains("v1")),
+            "a warning for the undefined subset: {:?}",
+            alone.loaded.diagnostics
+        );
+
+        let dr = write(src.path(), "dr.yaml", SUBSETS);
+        apply(config.path(), std::slice::from_ref(&dr)).expect("valid");
+        let together = check(config.path(), std::slice::from_ref(&vs)).expect("checked");
+        assert!(
+            together.loaded.diagnostics.is_empty(),
+            "{:?}",
+            together.loaded.diagnostics
+        );
+    }
+
+    #[test]
+    fn an_error_changes_nothing() {
+        let src = tempfile::tempdir().expect("tempdir");
+        let config = tempfile::tempdir().expect("tempdir");
+        let dr = write(src.path(), "dr.yaml", SUBSETS);
+        apply(config.path(), &[dr]).expect("valid");
+        let typo = write(
+            src.path(),
+            "typo.yaml",
+            &SUBSETS.replace("labels:", "lables:"),
+        );
+        assert!(apply(config.path(), &[typo]).is_err());
+        assert_eq!(names(config.path()), ["dr.yaml"]);
+    }
+
+    #[test]
+    fn a_resource_of_the_same_kind_and_name_replaces_its_file() {
+        let src = tempfile::tempdir().expect("tempdir");
+        let config = tempfile::tempdir().expect("tempdir");
+        let dr = write(src.path(), "dr.yaml", SUBSETS);
+        let first = write(src.path(), "first.yaml", TO_V1);
+        apply(config.path(), &[dr, first]).expect("valid");
+        let second = write(src.path(), "second.yaml", TO_V1);
+        apply(config.path(), &[second]).expect("valid");
+        assert_eq!(names(config.path()), ["dr.yaml", "second.yaml"]);
+    }
+}

@@ -1,0 +1,190 @@
+//! The mesh in the local stack (`sailkit up`, unless `--no-mesh`): where its files are, the registry the
+//! sidecars read, and how an instance is pointed at its sidecar.
+//!
+//! In Kubernetes, Istio injects a sidecar into each pod and the control plane tells every
+//! sidecar where the endpoints of each service are. Here the launcher plays both parts:
+//! - each instance gets its own sidecar process, `<instance>-sidecar` (see [`super::sidecar`]);
+//! - the instance is started with `HTTP_PROXY=http://<its sidecar's outbound address>`, and its
+//!   peers are named the Kubernetes way (`REVIEWS_HOSTNAME=reviews`, port 9080), so its HTTP
+//!   client sends `GET http://reviews:9080/...` to the sidecar, which resolves `reviews` itself
+//!   (the port in the name is not used to find the endpoints);
+//! - the sidecars resolve names through `<data-dir>/mesh/registry.json`, written by the launcher
+//!   once the instances' addresses are known, with the labels `app` and `version` that
+//!   DestinationRule subsets select;
+//! - the routing is the Istio YAML in `<data-dir>/mesh/config/`, changed with `sailkit apply`.
+//!   It is kept from one start to the next, as a cluster keeps what was applied.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::services::ServiceName;
+
+/// The mesh's folder in the data directory.
+pub const MESH_DIR: &str = "mesh";
+/// The Istio YAML in force, inside [`MESH_DIR`].
+pub const CONFIG_DIR: &str = "config";
+/// The workload registry, inside [`MESH_DIR`].
+pub const REGISTRY_FILE: &str = "registry.json";
+/// The port in peer names: Bookinfo's, as every Kubernetes Service of the app uses.
+pub const SERVICE_PORT: u16 = 9080;
+
+/// `<data_dir>/mesh/config`.
+pub fn config_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(MESH_DIR).join(CONFIG_DIR)
+}
+
+/// `<data_dir>/mesh/registry.json`.
+pub fn registry_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(MESH_DIR).join(REGISTRY_FILE)
+}
+
+/// One instance in the registry.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub service: ServiceName,
+    pub version: String,
+    pub addr: SocketAddr,
+}
+
+/// The registry JSON: every service with its instances, labelled `app` and `version`.
+pub fn registry_json(workloads: &[Workload]) -> serde_json::Value {
+    let mut services: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
+    for w in workloads {
+        services.entry(w.service.as_str()).or_default().push(json!({
+            "address": w.addr.to_string(),
+            "labels": {"app": w.service.as_str(), "version": w.version},
+        }));
+    }
+    let services: Vec<_> = services
+        .into_iter()
+        .map(|(name, endpoints)| json!({"name": name, "endpoints": endpoints}))
+        .collect();
+    json!({ "services": services })
+}
+
+/// Writes the registry (to a temporary file renamed into place: the sidecars poll it).
+pub fn write_registry(data_dir: &Path, workloads: &[Workload]) -> std::io::Result<()> {
+    let path = registry_path(data_dir);
+    let text =
+        serde_json::to_vec_pretty(&registry_json(workloads)).map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Prepares `<data_dir>/mesh/`: the config folder kept, a registry from an earlier run removed
+/// (its addresses are gone; the sidecars wait until the new one is written).
+pub fn prepare(data_dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(config_dir(data_dir))?;
+    match std::fs::remove_file(registry_path(data_dir)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The command line of `name`'s sidecar: `sailkit proxy ...` on OS-chosen ports.
+pub fn sidecar_args(data_dir: &Path, addr_file: &Path) -> Vec<String> {
+    let path = |p: PathBuf| p.display().to_string();
+    vec![
+        "proxy".into(),
+        "--registry".into(),
+        path(registry_path(data_dir)),
+        "--config-dir".into(),
+        path(config_dir(data_dir)),
+        "--outbound".into(),
+        "127.0.0.1:0".into(),
+        "--admin".into(),
+        "127.0.0.1:0".into(),
+        "--addr-file".into(),
+        addr_file.display().to_string(),
+    ]
+}
+
+/// Rewrites an instance's environment to call its peers by name through its sidecar:
+/// `<SVC>_HOSTNAME=<svc>`, `<SVC>_SERVICE_PORT=9080`, `HTTP_PROXY` (both spellings, as HTTP
+/// clients read either), and `NO_PROXY` emptied so no peer bypasses the sidecar.
+pub fn through_sidecar(env: &mut Vec<(String, String)>, outbound: SocketAddr) {
+    for service in ServiceName::ALL {
+        let prefix = service.env_prefix();
+        for (key, value) in env.iter_mut() {
+            if *key == format!("{prefix}_HOSTNAME") {
+                *value = service.as_str().to_string();
+            } else if *key == format!("{prefix}_SERVICE_PORT") {
+                *value = SERVICE_PORT.to_string();
+            }
+        }
+    }
+    let proxy = format!("http://{outbound}");
+    for key in ["HTTP_PROXY", "http_proxy"] {
+        env.push((key.to_string(), proxy.clone()));
+    }
+    for key in ["NO_PROXY", "no_proxy"] {
+        env.push((key.to_string(), String::new()));
+    }
+}
+
+/// The sidecar's two addresses from its address file (`outbound=ADDR` and `admin=ADDR`).
+pub fn read_sidecar_addrs(path: &Path) -> Option<(SocketAddr, SocketAddr)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let find = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    Some((find("outbound")?, find("admin")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_labels_every_instance_with_app_and_version() {
+        let addr = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        let json = registry_json(&[
+            Workload {
+                service: ServiceName::Reviews,
+                version: "v1".into(),
+                addr: addr(1),
+            },
+            Workload {
+                service: ServiceName::Reviews,
+                version: "v2".into(),
+                addr: addr(2),
+            },
+        ]);
+        let reviews = &json["services"][0];
+        assert_eq!(reviews["name"], "reviews");
+        assert_eq!(reviews["endpoints"][1]["address"], "127.0.0.1:2");
+        assert_eq!(reviews["endpoints"][1]["labels"]["version"], "v2");
+        assert_eq!(reviews["endpoints"][1]["labels"]["app"], "reviews");
+    }
+
+    #[test]
+    fn peers_are_named_and_reached_through_the_sidecar() {
+        let mut env = vec![
+            ("HOSTNAME".to_string(), "reviews-v2".to_string()),
+            ("RATINGS_HOSTNAME".to_string(), "127.0.0.1".to_string()),
+            ("RATINGS_SERVICE_PORT".to_string(), "9083".to_string()),
+        ];
+        through_sidecar(&mut env, SocketAddr::from(([127, 0, 0, 1], 7000)));
+        let env: BTreeMap<_, _> = env.into_iter().collect();
+        assert_eq!(env["HOSTNAME"], "reviews-v2", "the pod name stays");
+        assert_eq!(env["RATINGS_HOSTNAME"], "ratings");
+        assert_eq!(env["RATINGS_SERVICE_PORT"], "9080");
+        assert_eq!(env["HTTP_PROXY"], "http://127.0.0.1:7000");
+        assert_eq!(env["NO_PROXY"], "");
+    }
+
+    #[test]
+    fn the_sidecar_address_file_has_two_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("x.addr");
+        std::fs::write(&file, "outbound=127.0.0.1:1\nadmin=127.0.0.1:2\n").expect("write");
+        let (outbound, admin) = read_sidecar_addrs(&file).expect("both");
+        assert_eq!((outbound.port(), admin.port()), (1, 2));
+    }
+}
