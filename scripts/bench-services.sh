@@ -5,6 +5,7 @@
 # Usage: scripts/bench-services.sh [DURATION_SECONDS] [CONNECTIONS]
 #   DURATION_SECONDS  how long to drive the page (default 20)
 #   CONNECTIONS       concurrent keep-alive connections (default 32)
+# Environment: NO_MESH=1 starts the stack without sidecars (`sailkit up --no-mesh`), to compare.
 #
 # It builds the release binary, starts `sailkit up` on OS-assigned ports in a throwaway data
 # directory (so it never disturbs a stack you are running), warms up, measures with wrk, reads
@@ -38,7 +39,9 @@ sailkit="$root/target/release/sailkit"
 
 data="$(mktemp -d -t sailkit-bench-XXXXXX)"
 log="$data/launcher.log"
-RUST_LOG=warn "$sailkit" up --port-base 0 --data-dir "$data" >"$log" 2>&1 &
+mesh_flag=()
+[ "${NO_MESH:-0}" = 1 ] && mesh_flag=(--no-mesh)
+RUST_LOG=warn "$sailkit" up --port-base 0 --data-dir "$data" "${mesh_flag[@]}" >"$log" 2>&1 &
 launcher=$!
 cleanup() {
   kill -TERM "$launcher" 2>/dev/null || true
@@ -110,7 +113,8 @@ def rss_mb(pid):
         return None
 
 print()
-print("sailkit stack benchmark (%s s, %s connections)" % (duration, conns))
+mesh = any(inst.get("sidecar") for inst in state["instances"])
+print("sailkit stack benchmark (%s s, %s connections, %s)" % (duration, conns, "with sidecars" if mesh else "without the mesh"))
 print("  pages/s      %s" % (rps.group(1) if rps else "n/a"))
 print("  p50 latency  %s" % latency("50"))
 print("  p99 latency  %s" % latency("99"))
@@ -118,10 +122,15 @@ print("  non-2xx      %s" % (non2xx.group(1) if non2xx else "0"))
 if errors:
     print("  %s" % errors.group(0).strip())
 print()
-print("  %-16s %8s" % ("process", "RSS MB"))
+print("  %-22s %8s" % ("process", "RSS MB"))
 launcher = rss_mb(state["launcher_pid"])
-print("  %-16s %8s" % ("launcher+VIPs", "%.1f" % launcher if launcher else "?"))
+print("  %-22s %8s" % ("launcher+VIPs", "%.1f" % launcher if launcher else "?"))
 for inst in state["instances"]:
     rss = rss_mb(inst["pid"]) if inst.get("pid") else None
-    print("  %-16s %8s" % (inst["name"], "%.1f" % rss if rss else "?"))
+    print("  %-22s %8s" % (inst["name"], "%.1f" % rss if rss else "?"))
+for inst in state["instances"]:
+    sidecar = inst.get("sidecar") or {}
+    if sidecar.get("pid"):
+        rss = rss_mb(sidecar["pid"])
+        print("  %-22s %8s" % (inst["name"] + "-sidecar", "%.1f" % rss if rss else "?"))
 PY
