@@ -130,7 +130,17 @@ pub fn reload_registry(settings: &Settings, shared: &Shared) {
             });
         }
         Err(message) => {
-            tracing::error!("{message}; the last good registry stays in force");
+            // Before any registry has been loaded, a missing file is the normal start-up order
+            // (the launcher writes it once the applications are up): say so quietly.
+            let never_loaded = shared.load().registry.is_none();
+            if never_loaded && !settings.registry.exists() {
+                tracing::info!(
+                    registry = %settings.registry.display(),
+                    "waiting for the registry file; not ready until it appears"
+                );
+            } else {
+                tracing::error!("{message}; the last good registry stays in force");
+            }
             update(shared, |s| s.registry_error = Some(message.clone()));
         }
     }
