@@ -8,10 +8,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::{Stack, http, run};
+use support::{Stack, http, run, scenario, sign_in};
 
 /// How long a freshly applied config may take to show on the page. Sidecars reload within
 /// about half a second; the rest is room for a slow machine and for slow pages (a delayed
@@ -24,13 +23,6 @@ const RATINGS_UNAVAILABLE: &str = "Ratings service is currently unavailable";
 const REVIEWS_ERROR: &str = "Error fetching product reviews";
 /// The message under that heading.
 const REVIEWS_UNAVAILABLE: &str = "Sorry, product reviews are currently unavailable for this book.";
-
-/// A scenario file of the repository.
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../k8s/networking")
-        .join(name)
-}
 
 /// `sailkit apply <files>` against the stack's data directory; fails the test if refused.
 fn apply(stack: &Stack, names: &[&str]) {
@@ -54,30 +46,6 @@ fn jason_on_v2(stack: &Stack) {
         &["destination-rule-all.yaml", "virtual-service-all-v1.yaml"],
     );
     apply(stack, &["virtual-service-reviews-test-v2.yaml"]);
-}
-
-/// Signs in as `user` through the front door; the session cookie to send with later requests.
-async fn sign_in(stack: &Stack, user: &str) -> String {
-    let login = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .post(format!("{}/login", stack.state.front_door))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("username={user}&passwd={user}"))
-        .send()
-        .await
-        .expect("login");
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
-        .collect::<Vec<_>>()
-        .join("; ");
-    assert!(!cookie.is_empty(), "a session cookie: {login:?}");
-    cookie
 }
 
 /// One product page, as `cookie` (a signed-in user) or anonymously, and how long it took.

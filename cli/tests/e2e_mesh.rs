@@ -5,10 +5,10 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use support::{Stack, http, is_alive, run};
+use support::{Stack, http, is_alive, run, scenario};
 
 /// The ratings on a page as (stars, colour), as in e2e_stack: empty for reviews v1.
 fn ratings_on(page: &str) -> Vec<(u32, String)> {
@@ -24,13 +24,6 @@ fn ratings_on(page: &str) -> Vec<(u32, String)> {
 
 fn stars(color: &str) -> Vec<(u32, String)> {
     vec![(5, color.to_string()), (4, color.to_string())]
-}
-
-/// A scenario file of the repository.
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../k8s/networking")
-        .join(name)
 }
 
 /// The page as `cookie` (a signed-in user) or anonymously; its ratings.
@@ -143,25 +136,7 @@ async fn scenarios_applied_to_the_running_mesh_change_the_routing() {
     // 3. jason gets v2 (black stars), everyone else v1.
     let applied = apply(&stack, &[scenario("virtual-service-reviews-test-v2.yaml")]);
     assert!(applied.status.success(), "{applied:?}");
-    let login = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .post(format!("{}/login", stack.state.front_door))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=jason&passwd=jason")
-        .send()
-        .await
-        .expect("login");
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
-        .collect::<Vec<_>>()
-        .join("; ");
-    assert!(!cookie.is_empty(), "a session cookie: {login:?}");
+    let cookie = support::sign_in(&stack, "jason").await;
     assert!(
         settles_on(&client, &app, Some(&cookie), &stars("black"), 5).await,
         "jason never got black stars"

@@ -180,3 +180,35 @@ fn wait_ready(child: &mut Child, dir: &Path) -> Result<state::Stack, String> {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A scenario file of the repository (`k8s/networking/<name>`).
+pub fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../k8s/networking")
+        .join(name)
+}
+
+/// Signs `user` in on the stack's product page (any password works, as in Bookinfo) and returns
+/// the session cookie to send with later requests.
+pub async fn sign_in(stack: &Stack, user: &str) -> String {
+    let login = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(format!("{}/login", stack.state.front_door))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username={user}&passwd={user}"))
+        .send()
+        .await
+        .expect("login");
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(!cookie.is_empty(), "a session cookie: {login:?}");
+    cookie
+}
