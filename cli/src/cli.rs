@@ -11,7 +11,7 @@ use common::service::ListenArgs;
 
 use crate::load::args::LoadArgs;
 use crate::services::ServiceName;
-use crate::up::plan::Stage;
+use crate::up::plan::{Extra, Stage};
 
 /// The default front door port, Bookinfo's 9080.
 pub const DEFAULT_PORT_BASE: u16 = 9080;
@@ -86,13 +86,19 @@ const UP_AFTER_HELP: &str = "\
 Ports (with the default --port-base 9080):
   9080  productpage  (the front door: http://127.0.0.1:9080/productpage)
   9081  details      9082 reviews     9083 ratings     9084 banner
-  9100+ the instances, one port each (productpage-v1, details-v1, reviews-v1..v3, ...)
+  9100+ the instances, one port each (productpage-v1, details-v1, reviews-v1..v3, ...), then
+        the --extra ones
 With --port-base 0 every port is chosen by the operating system; read them from
 <data-dir>/run/stack.json or with `sailkit status`.
 
 The mesh (the default): every instance has a sidecar, <instance>-sidecar, and reaches its peers by
 name through it (reviews:9080); the routing is the Istio YAML in <data-dir>/mesh/config/, changed
 with `sailkit apply FILE` while the stack runs. --no-mesh: no sidecars, peers through the VIPs.
+
+--extra ratings-v-faulty adds an instance, labelled app=ratings, version=v-faulty, behind the
+ratings address (and so in its round robin) and in the mesh, where a DestinationRule subset can
+select it. The variants' RATINGS_FAULT_* variables (see `ratings --help`) are read from the
+launcher's environment: RATINGS_FAULT_PROBABILITY=1 sailkit up --extra ratings-v-faulty.
 
 With --stage monolith: one process, `monolith`, serves the whole app (banner API and admin too) behind
 the front door, 9080; its one database is <data-dir>/monolith.db.
@@ -138,6 +144,17 @@ pub struct UpArgs {
     /// No sidecars: peers are reached through the VIPs, round robin, to compare with the mesh.
     #[arg(long)]
     pub no_mesh: bool,
+
+    /// Also start this instance, `<service>-<version>` (repeatable): a ratings variant that
+    /// misbehaves on purpose (ratings-v-faulty, -v-delayed, -v-unavailable, -v-unhealthy), for
+    /// retries and outlier detection to work on. Services stage only.
+    #[arg(
+        long,
+        value_name = "INSTANCE",
+        value_parser = clap::builder::ValueParser::new(str::parse::<Extra>),
+        conflicts_with = "stage"
+    )]
+    pub extra: Vec<Extra>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -260,6 +277,41 @@ mod tests {
         };
         assert_eq!(settings.registry, PathBuf::from("r.json"));
         assert_eq!(settings.outbound.port(), 0);
+    }
+
+    #[test]
+    fn extra_instances_are_repeatable_checked_and_services_only() {
+        let cli = Cli::try_parse_from([
+            "sailkit",
+            "--extra",
+            "ratings-v-faulty",
+            "--extra",
+            "ratings-v-unavailable",
+        ])
+        .expect("valid");
+        let names: Vec<_> = cli.up.extra.iter().map(|e| e.name()).collect();
+        assert_eq!(names, ["ratings-v-faulty", "ratings-v-unavailable"]);
+        assert!(
+            Cli::try_parse_from(["sailkit"])
+                .expect("valid")
+                .up
+                .extra
+                .is_empty()
+        );
+        let refused = Cli::try_parse_from(["sailkit", "up", "--extra", "ratings-v7"])
+            .expect_err("no such version")
+            .to_string();
+        assert!(refused.contains("ratings has no version `v7`"), "{refused}");
+        assert!(
+            Cli::try_parse_from([
+                "sailkit",
+                "--stage",
+                "monolith",
+                "--extra",
+                "ratings-v-faulty"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -15,7 +15,16 @@ const EXIT_CONFIG: u8 = 64;
 /// `sailkit proxy ...`, from the parsed flags to the exit code.
 pub fn main(settings: mesh_proxy::Settings) -> ExitCode {
     common::telemetry::init();
-    common::service::block_on("sailkit proxy", async move {
+    // The proxy's own runtime (`--workers`: one thread by default), not the services' one.
+    let runtime = match settings.runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sailkit proxy: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    common::shutdown::exit_when_orphaned();
+    let code = runtime.block_on(async move {
         let listeners = match mesh_proxy::bind(&settings).await {
             Ok(listeners) => listeners,
             Err(error) => {
@@ -29,5 +38,8 @@ pub fn main(settings: mesh_proxy::Settings) -> ExitCode {
         common::shutdown::trigger_on_signals(shutdown.clone(), watch_stdin);
         mesh_proxy::run_with(settings, listeners, shutdown).await;
         ExitCode::SUCCESS
-    })
+    });
+    // The stdin watcher may still sit in a blocking read; do not wait for it.
+    runtime.shutdown_background();
+    code
 }

@@ -35,9 +35,9 @@ const SIGTERM: i32 = nix::sys::signal::Signal::SIGTERM as i32;
 /// How long a stopping instance may take to finish its requests before it is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 /// An instance that ran this long before crashing starts its back-off from the beginning.
-const STABLE_AFTER: Duration = Duration::from_secs(60);
-const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub const STABLE_AFTER: Duration = Duration::from_secs(60);
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// One instance to run.
 #[derive(Debug)]
@@ -47,6 +47,9 @@ pub struct InstanceConfig {
     pub port: u16,
     /// The complete environment from the plan.
     pub env: Vec<(String, String)>,
+    /// Where its VIP sends its requests when not to the instance itself: its sidecar's inbound
+    /// listener, with the mesh.
+    pub front: Option<SocketAddr>,
     pub addr_file: PathBuf,
     pub sink: LogSink,
 }
@@ -67,7 +70,10 @@ pub struct Shared {
 /// An instance that became ready.
 #[derive(Debug)]
 pub struct Ready {
+    /// What its VIP sends requests to (its sidecar's inbound listener, with the mesh).
     pub endpoint: Arc<Endpoint>,
+    /// The instance's own address.
+    pub addr: SocketAddr,
     pub pid: u32,
 }
 
@@ -119,7 +125,7 @@ pub async fn run(
             return;
         }
     };
-    let endpoint = Endpoint::new(name.clone(), addr);
+    let endpoint = Endpoint::new(name.clone(), config.front.unwrap_or(addr));
     endpoint.set_ready(true);
     shared.console.good(&format!(
         "{} ready after {:.1} s at http://{addr} (pid {})",
@@ -129,6 +135,7 @@ pub async fn run(
     ));
     let _ = started.send(Ok(Ready {
         endpoint: endpoint.clone(),
+        addr,
         pid: child.pid(),
     }));
 

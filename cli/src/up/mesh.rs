@@ -8,9 +8,18 @@
 //!   peers are named the Kubernetes way (`REVIEWS_HOSTNAME=reviews`, port 9080), so its HTTP
 //!   client sends `GET http://reviews:9080/...` to the sidecar, which resolves `reviews` itself
 //!   (the port in the name is not used to find the endpoints);
+//! - each sidecar also has an inbound listener in front of its instance (`--inbound`), as an
+//!   Istio sidecar intercepts a pod's incoming traffic: a call between two services crosses the
+//!   caller's sidecar (outbound: routing, faults, retries) and then the callee's (inbound:
+//!   forward and log). The sidecar starts before its instance, so it cannot be told the
+//!   instance's port; it is given the instance's address file instead (`--app-addr-file`, the
+//!   instance's `SAILKIT_ADDR_FILE`) and follows it: the instance binds its own port (port 0
+//!   with `--port-base 0`), and no port is picked in advance that another process could take;
 //! - the sidecars resolve names through `<data-dir>/mesh/registry.json`, written by the launcher
-//!   once the instances' addresses are known, with the labels `app` and `version` that
-//!   DestinationRule subsets select;
+//!   once the instances are up: each instance's *inbound* address (what peers reach), with the
+//!   labels `app` and `version` that DestinationRule subsets select;
+//! - each sidecar runs with its instance's labels (`--labels app=reviews,version=v2`), which a
+//!   VirtualService's `match[].sourceLabels` compares with;
 //! - the routing is the Istio YAML in `<data-dir>/mesh/config/`, changed with `sailkit apply`.
 //!   It is kept from one start to the next, as a cluster keeps what was applied.
 
@@ -46,6 +55,7 @@ pub fn registry_path(data_dir: &Path) -> PathBuf {
 pub struct Workload {
     pub service: ServiceName,
     pub version: String,
+    /// Where its peers' sidecars send its requests: its own sidecar's inbound listener.
     pub addr: SocketAddr,
 }
 
@@ -85,8 +95,16 @@ pub fn prepare(data_dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// The command line of `name`'s sidecar: `sailkit proxy ...` on OS-chosen ports.
-pub fn sidecar_args(data_dir: &Path, addr_file: &Path) -> Vec<String> {
+/// The command line of an instance's sidecar, `sailkit proxy ...`, but for the listeners'
+/// addresses (the sidecar's task adds them: see [`super::sidecar`]). The sidecar carries its
+/// workload's labels, `app` and `version`, as Kubernetes gives them to a pod: a VirtualService's
+/// `match[].sourceLabels` selects calls by who makes them.
+pub fn sidecar_args(
+    data_dir: &Path,
+    addr_file: &Path,
+    service: ServiceName,
+    version: &str,
+) -> Vec<String> {
     let path = |p: PathBuf| p.display().to_string();
     vec![
         "proxy".into(),
@@ -94,12 +112,10 @@ pub fn sidecar_args(data_dir: &Path, addr_file: &Path) -> Vec<String> {
         path(registry_path(data_dir)),
         "--config-dir".into(),
         path(config_dir(data_dir)),
-        "--outbound".into(),
-        "127.0.0.1:0".into(),
-        "--admin".into(),
-        "127.0.0.1:0".into(),
         "--addr-file".into(),
         addr_file.display().to_string(),
+        "--labels".into(),
+        format!("app={},version={version}", service.as_str()),
     ]
 }
 
@@ -126,15 +142,16 @@ pub fn through_sidecar(env: &mut Vec<(String, String)>, outbound: SocketAddr) {
     }
 }
 
-/// The sidecar's two addresses from its address file (`outbound=ADDR` and `admin=ADDR`).
-pub fn read_sidecar_addrs(path: &Path) -> Option<(SocketAddr, SocketAddr)> {
+/// The sidecar's addresses from its address file: `outbound=ADDR` and `admin=ADDR`, and
+/// `inbound=ADDR` when it has an inbound listener.
+pub fn read_sidecar_addrs(path: &Path) -> Option<(SocketAddr, SocketAddr, Option<SocketAddr>)> {
     let text = std::fs::read_to_string(path).ok()?;
     let find = |name: &str| {
         text.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
             .and_then(|v| v.trim().parse().ok())
     };
-    Some((find("outbound")?, find("admin")?))
+    Some((find("outbound")?, find("admin")?, find("inbound")))
 }
 
 #[cfg(test)]
@@ -180,11 +197,31 @@ mod tests {
     }
 
     #[test]
-    fn the_sidecar_address_file_has_two_lines() {
+    fn a_sidecar_carries_its_workloads_labels() {
+        let args = sidecar_args(
+            Path::new("/d"),
+            Path::new("/d/run/x.addr"),
+            ServiceName::Reviews,
+            "v2",
+        );
+        let labels = args.iter().position(|a| a == "--labels").expect("--labels");
+        assert_eq!(args[labels + 1], "app=reviews,version=v2");
+        assert_eq!(args[0], "proxy");
+    }
+
+    #[test]
+    fn the_sidecar_address_file_has_two_or_three_lines() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("x.addr");
         std::fs::write(&file, "outbound=127.0.0.1:1\nadmin=127.0.0.1:2\n").expect("write");
-        let (outbound, admin) = read_sidecar_addrs(&file).expect("both");
-        assert_eq!((outbound.port(), admin.port()), (1, 2));
+        let (outbound, admin, inbound) = read_sidecar_addrs(&file).expect("both");
+        assert_eq!((outbound.port(), admin.port(), inbound), (1, 2, None));
+        std::fs::write(
+            &file,
+            "outbound=127.0.0.1:1\nadmin=127.0.0.1:2\ninbound=127.0.0.1:3\n",
+        )
+        .expect("write");
+        let (_, _, inbound) = read_sidecar_addrs(&file).expect("three");
+        assert_eq!(inbound.map(|a| a.port()), Some(3));
     }
 }

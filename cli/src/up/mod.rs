@@ -11,16 +11,18 @@
 //! The launcher is one process: it holds the VIPs (see [`crate::service_proxy`]) and starts the
 //! eight instances as children. With the mesh (the default), every instance also has a sidecar
 //! and calls its peers by name through it (`reviews:9080`, see [`mesh`]) instead of through the
-//! VIPs; the front door stays the productpage VIP, the ingress, and the other VIPs stay for
-//! people to call a service directly. With `--stage monolith` the plan is one instance, `monolith`,
-//! behind the productpage VIP alone; every step below is the same. [`run`] is the whole
+//! VIPs; the sidecar also stands in front of its instance (inbound), so peers and VIPs reach the
+//! instance through it. The front door stays the productpage VIP, the ingress, and the other
+//! VIPs stay for people to call a service directly. With `--stage monolith` the plan is one
+//! instance, `monolith`, behind the productpage VIP alone; every step below is the same. [`run`] is the whole
 //! sequence, top to bottom:
 //! 1. data directory and lock (one launcher per data directory);
 //! 2. ports: the VIPs are bound first, so a taken port is reported before anything starts;
 //! 3. instances: all started at once, each reported as it becomes ready. With the mesh (the
 //!    default; `--no-mesh` leaves it out), each instance's sidecar is started first, since the
-//!    instance gets its address as `HTTP_PROXY`; once the instances are ready the registry is
-//!    written, and every sidecar must be ready too;
+//!    instance gets its address as `HTTP_PROXY` (the sidecar, in turn, finds its instance in
+//!    the address file the instance writes once listening); once the instances are ready the
+//!    registry is written, and every sidecar must be ready too;
 //! 4. VIPs: serving, over the instances that are ready;
 //! 5. `run/stack.json` and the summary table;
 //! 6. wait for Ctrl-C or SIGTERM; 7. stop everything, clean up, exit 0.
@@ -32,7 +34,7 @@
 //! - [`instance`]: one instance's life: start, readiness, crash and restart, stop.
 //! - [`process`]: spawning and stopping a child process.
 //! - [`mesh`]: with the mesh, its's files, the registry, and pointing instances at sidecars.
-//! - [`sidecar`]: with the mesh, one sidecar's life: start, readiness, stop.
+//! - [`sidecar`]: with the mesh, one sidecar's life: start, readiness, crash and restart, stop.
 //! - [`health`]: the readiness probe.
 //! - [`logs`]: the children's output, prefixed, in log files, and its last lines.
 //! - [`console`]: the launcher's own output.
@@ -136,7 +138,7 @@ async fn run_stack(
 ) -> Result<(), UpError> {
     let began = Instant::now();
     let run_dir = data_dir.join(RUN_DIR);
-    let plan = plan::Plan::for_stage(args.stage, data_dir);
+    let plan = plan::Plan::for_stage(args.stage, data_dir).with_extras(&args.extra);
     let specs = plan.instances.clone();
     // The mesh needs one service per process; the monolith calls no peer over the network.
     let mesh_on = !args.no_mesh && plan.stage == plan::Stage::Services;
@@ -193,6 +195,10 @@ async fn run_stack(
         vips.iter().map(|v| (v.service, v.addr.port())).collect();
     let rust_log = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
 
+    // Where each instance writes its address once it listens (`SAILKIT_ADDR_FILE`); with the
+    // mesh, its sidecar reads the same file to find it.
+    let instance_addr_file = |name: &str| run_dir.join(format!("{name}.addr"));
+
     // 3a. With the mesh: the sidecars first, since each instance needs its sidecar's address.
     let stop_sidecars = CancellationToken::new();
     let mut sidecar_tasks = JoinSet::new();
@@ -206,12 +212,18 @@ async fn run_stack(
         for (index, spec) in specs.iter().enumerate() {
             let name = format!("{}{SIDECAR_SUFFIX}", spec.name);
             let addr_file = run_dir.join(format!("{name}.addr"));
+            // An address left by a launcher that was killed would send the sidecar's inbound
+            // requests to a dead port until the instance writes its own.
+            let app_addr_file = instance_addr_file(&spec.name);
+            let _ = std::fs::remove_file(&app_addr_file);
             let mut env = vec![(common::shutdown::EXIT_ON_STDIN_EOF.to_string(), "1".into())];
             if let Some(level) = &rust_log {
                 env.push(("RUST_LOG".to_string(), level.clone()));
             }
             let config = sidecar::SidecarConfig {
-                args: mesh::sidecar_args(data_dir, &addr_file),
+                instance: spec.name.clone(),
+                args: mesh::sidecar_args(data_dir, &addr_file, spec.service, spec.version),
+                app_addr_file: Some(app_addr_file),
                 env,
                 addr_file,
                 sink: LogSink {
@@ -261,7 +273,7 @@ async fn run_stack(
     let mut instances = JoinSet::new();
     let mut reports = JoinSet::new();
     for (index, spec) in specs.into_iter().enumerate() {
-        let addr_file = run_dir.join(format!("{}.addr", spec.name));
+        let addr_file = instance_addr_file(&spec.name);
         let mut env = plan::common_env(&spec, &vip_ports, &addr_file, rust_log.clone());
         if let Some(listening) = sidecars[index] {
             mesh::through_sidecar(&mut env, listening.outbound);
@@ -274,6 +286,7 @@ async fn run_stack(
         };
         let config = InstanceConfig {
             port: ports.instance(index),
+            front: sidecars[index].and_then(|s| s.inbound),
             spec,
             env,
             addr_file,
@@ -317,6 +330,7 @@ async fn run_stack(
             .map(|r| mesh::Workload {
                 service: r.service,
                 version: r.version.to_string(),
+                // Peers reach it through its sidecar's inbound listener.
                 addr: r.ready.endpoint.addr(),
             })
             .collect();
@@ -386,12 +400,13 @@ async fn run_stack(
                 name: r.name.clone(),
                 service: r.service,
                 version: r.version.to_string(),
-                url: format!("http://{}", r.ready.endpoint.addr()),
+                url: format!("http://{}", r.ready.addr),
                 pid: Some(r.ready.pid),
                 sidecar: sidecars[r.index].map(|s| state::Sidecar {
                     pid: s.pid,
                     outbound: format!("http://{}", s.outbound),
                     admin: format!("http://{}", s.admin),
+                    inbound: s.inbound.map(|a| format!("http://{a}")),
                 }),
             })
             .collect(),

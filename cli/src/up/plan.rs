@@ -12,6 +12,10 @@
 //!   app behind the productpage VIP, the front door, so the URL to open is the same
 //!   ([`monolith`]).
 //!
+//! `--extra ratings-v-faulty` ([`Extra`]) adds an instance to the split stack: a second
+//! Deployment, labelled with its own version, so that a DestinationRule subset can select it and
+//! the mesh's retries and outlier detection have a misbehaving instance to work on.
+//!
 //! How the instances find each other: every instance gets `<SVC>_HOSTNAME=127.0.0.1` and
 //! `<SVC>_SERVICE_PORT=<VIP port>` for each service, the variables Bookinfo reads (and the ones
 //! Kubernetes injects for Services). So productpage calls "reviews" at the reviews VIP, and never
@@ -20,6 +24,7 @@
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use clap::ValueEnum;
 
@@ -60,6 +65,22 @@ impl Plan {
                 vips: vec![ServiceName::Productpage],
             },
         }
+    }
+
+    /// The plan with `extras` started too, after the others (so the ports of the usual
+    /// instances do not move). Only the split stack takes extras; the monolith has no versions.
+    /// An extra named twice is started once.
+    pub fn with_extras(mut self, extras: &[Extra]) -> Self {
+        if self.stage != Stage::Services {
+            return self;
+        }
+        for extra in extras {
+            let spec = extra.spec();
+            if !self.instances.iter().any(|i| i.name == spec.name) {
+                self.instances.push(spec);
+            }
+        }
+        self
     }
 
     /// What is being started, for the launcher's first line.
@@ -138,6 +159,88 @@ pub fn services(data_dir: &Path) -> Vec<InstanceSpec> {
             ],
         ),
     ]
+}
+
+/// The versions each service of the split stack can run, by their `SERVICE_VERSION` (the `version`
+/// label). Versions differ by environment only; reviews' three are all in the usual stack, so
+/// what `--extra` can add is ratings' misbehaving variants.
+pub fn versions(service: ServiceName) -> Vec<&'static str> {
+    match service {
+        ServiceName::Reviews => vec!["v1", "v2", "v3"],
+        ServiceName::Ratings => ratings::config::Version::ALL
+            .iter()
+            .map(|v| v.name())
+            .collect(),
+        // details v2 (Bookinfo's external book service) is not implemented; the others have one.
+        _ => vec!["v1"],
+    }
+}
+
+/// An instance that `--extra` adds to the split stack: a version of a service that the usual
+/// stack does not run, written `<service>-<version>` like the instance names
+/// (`ratings-v-faulty`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extra {
+    pub service: ServiceName,
+    pub version: &'static str,
+}
+
+impl Extra {
+    /// Every instance `--extra` accepts: each version of each service, except those already in
+    /// the usual stack.
+    pub fn all() -> Vec<Extra> {
+        let usual: Vec<String> = services(Path::new("data"))
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        ServiceName::ALL
+            .into_iter()
+            .flat_map(|service| {
+                versions(service)
+                    .into_iter()
+                    .map(move |version| Extra { service, version })
+            })
+            .filter(|e| !usual.contains(&e.name()))
+            .collect()
+    }
+
+    /// The instance name: `ratings-v-faulty`.
+    pub fn name(self) -> String {
+        format!("{}-{}", self.service, self.version)
+    }
+
+    /// What to start. The extras are ratings variants, which need nothing besides
+    /// `SERVICE_VERSION` (set by [`common_env`]): they keep their ratings in memory. Their
+    /// `RATINGS_FAULT_*` settings, if any, come from the launcher's own environment, which every
+    /// instance inherits.
+    fn spec(self) -> InstanceSpec {
+        InstanceSpec::new(self.service, self.version, &[])
+    }
+}
+
+impl FromStr for Extra {
+    type Err = String;
+
+    /// Parses `<service>-<version>`, with an error that says what would be accepted.
+    fn from_str(name: &str) -> Result<Self, String> {
+        let all = Extra::all();
+        if let Some(extra) = all.iter().find(|e| e.name() == name) {
+            return Ok(*extra);
+        }
+        let accepted = all.iter().map(|e| e.name()).collect::<Vec<_>>().join(", ");
+        let (service, version) = name.split_once('-').unwrap_or((name, ""));
+        let reason = match ServiceName::ALL.iter().find(|s| s.as_str() == service) {
+            None => format!("no service is called `{service}`"),
+            Some(&s) if !versions(s).contains(&version) => format!(
+                "{s} has no version `{version}` (its versions: {})",
+                versions(s).join(", ")
+            ),
+            Some(_) => format!("{name} is already in the stack"),
+        };
+        Err(format!(
+            "{reason}; an extra instance is <service>-<version>, one of: {accepted}"
+        ))
+    }
 }
 
 /// The one instance of the monolith stage, named `monolith` (there is no other version of it),
@@ -349,6 +452,83 @@ mod tests {
             "sqlite:///srv/data/monolith.db?mode=rwc"
         );
         assert_eq!(env["HOSTNAME"], "monolith");
+    }
+
+    #[test]
+    fn an_extra_ratings_variant_is_started_last_with_its_own_version() {
+        let faulty: Extra = "ratings-v-faulty".parse().expect("a ratings variant");
+        let plan = Plan::for_stage(Stage::Services, Path::new("/srv/data")).with_extras(&[faulty]);
+        assert_eq!(plan.instances.len(), 9);
+        assert_eq!(plan.describe(), "9 instances of 5 services");
+        // Last, so the usual instances keep their ports.
+        assert_eq!(plan.instances[7].name, "banner-v1");
+        let extra = &plan.instances[8];
+        assert_eq!(extra.name, "ratings-v-faulty");
+        assert_eq!(
+            (extra.service, extra.version, extra.vip),
+            (ServiceName::Ratings, "v-faulty", ServiceName::Ratings)
+        );
+        let env: HashMap<_, _> = common_env(extra, &[], Path::new("/x.addr"), None)
+            .into_iter()
+            .collect();
+        assert_eq!(env["SERVICE_VERSION"], "v-faulty");
+        assert_eq!(env["HOSTNAME"], "ratings-v-faulty");
+        assert!(
+            !env.contains_key("DATABASE_URL"),
+            "the variants keep memory"
+        );
+    }
+
+    #[test]
+    fn extras_are_added_once_and_never_to_the_monolith() {
+        let faulty: Extra = "ratings-v-faulty".parse().expect("valid");
+        let delayed: Extra = "ratings-v-delayed".parse().expect("valid");
+        let plan = Plan::for_stage(Stage::Services, Path::new("data"))
+            .with_extras(&[faulty, delayed, faulty]);
+        let names: Vec<_> = plan.instances[8..].iter().map(|i| &i.name).collect();
+        assert_eq!(names, ["ratings-v-faulty", "ratings-v-delayed"]);
+        let monolith = Plan::for_stage(Stage::Monolith, Path::new("data")).with_extras(&[faulty]);
+        assert_eq!(monolith.instances.len(), 1);
+    }
+
+    #[test]
+    fn the_extras_on_offer_are_the_ratings_variants_not_yet_running() {
+        let names: Vec<_> = Extra::all().into_iter().map(Extra::name).collect();
+        assert_eq!(
+            names,
+            [
+                "ratings-v-faulty",
+                "ratings-v-delayed",
+                "ratings-v-unavailable",
+                "ratings-v-unhealthy"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wrong_extra_is_refused_with_the_reason_and_the_choices() {
+        let error = |name: &str| name.parse::<Extra>().expect_err(name);
+        let unknown = error("mongodb-v1");
+        assert!(
+            unknown.contains("no service is called `mongodb`"),
+            "{unknown}"
+        );
+        assert!(unknown.contains("ratings-v-unhealthy"), "{unknown}");
+        let version = error("ratings-v9");
+        assert!(
+            version.contains("ratings has no version `v9`")
+                && version.contains("v1, v2, v-faulty, v-delayed, v-unavailable, v-unhealthy"),
+            "{version}"
+        );
+        let details = error("details-v2");
+        assert!(details.contains("details has no version `v2`"), "{details}");
+        let running = error("reviews-v2");
+        assert!(
+            running.contains("reviews-v2 is already in the stack"),
+            "{running}"
+        );
+        let bare = error("ratings");
+        assert!(bare.contains("<service>-<version>"), "{bare}");
     }
 
     #[test]

@@ -1,33 +1,56 @@
-//! The life of one sidecar (`<instance>-sidecar`, a `sailkit proxy` process) (the mesh is on unless `--no-mesh`).
+//! The life of one sidecar (`<instance>-sidecar`, a `sailkit proxy` process), with the mesh
+//! (on unless `--no-mesh`). It runs with its workload's labels (`--labels app=reviews,version=v2`),
+//! which a VirtualService's `match[].sourceLabels` compares with.
 //!
 //! 1. **start** it before its instance (the instance needs its outbound address as
-//!    `HTTP_PROXY` from its first request) and wait for its address file;
-//! 2. the launcher writes the registry once the instances are up, then waits for the sidecar's
-//!    admin `/ready` ([`wait_ready`]): ready means a registry and a valid config are loaded;
-//! 3. **watch** it: a sidecar that exits is reported loudly (its instance can no longer reach
-//!    its peers); it is not restarted, restarting the stack is the cure;
+//!    `HTTP_PROXY` from its first request), on ports the system picks, and wait for its address
+//!    file. Besides the outbound listener (the instance's calls out) and the admin one, it has
+//!    an inbound listener in front of the instance, which the registry lists as the instance's
+//!    address: a call between two services crosses the caller's sidecar, then the callee's.
+//!    The sidecar learns where the instance is from the instance's own address file
+//!    (`--app-addr-file`, the file the instance writes through `SAILKIT_ADDR_FILE` once it
+//!    listens), so the instance binds its port itself, port 0 included, and nobody has to
+//!    guess a free port in advance; until the file appears, the inbound listener answers 503;
+//! 2. the launcher writes the registry once the instances are up (each has written its address
+//!    file), then waits for the sidecar's admin `/ready` ([`wait_ready`]): ready means a
+//!    registry and a valid config are loaded and the instance's address is known;
+//! 3. **watch** it. A sidecar that exits is reported loudly (while it is down, its instance
+//!    cannot reach its peers) and, unless `--no-restart`, **restarted** after the same back-off
+//!    as an instance (1 s, 2 s, 4 s, ... up to 30 s; see [`super::instance`]) on the **same**
+//!    addresses, since the instance's `HTTP_PROXY` cannot change under it, nor the registry's
+//!    inbound address under its callers.
+//!    If those ports cannot be bound again, that is said loudly and the restart retried.
+//!    `run/stack.json` gets the new pid;
 //! 4. **stop** it after its instance, so the instance's last requests still get through.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::error::UpError;
-use super::instance::{START_TIMEOUT, STOP_GRACE, Shared};
+use super::instance::{
+    FIRST_BACKOFF, MAX_BACKOFF, STABLE_AFTER, START_TIMEOUT, STOP_GRACE, Shared,
+};
 use super::logs::LogSink;
 use super::mesh;
-use super::process::{self, Stopped};
+use super::process::{self, ChildProcess, Stopped};
 
 /// One sidecar to run.
 #[derive(Debug)]
 pub struct SidecarConfig {
     /// `reviews-v2-sidecar`.
     pub name: String,
+    /// `reviews-v2`: the instance it serves, by its name in `stack.json`.
+    pub instance: String,
+    /// Every flag but the listeners' addresses, which [`run`] adds (see [`mesh::sidecar_args`]).
     pub args: Vec<String>,
+    /// The instance's address file (its `SAILKIT_ADDR_FILE`): with it, the sidecar also has an
+    /// inbound listener in front of the instance (`--inbound`, `--app-addr-file`).
+    pub app_addr_file: Option<PathBuf>,
     pub env: Vec<(String, String)>,
     pub addr_file: PathBuf,
     pub sink: LogSink,
@@ -41,6 +64,17 @@ pub struct Listening {
     pub outbound: SocketAddr,
     /// `/ready`, `/config_dump`, `/stats`.
     pub admin: SocketAddr,
+    /// In front of the instance (with [`SidecarConfig::app_addr_file`]): where peers reach it.
+    pub inbound: Option<SocketAddr>,
+}
+
+/// Why a start did not give a listening sidecar.
+enum Failed {
+    Spawn(std::io::Error),
+    Exited(std::process::ExitStatus),
+    TimedOut,
+    /// The launcher is stopping.
+    Shutdown,
 }
 
 /// Runs the sidecar until `shutdown`; its addresses (or why it could not start) go to `started`.
@@ -50,19 +84,167 @@ pub async fn run(
     started: oneshot::Sender<Result<Listening, UpError>>,
     shutdown: CancellationToken,
 ) {
-    let _ = std::fs::remove_file(&config.addr_file);
     let name = config.name.clone();
-    let mut child = match process::spawn_args(&shared.exe, &config.args, &config.env, &config.sink)
-    {
-        Ok(child) => child,
-        Err(source) => {
-            let _ = started.send(Err(UpError::Spawn {
-                instance: name,
-                source,
-            }));
+
+    // 1. Start, on ports the system picks.
+    let (mut child, mut listening) = match start(&config, &shared, None, &shutdown).await {
+        Ok(running) => running,
+        Err(failed) => {
+            let error = match failed {
+                Failed::Spawn(source) => UpError::Spawn {
+                    instance: name,
+                    source,
+                },
+                Failed::Exited(status) => UpError::ExitedDuringStart {
+                    instance: name,
+                    status: process::describe(status),
+                },
+                Failed::TimedOut => UpError::NotHealthy {
+                    instance: name,
+                    seconds: START_TIMEOUT.as_secs(),
+                    last_error: "it wrote no address file".into(),
+                },
+                Failed::Shutdown => return,
+            };
+            let _ = started.send(Err(error));
             return;
         }
     };
+    let _ = started.send(Ok(listening));
+
+    // 3. Watch, and restart on the same addresses after a crash.
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let running_since = Instant::now();
+        let status = tokio::select! {
+            status = child.wait() => status,
+            () = shutdown.cancelled() => break,
+        };
+        child.drain_output().await;
+        let how = process::describe(status);
+        config.sink.note(&format!("exited unexpectedly: {how}"));
+        shared.console.alarm(&format!(
+            "{name} (pid {}) exited: {how}; {} cannot reach its peers while it is down",
+            child.pid(),
+            config.instance
+        ));
+        if !shared.restart {
+            shared.console.alarm(&format!(
+                "{name} stays stopped (--no-restart); restarting the stack is the cure"
+            ));
+            shutdown.cancelled().await;
+            return cleanup(&config);
+        }
+        if running_since.elapsed() > STABLE_AFTER {
+            backoff = FIRST_BACKOFF;
+        }
+        loop {
+            shared.console.say(&format!(
+                "restarting {name} in {} s on the same addresses (outbound {}, admin {}{})",
+                backoff.as_secs(),
+                listening.outbound,
+                listening.admin,
+                listening
+                    .inbound
+                    .map(|a| format!(", inbound {a}"))
+                    .unwrap_or_default()
+            ));
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = shutdown.cancelled() => return cleanup(&config),
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            match start(&config, &shared, Some(listening), &shutdown).await {
+                Ok((restarted, _)) => {
+                    child = restarted;
+                    break;
+                }
+                Err(Failed::Shutdown) => return cleanup(&config),
+                Err(Failed::Spawn(error)) => shared
+                    .console
+                    .alarm(&format!("cannot start {name} again: {error}")),
+                // `sailkit proxy` exits 64 when a listener cannot be bound: most likely another
+                // process took the port while the sidecar was down.
+                Err(Failed::Exited(status)) => shared.console.alarm(&format!(
+                    "{name} could not start again on outbound {} / admin {} ({}; its last lines \
+                     are in its log): {}'s HTTP_PROXY points at a dead port until it can",
+                    listening.outbound,
+                    listening.admin,
+                    process::describe(status),
+                    config.instance
+                )),
+                Err(Failed::TimedOut) => shared.console.alarm(&format!(
+                    "{name} wrote no address file within {} s of restarting",
+                    START_TIMEOUT.as_secs()
+                )),
+            }
+        }
+        listening.pid = child.pid();
+        shared
+            .state
+            .set_sidecar_pid(&config.instance, listening.pid);
+        let ready = match wait_ready(&shared.probe, &name, listening.admin).await {
+            Ok(()) => "ready".to_string(),
+            Err(error) => format!("not ready yet ({error})"),
+        };
+        shared.console.good(&format!(
+            "{} is back (pid {}, {ready}); {}'s HTTP_PROXY http://{} works again",
+            shared.console.bold(&name),
+            listening.pid,
+            config.instance,
+            listening.outbound
+        ));
+    }
+
+    // 4. Stop (the launcher is stopping).
+    config.sink.note("stopping (SIGTERM)");
+    if let Stopped::Killed = child.stop(STOP_GRACE).await {
+        shared
+            .console
+            .alarm(&format!("{name} did not stop in time and was killed"));
+    }
+    child.drain_output().await;
+    cleanup(&config);
+}
+
+/// The sidecar's listeners: port 0 for the first start, the addresses it had for a restart;
+/// with the instance's address file, the inbound listener in front of it too.
+fn listen_args(app_addr_file: Option<&Path>, previous: Option<Listening>) -> Vec<String> {
+    let any = || "127.0.0.1:0".to_string();
+    let (outbound, admin, inbound) = match previous {
+        Some(l) => (
+            l.outbound.to_string(),
+            l.admin.to_string(),
+            l.inbound.map_or_else(any, |a| a.to_string()),
+        ),
+        None => (any(), any(), any()),
+    };
+    let mut args = vec!["--outbound".into(), outbound, "--admin".into(), admin];
+    if let Some(file) = app_addr_file {
+        args.extend([
+            "--inbound".into(),
+            inbound,
+            "--app-addr-file".into(),
+            file.display().to_string(),
+        ]);
+    }
+    args
+}
+
+/// Spawns the sidecar (on `previous`'s addresses, if given) and waits for its address file.
+async fn start(
+    config: &SidecarConfig,
+    shared: &Shared,
+    previous: Option<Listening>,
+    shutdown: &CancellationToken,
+) -> Result<(ChildProcess, Listening), Failed> {
+    // A stale file from the run before would look like an instant start.
+    let _ = std::fs::remove_file(&config.addr_file);
+    let mut args = config.args.clone();
+    args.extend(listen_args(config.app_addr_file.as_deref(), previous));
+    let mut child = process::spawn_args(&shared.exe, &args, &config.env, &config.sink)
+        .map_err(Failed::Spawn)?;
+    config.sink.note(&format!("started pid {}", child.pid()));
     let addrs = async {
         loop {
             if let Some(addrs) = mesh::read_sidecar_addrs(&config.addr_file) {
@@ -71,54 +253,34 @@ pub async fn run(
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    let (outbound, admin) = tokio::select! {
+    let (outbound, admin, inbound) = tokio::select! {
         addrs = addrs => addrs,
         status = child.wait() => {
             child.drain_output().await;
-            let _ = started.send(Err(UpError::ExitedDuringStart {
-                instance: name,
-                status: process::describe(status),
-            }));
-            return;
+            return Err(Failed::Exited(status));
         }
         () = tokio::time::sleep(START_TIMEOUT) => {
             let _ = child.stop(STOP_GRACE).await;
-            let _ = started.send(Err(UpError::NotHealthy {
-                instance: name,
-                seconds: START_TIMEOUT.as_secs(),
-                last_error: "it wrote no address file".into(),
-            }));
-            return;
+            return Err(Failed::TimedOut);
         }
         () = shutdown.cancelled() => {
             let _ = child.stop(STOP_GRACE).await;
-            return;
+            return Err(Failed::Shutdown);
         }
     };
-    let _ = started.send(Ok(Listening {
-        pid: child.pid(),
-        outbound,
-        admin,
-    }));
+    let pid = child.pid();
+    Ok((
+        child,
+        Listening {
+            pid,
+            outbound,
+            admin,
+            inbound,
+        },
+    ))
+}
 
-    tokio::select! {
-        status = child.wait() => {
-            child.drain_output().await;
-            shared.console.alarm(&format!(
-                "{name} (pid {}) exited: {}; its instance cannot reach its peers until the stack is restarted",
-                child.pid(),
-                process::describe(status)
-            ));
-            shutdown.cancelled().await;
-        }
-        () = shutdown.cancelled() => {
-            config.sink.note("stopping (SIGTERM)");
-            if let Stopped::Killed = child.stop(STOP_GRACE).await {
-                shared.console.alarm(&format!("{name} did not stop in time and was killed"));
-            }
-            child.drain_output().await;
-        }
-    }
+fn cleanup(config: &SidecarConfig) {
     let _ = std::fs::remove_file(&config.addr_file);
 }
 
@@ -149,5 +311,27 @@ pub async fn wait_ready(
             seconds: START_TIMEOUT.as_secs(),
             last_error,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inbound_listener_follows_the_instances_address_file() {
+        let file = Path::new("/d/run/reviews-v2.addr");
+        let args = listen_args(Some(file), None);
+        let after = |flag: &str| {
+            let at = args.iter().position(|a| a == flag).expect(flag);
+            args[at + 1].clone()
+        };
+        assert_eq!(after("--inbound"), "127.0.0.1:0");
+        assert_eq!(after("--app-addr-file"), "/d/run/reviews-v2.addr");
+        assert!(
+            !args.iter().any(|a| a == "--app"),
+            "no port is named in advance"
+        );
+        assert!(!listen_args(None, None).iter().any(|a| a == "--inbound"));
     }
 }

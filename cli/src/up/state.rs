@@ -1,7 +1,7 @@
 //! `<data-dir>/run/stack.json`: what a running launcher has started, for tools to read.
 //!
 //! It is written once the whole stack is ready (so its presence means "ready"), rewritten when
-//! an instance is restarted with a new pid, and removed when the launcher stops. The end-to-end
+//! an instance or a sidecar is restarted with a new pid, and removed when the launcher stops. The end-to-end
 //! test, the benchmark and `sailkit status` read it. Its shape:
 //!
 //! ```json
@@ -18,7 +18,7 @@
 //!     {"name": "reviews-v2", "service": "reviews", "version": "v2",
 //!      "url": "http://127.0.0.1:9103", "pid": 4107,
 //!      "sidecar": {"pid": 4098, "outbound": "http://127.0.0.1:40121",
-//!                  "admin": "http://127.0.0.1:40122"}}
+//!                  "admin": "http://127.0.0.1:40122", "inbound": "http://127.0.0.1:40123"}}
 //!   ]
 //! }
 //! ```
@@ -84,6 +84,10 @@ pub struct Sidecar {
     pub outbound: String,
     /// `http://127.0.0.1:<port>`: `/ready`, `/config_dump`, `/stats`.
     pub admin: String,
+    /// `http://127.0.0.1:<port>`: its inbound listener, in front of the instance, where the
+    /// other sidecars and the VIP send the instance's requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbound: Option<String>,
 }
 
 impl Stack {
@@ -133,6 +137,20 @@ impl StateFile {
         let Some(stack) = slot.as_mut() else { return };
         if let Some(entry) = stack.instances.iter_mut().find(|i| i.name == instance) {
             entry.pid = pid;
+        }
+        if let Err(error) = write_atomically(&self.path, stack) {
+            eprintln!("sailkit: cannot update {}: {error}", self.path.display());
+        }
+    }
+
+    /// Records the new pid of an instance's sidecar (restarted); rewrites the file if it was
+    /// published.
+    pub fn set_sidecar_pid(&self, instance: &str, pid: u32) {
+        let mut slot = self.lock();
+        let Some(stack) = slot.as_mut() else { return };
+        let entry = stack.instances.iter_mut().find(|i| i.name == instance);
+        if let Some(sidecar) = entry.and_then(|i| i.sidecar.as_mut()) {
+            sidecar.pid = pid;
         }
         if let Err(error) = write_atomically(&self.path, stack) {
             eprintln!("sailkit: cannot update {}: {error}", self.path.display());

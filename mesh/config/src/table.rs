@@ -536,16 +536,28 @@ impl RouteTable {
 
     /// Route a request, saying why when nothing matched.
     pub fn lookup(&self, request: &RequestView<'_>) -> Lookup<'_> {
-        let gateway = match request.gateway {
-            None => "mesh".to_owned(),
-            Some(g) => qualify_gateway(g, &self.namespace),
-        };
         let candidates = host::request_candidates(request.host, &self.namespace);
+        self.lookup_with_candidates(request, &candidates)
+    }
+
+    /// [`RouteTable::lookup`], with the request host's candidate names already worked out
+    /// (`host::request_candidates(request.host, namespace)`): they depend on the host alone, so
+    /// a caller that sees the same hosts again and again can keep them.
+    pub fn lookup_with_candidates(
+        &self,
+        request: &RequestView<'_>,
+        candidates: &[String],
+    ) -> Lookup<'_> {
+        let gateway: std::borrow::Cow<'_, str> = match request.gateway {
+            None => "mesh".into(),
+            Some(g) => qualify_gateway(g, &self.namespace).into(),
+        };
+        let gateway = gateway.as_ref();
         let mut best: Option<(usize, &CompiledVirtualService)> = None;
         for vs in self
             .virtual_services
             .iter()
-            .filter(|vs| vs.gateways.contains(&gateway))
+            .filter(|vs| vs.gateways.iter().any(|g| g == gateway))
         {
             let score = vs
                 .hosts
@@ -566,7 +578,7 @@ impl RouteTable {
             return Lookup::NoVirtualService;
         };
         let rule = vs.rules.iter().find(|rule| {
-            rule.matches.is_empty() || rule.matches.iter().any(|m| m.matches(request, &gateway))
+            rule.matches.is_empty() || rule.matches.iter().any(|m| m.matches(request, gateway))
         });
         match rule {
             Some(rule) => Lookup::Matched(RouteDecision {

@@ -238,6 +238,27 @@ fn check(name: &str) {
             goes_to(&t, "ratings", &JASON, "v1");
             goes_to(&t, "ratings", &ANON, "v1");
         }
+        "virtual-service-ratings-reviews-v3-abort.yaml" => {
+            let from = |version: &str| -> BTreeMap<String, String> {
+                [("app", "reviews"), ("version", version)]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            };
+            let fault_for = |labels: &BTreeMap<String, String>| {
+                let view = RequestView {
+                    source_labels: labels,
+                    ..request("ratings", "/ratings/0", &ANON)
+                };
+                let decision = t.route(&view).expect("routes");
+                assert_eq!(decision.rule.destinations[0].subset.as_deref(), Some("v1"));
+                decision.rule.fault.and_then(|f| f.abort)
+            };
+            let abort = fault_for(&from("v3")).expect("abort for reviews v3");
+            assert_eq!((abort.http_status, abort.percent), (500, 100.0));
+            assert_eq!(fault_for(&from("v2")), None, "reviews v2 is not aborted");
+            assert_eq!(fault_for(NO_LABELS), None, "an unlabelled caller neither");
+        }
         "virtual-service-ratings-test-delay.yaml" => {
             let jason = t
                 .route(&request("ratings", "/ratings/0", &JASON))
@@ -340,6 +361,43 @@ fn check(name: &str) {
                 retries.retry_on,
                 ["5xx", "connect-failure", "refused-stream"]
             );
+        }
+        "virtual-service-ratings-no-retries.yaml"
+        | "virtual-service-ratings-retries-all-versions.yaml" => {
+            // Every version (no subset), so that a faulty instance is among the endpoints.
+            let view = request("ratings", "/ratings/0", &ANON);
+            assert_eq!(only_destination(&t, &view), (fqdn("ratings"), None));
+            let decision = t.route(&view).expect("routes");
+            let retries = decision.rule.retries.clone().expect("retries");
+            if name == "virtual-service-ratings-no-retries.yaml" {
+                assert_eq!(retries.attempts, 0);
+            } else {
+                assert_eq!(retries.attempts, 3);
+                assert_eq!(retries.per_try_timeout, Some(Duration::from_secs(2)));
+                assert_eq!(
+                    retries.retry_on,
+                    ["5xx", "connect-failure", "refused-stream"]
+                );
+            }
+        }
+        "destination-rule-ratings-outlier-detection.yaml" => {
+            let od = t
+                .destination_policy(&fqdn("ratings"), None, Some(9080))
+                .outlier_detection
+                .expect("outlier detection");
+            assert_eq!(od.consecutive_5xx_errors, Some(1));
+            assert_eq!(od.interval.map(|d| d.0), Some(Duration::from_secs(1)));
+            assert_eq!(
+                od.base_ejection_time.map(|d| d.0),
+                Some(Duration::from_secs(2))
+            );
+            assert_eq!(od.max_ejection_percent, Some(100));
+            for subset in ["v1", "v2", "v-faulty"] {
+                let labels = t
+                    .subset_labels(&fqdn("ratings"), subset)
+                    .expect("subset defined");
+                assert_eq!(labels.get("version").map(String::as_str), Some(subset));
+            }
         }
         other => panic!("no expectation written for {other}: add one to scenarios.rs"),
     }

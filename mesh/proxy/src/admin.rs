@@ -1,12 +1,16 @@
 //! The admin listener: what an operator (or the launcher) asks the proxy about itself.
 //!
-//! - `GET /ready`: 200 once a route table and a registry are in force, else 503.
+//! - `GET /ready`: 200 once a route table and a registry are in force (and, with
+//!   `--app-addr-file`, the application's address is known), else 503 with the reason.
 //! - `GET /config_dump`: JSON of what is loaded: files, the latest diagnostics (each
 //!   `file:line:col: severity: path: message`), a summary of every VirtualService rule, and the
-//!   registry, and the live `circuit_breakers` (limits and use per destination) and `outlier`
+//!   registry, the application's address (`app`: `--app` or `--app-addr-file`, with the latest
+//!   read error), and the live `circuit_breakers` (limits and use per destination) and `outlier`
 //!   state (ejected endpoints per destination).
 //! - `GET /stats`: plain `name value` counters (see `stats`), plus the gauge
 //!   `outlier_ejections_active` (endpoints ejected right now).
+//! - `GET /stats/prometheus`: the same numbers in Prometheus' text format, requests labelled by
+//!   status code and response flags (names in `docs/proxy-lifecycle.md`).
 
 use std::sync::Arc;
 
@@ -27,11 +31,13 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<B
     }
     let snapshot = proxy.state.load_full();
     match request.uri().path() {
-        "/ready" if snapshot.ready() => text(StatusCode::OK, "ready\n".to_owned()),
-        "/ready" => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: no valid config or registry loaded yet\n".to_owned(),
-        ),
+        "/ready" => match snapshot.not_ready(&proxy.settings) {
+            None => text(StatusCode::OK, "ready\n".to_owned()),
+            Some(why) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {why}\n"),
+            ),
+        },
         "/config_dump" => {
             let dump = config_dump(&proxy, &snapshot);
             let mut response = text(StatusCode::OK, format!("{dump:#}\n"));
@@ -42,15 +48,30 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<B
         }
         "/stats" => {
             let mut stats = proxy.stats.render();
-            let ejected: usize = proxy.detectors.ejected().iter().map(|(_, e)| e.len()).sum();
-            stats.push_str(&format!("outlier_ejections_active {ejected}\n"));
+            stats.push_str(&format!("outlier_ejections_active {}\n", ejected(&proxy)));
             text(StatusCode::OK, stats)
+        }
+        "/stats/prometheus" => {
+            let metrics = proxy.stats.render_prometheus(ejected(&proxy));
+            let mut response = text(StatusCode::OK, metrics);
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT));
+            response
         }
         _ => text(
             StatusCode::NOT_FOUND,
-            "admin endpoints: /ready /config_dump /stats\n".to_owned(),
+            "admin endpoints: /ready /config_dump /stats /stats/prometheus\n".to_owned(),
         ),
     }
+}
+
+/// The content type of Prometheus' text exposition format, version 0.0.4.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Endpoints ejected by outlier detection right now, over every destination.
+fn ejected(proxy: &Proxy) -> usize {
+    proxy.detectors.ejected().iter().map(|(_, e)| e.len()).sum()
 }
 
 fn text(status: StatusCode, message: String) -> Response<Body> {
@@ -109,7 +130,7 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
         })
         .collect();
     json!({
-        "ready": snapshot.ready(),
+        "ready": snapshot.not_ready(settings).is_none(),
         "namespace": settings.namespace,
         "config": {
             "dir": settings.config_dir,
@@ -122,6 +143,11 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
             "file": settings.registry,
             "error": snapshot.registry_error,
             "services": snapshot.registry.as_ref().map(|r| &r.services),
+        },
+        "app": {
+            "address": snapshot.app.map(|a| a.to_string()),
+            "file": settings.app_addr_file,
+            "error": snapshot.app_error,
         },
         "circuit_breakers": circuit_breakers,
         "outlier": outlier,

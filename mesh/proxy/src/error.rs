@@ -37,6 +37,12 @@ pub enum ProxyError {
     /// 503 `UH`: no route table or no registry has loaded yet (see `/ready`).
     #[error("no healthy upstream: the proxy has not loaded its config and registry yet")]
     NotReady,
+    /// 503 `UH`, inbound side: the local application's address is not known yet (its
+    /// `--app-addr-file` has not appeared, or never held an address).
+    #[error(
+        "no healthy upstream: the local application has not announced its address yet (see /ready on the admin port)"
+    )]
+    AppUnknown,
     /// 404 `NR`: a VirtualService owns the host but none of its `http[]` rules matched.
     #[error("route not found")]
     NoRouteMatched,
@@ -91,6 +97,7 @@ impl ProxyError {
             ProxyError::NoCluster(_)
             | ProxyError::NoHealthyUpstream
             | ProxyError::NotReady
+            | ProxyError::AppUnknown
             | ProxyError::Overflow
             | ProxyError::ConnectFailure
             | ProxyError::UpstreamReset
@@ -104,7 +111,7 @@ impl ProxyError {
             ProxyError::NoHost | ProxyError::DownstreamBody => "DPE",
             ProxyError::NoRouteMatched => "NR",
             ProxyError::NoCluster(_) => "NC",
-            ProxyError::NoHealthyUpstream | ProxyError::NotReady => "UH",
+            ProxyError::NoHealthyUpstream | ProxyError::NotReady | ProxyError::AppUnknown => "UH",
             ProxyError::Unsupported(_) => return None,
             ProxyError::FaultAbort(_) => "FI",
             ProxyError::Timeout => "UT",
@@ -129,6 +136,7 @@ impl ProxyError {
             | ProxyError::NoCluster(_)
             | ProxyError::NoHealthyUpstream
             | ProxyError::NotReady
+            | ProxyError::AppUnknown
             | ProxyError::Overflow
             | ProxyError::Unsupported(_)
             | ProxyError::FaultAbort(_) => Culprit::Proxy,

@@ -1,20 +1,24 @@
 //! The inbound side: requests from other services to the local application.
 //!
 //! Other sidecars (or anyone) reach the application through this listener (`--inbound`); it
-//! forwards each request to `--app` on the same pooled keep-alive connections as the outbound
-//! side, in the protocol the request came in. There is no routing here: the caller's sidecar
+//! forwards each request to the application on the same pooled keep-alive connections as the
+//! outbound side, in the protocol the request came in. The application's address is `--app`, or
+//! the one its `--app-addr-file` holds (the watcher follows that file: an application restarted
+//! on another port is followed within a poll); it sits in the snapshot, so each request reads
+//! it without a lock. There is no routing here: the caller's sidecar
 //! already applied the VirtualService; this side only observes and reports. [`handle`] is the
 //! whole life of an inbound request:
 //!
 //! | # | stage                 | job                                                          |
 //! |---|-----------------------|--------------------------------------------------------------|
+//! | 0 | `state`               | the application's address; none known yet: 503 `UH`          |
 //! | 1 | `stage::forward`      | `prepare`: origin form, hop-by-hop headers dropped           |
 //! | 2 | `stage::forward`      | `send` to the application (no retries: the caller's sidecar decides those) |
 //! | 3 | `rescue`              | the application is down: 503 `UF`, "who failed: upstream"    |
 //! | 4 | `stage::access_log`   | one line, with the route name below                          |
 //!
 //! The access log's route name is `inbound|<app port>`, Istio's name for the inbound cluster:
-//! it tells inbound lines from outbound ones.
+//! it tells inbound lines from outbound ones (`inbound|-` while the address is unknown).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,18 +34,23 @@ use crate::stage::access_log::{Entry, LoggedBody};
 use crate::stage::{forward, route};
 
 /// One inbound request, start to finish. Never fails: errors are answered by `rescue`.
-pub async fn handle(
-    proxy: Arc<Proxy>,
-    app: SocketAddr,
-    request: Request<Incoming>,
-) -> Response<LoggedBody> {
+pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
     let mut entry = Entry::start(&request);
-    entry.route_name = format!("inbound|{}", app.port());
-    let response = match life(&proxy, app, request, &mut entry).await {
+    // 0. Where the application is right now: one lock-free load, a `Copy` address.
+    let app = proxy.state.load().app;
+    entry.route_name = match app {
+        Some(app) => format!("inbound|{}", app.port()),
+        None => "inbound|-".to_owned(),
+    };
+    let result = match app {
+        Some(app) => life(&proxy, app, request, &mut entry).await,
+        None => Err(ProxyError::AppUnknown),
+    };
+    let response = match result {
         Ok(response) => response,
         Err(error) => rescue::respond(&error, &mut entry.flags),
     };
-    entry.finish(response, proxy.stats.clone())
+    entry.finish(response, proxy)
 }
 
 async fn life(

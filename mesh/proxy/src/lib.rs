@@ -13,14 +13,17 @@
 //! [`run`] the same way with listeners on port 0.
 //!
 //! # Layout
-//! - `settings`: the command line (`--config-dir`, `--registry`, `--outbound`, `--admin`, ...).
+//! - `settings`: the command line (`--config-dir`, `--registry`, `--outbound`, `--admin`,
+//!   `--label`, ...).
 //! - `registry`: the registry file's types (services, endpoints, labels).
 //! - `state`: the immutable [`state::Snapshot`] behind an `ArcSwap`, loaded "last good wins".
-//! - `watch`: polls the config directory and the registry, reloads what changed.
+//! - `watch`: polls the config directory, the registry and the application's address file,
+//!   reloads what changed.
 //! - `server`: the accept loop (HTTP/1.1 and h2c on one port) with graceful shutdown, shared by
 //!   every listener.
 //! - `outbound`: the outbound side, the whole life of a request in one function.
-//! - `inbound`: the inbound side (`--inbound`, `--app`): in front of the local application.
+//! - `inbound`: the inbound side (`--inbound`, with `--app` or `--app-addr-file`): in front of
+//!   the local application.
 //! - `stage`: one file per concern: `route`, `fault`, `redirect`, `mirror`, `timeout`, `retry`,
 //!   `circuit_breaker`, `balance`, `outlier`, `forward`, `access_log` (see
 //!   `docs/proxy-lifecycle.md`).
@@ -28,12 +31,14 @@
 //! - `rescue`: the one place an error becomes a response.
 //! - `admin`: `/ready`, `/config_dump`, `/stats`.
 //! - `stats`: lock-free counters.
+//! - `log_buffer`: access log lines collected in memory and written to stdout in batches.
 //! - `body`: the boxed body type shared by all responses.
 
 pub mod admin;
 pub mod body;
 pub mod error;
 pub mod inbound;
+pub mod log_buffer;
 pub mod outbound;
 pub mod registry;
 pub mod rescue;
@@ -44,6 +49,7 @@ pub mod state;
 pub mod stats;
 pub mod watch;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -54,6 +60,9 @@ pub use settings::Settings;
 /// Everything the two listeners share.
 pub struct Proxy {
     pub settings: Settings,
+    /// This workload's labels (`--label`), built once at start: every outbound route lookup
+    /// matches `sourceLabels` against them.
+    pub labels: BTreeMap<String, String>,
     pub state: state::Shared,
     pub stats: Arc<stats::Stats>,
     /// Pooled clients towards upstreams, one per protocol.
@@ -62,9 +71,11 @@ pub struct Proxy {
     pub breakers: stage::circuit_breaker::Breakers,
     /// `outlierDetection` state, per destination.
     pub detectors: stage::outlier::Detectors,
+    /// Access log lines waiting to be written (`--access-log`).
+    pub access_log: log_buffer::LogBuffer,
 }
 
-/// The bound listeners; `inbound` only with `--inbound` (and `--app`).
+/// The bound listeners; `inbound` only with `--inbound` (and `--app` or `--app-addr-file`).
 pub struct Listeners {
     pub outbound: TcpListener,
     pub admin: TcpListener,
@@ -87,38 +98,49 @@ pub async fn run(
     run_with(settings, listeners, shutdown).await;
 }
 
-/// [`run`], with every listener, the inbound one included (served when `settings.app` is set).
+/// [`run`], with every listener, the inbound one included (it forwards to `settings.app`, or to
+/// the address `settings.app_addr_file` holds once it does).
 pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: CancellationToken) {
     let Listeners {
         outbound,
         admin,
         inbound,
     } = listeners;
+    let settings_access_log = settings.access_log;
+    // A fixed `--app` is known from the start; `--app-addr-file` is read by the watcher.
+    let snapshot = state::Snapshot {
+        app: settings.app,
+        ..state::Snapshot::default()
+    };
     let proxy = Arc::new(Proxy {
+        labels: settings.labels.iter().cloned().collect(),
         settings,
-        state: state::Shared::from_pointee(state::Snapshot::default()),
+        state: state::Shared::from_pointee(snapshot),
         stats: Arc::default(),
         client: stage::forward::client(),
         breakers: Default::default(),
         detectors: Default::default(),
+        access_log: log_buffer::LogBuffer::new(settings_access_log),
     });
     let watcher = watch::Watcher::start(&proxy);
     tokio::spawn(watcher.run(proxy.clone(), shutdown.clone()));
+    let flusher_proxy = proxy.clone();
+    let flusher_stop = CancellationToken::new();
+    let flusher_stopped = flusher_stop.clone();
+    let flusher = tokio::spawn(async move {
+        flusher_proxy.access_log.run_flusher(flusher_stopped).await;
+    });
+    let last = proxy.clone();
     let admin_proxy = proxy.clone();
     let admin = tokio::spawn(server::serve(admin, shutdown.clone(), move |request| {
         admin::handle(admin_proxy.clone(), request)
     }));
-    let inbound = match (inbound, proxy.settings.app) {
-        (Some(listener), Some(app)) => {
-            let inbound_proxy = proxy.clone();
-            Some(tokio::spawn(server::serve(
-                listener,
-                shutdown.clone(),
-                move |request| inbound::handle(inbound_proxy.clone(), app, request),
-            )))
-        }
-        _ => None,
-    };
+    let inbound = inbound.map(|listener| {
+        let inbound_proxy = proxy.clone();
+        tokio::spawn(server::serve(listener, shutdown.clone(), move |request| {
+            inbound::handle(inbound_proxy.clone(), request)
+        }))
+    });
     server::serve(outbound, shutdown, move |request| {
         outbound::handle(proxy.clone(), request)
     })
@@ -127,6 +149,10 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
     if let Some(inbound) = inbound {
         let _ = inbound.await;
     }
+    // Every listener has drained: the last lines of the access log go out now.
+    flusher_stop.cancel();
+    let _ = flusher.await;
+    last.access_log.flush();
 }
 
 /// Binds the listeners `settings` asks for and writes their addresses to `--addr-file`, if
@@ -156,7 +182,12 @@ pub async fn bind(settings: &Settings) -> anyhow::Result<Listeners> {
     let mut addresses = format!("outbound={outbound_addr}\nadmin={admin_addr}\n");
     if let Some(inbound) = &inbound {
         let inbound_addr = inbound.local_addr()?;
-        tracing::info!(%inbound_addr, app = ?settings.app, "inbound listening");
+        tracing::info!(
+            %inbound_addr,
+            app = ?settings.app,
+            app_addr_file = ?settings.app_addr_file,
+            "inbound listening"
+        );
         addresses.push_str(&format!("inbound={inbound_addr}\n"));
     }
     if let Some(path) = &settings.addr_file {

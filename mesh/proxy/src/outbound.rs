@@ -43,7 +43,7 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<L
         Ok(response) => response,
         Err(error) => rescue::respond(&error, &mut entry.flags),
     };
-    entry.finish(response, proxy.stats.clone())
+    entry.finish(response, proxy)
 }
 
 async fn life(
@@ -62,7 +62,9 @@ async fn life(
     let authority = route::authority(&request)?;
     let route = match route::route(
         &routes.table,
+        &routes.memo,
         namespace,
+        &proxy.labels,
         &request,
         &authority,
         fastrand::f64(),
@@ -96,13 +98,13 @@ async fn life(
     // 3. forward (prepare): a small body is read now, so that retries can send it again.
     let mut outgoing = forward::prepare(request, &authority, &route).await?;
     entry.bytes_in = outgoing.body_len();
-    let service = balance::service(registry, &route.host, namespace)?;
+    let service = balance::service(registry, &route.host)?;
     let strategy = balance::Strategy::from_config(route.load_balancer, hash_key);
 
     // 3b. mirror: after `prepare`, so the copy is exactly what the upstream gets (Host aside);
     //     from its own task, so it never delays or fails this request.
     if let Some(target) = &route.mirror {
-        mirror::send(&proxy.client, registry, namespace, target, &outgoing);
+        mirror::send(&proxy.client, registry, target, &outgoing);
     }
     let policy = if outgoing.replayable() {
         retry::Policy::for_route(route.retries.as_ref())
@@ -248,8 +250,13 @@ impl retry::Attempt for Upstream<'_> {
         let _in_flight = balance::InFlight::start(endpoint);
         // 8. forward (send).
         self.sending = Some(endpoint.address);
-        let outcome =
-            forward::send(&self.proxy.client, self.outgoing, endpoint.address, close).await;
+        let outcome = forward::send_to(
+            &self.proxy.client,
+            self.outgoing,
+            &endpoint.authority,
+            close,
+        )
+        .await;
         self.sending = None;
         // 9. outlier: every finished attempt counts, the proxy's own 503 for a failed
         //    connection included.

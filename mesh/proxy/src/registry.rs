@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 
+use http::uri::Authority;
 use serde::{Deserialize, Serialize};
 
 /// The whole file.
@@ -35,6 +36,10 @@ pub struct Service {
     /// Round-robin position, shared by every subset of the service. Not part of the file.
     #[serde(skip)]
     pub next: AtomicUsize,
+    /// `name` qualified in the proxy's namespace (`reviews.default.svc.cluster.local`), worked
+    /// out once at load so that finding a service costs no allocation. Not part of the file.
+    #[serde(skip)]
+    pub qualified: String,
 }
 
 /// One instance: where it listens and its labels (`app`, `version`).
@@ -47,9 +52,28 @@ pub struct Endpoint {
     /// Requests in flight to this endpoint, for LEAST_REQUEST. Not part of the file.
     #[serde(skip)]
     pub active: AtomicUsize,
+    /// `address` as a URI authority, made once at load (every request to the endpoint needs
+    /// it). Not part of the file.
+    #[serde(skip, default = "unspecified_authority")]
+    pub authority: Authority,
+}
+
+fn unspecified_authority() -> Authority {
+    Authority::from_static("0.0.0.0:0")
 }
 
 impl Endpoint {
+    /// An endpoint made in code (tests, tools), with what loading would work out.
+    pub fn new(address: SocketAddr, labels: BTreeMap<String, String>) -> Endpoint {
+        Endpoint {
+            address,
+            labels,
+            active: AtomicUsize::new(0),
+            authority: Authority::try_from(address.to_string())
+                .unwrap_or_else(|_| unspecified_authority()),
+        }
+    }
+
     /// True when every label of the selector is on this endpoint (a subset's `labels`).
     pub fn has_labels(&self, selector: &BTreeMap<String, String>) -> bool {
         selector.iter().all(|(k, v)| self.labels.get(k) == Some(v))
@@ -57,24 +81,37 @@ impl Endpoint {
 }
 
 impl Registry {
-    /// Read and parse the file; the error says what is wrong, for the log and `/config_dump`.
-    pub fn load(path: &Path) -> Result<Registry, String> {
+    /// Read and parse the file, for a proxy in `namespace`; the error says what is wrong, for
+    /// the log and `/config_dump`.
+    pub fn load(path: &Path, namespace: &str) -> Result<Registry, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the registry: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| {
+        let mut registry: Registry = serde_json::from_str(&text).map_err(|e| {
             format!(
                 "{}:{}:{}: error: registry: {e}",
                 path.display(),
                 e.line(),
                 e.column()
             )
-        })
+        })?;
+        registry.prepare(namespace)?;
+        Ok(registry)
+    }
+
+    /// Work out what requests need from each entry, once: qualified names, URI authorities.
+    pub fn prepare(&mut self, namespace: &str) -> Result<(), String> {
+        for service in &mut self.services {
+            service.qualified = mesh_config::host::qualify(&service.name, namespace);
+            for endpoint in &mut service.endpoints {
+                endpoint.authority = Authority::try_from(endpoint.address.to_string())
+                    .map_err(|e| format!("registry: {}: {e}", endpoint.address))?;
+            }
+        }
+        Ok(())
     }
 
     /// The service a qualified host (`reviews.default.svc.cluster.local`) stands for.
-    pub fn service(&self, host: &str, namespace: &str) -> Option<&Service> {
-        self.services
-            .iter()
-            .find(|s| mesh_config::host::qualify(&s.name, namespace) == host)
+    pub fn service(&self, host: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.qualified == host)
     }
 }

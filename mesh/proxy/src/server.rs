@@ -59,7 +59,10 @@ where
         let handler = handler.clone();
         let service = service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ClientAddr(peer));
-            let response = handler(request);
+            // The request's whole life is a large future (every stage's state); boxed, it is
+            // built in place once instead of being copied each time hyper moves it (into its
+            // connection state, or into a task per HTTP/2 stream).
+            let response = Box::pin(handler(request));
             async move { Ok::<_, Infallible>(response.await) }
         });
         let connection = graceful.watch(

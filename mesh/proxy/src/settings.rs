@@ -24,13 +24,18 @@ pub struct Settings {
     /// Admin listener: `/ready`, `/config_dump`, `/stats`. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15000")]
     pub admin: SocketAddr,
-    /// Inbound listener, in front of the local application (needs `--app`). Port 0 picks a
-    /// free port.
-    #[arg(long, value_name = "ADDR", requires = "app")]
+    /// Inbound listener, in front of the local application (needs `--app` or
+    /// `--app-addr-file`). Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", requires = "app_source")]
     pub inbound: Option<SocketAddr>,
     /// The local application, where the inbound listener forwards (needs `--inbound`).
-    #[arg(long, value_name = "ADDR", requires = "inbound")]
+    #[arg(long, value_name = "ADDR", requires = "inbound", group = "app_source")]
     pub app: Option<SocketAddr>,
+    /// Instead of `--app`: a file holding the application's address as plain `IP:PORT` (what
+    /// a sailkit service writes to `$SAILKIT_ADDR_FILE`), re-read when it changes. Until it
+    /// holds an address, the inbound listener answers 503 and `/ready` says why.
+    #[arg(long, value_name = "FILE", requires = "inbound", group = "app_source")]
+    pub app_addr_file: Option<PathBuf>,
     /// Write the bound addresses here once listening: `outbound=ADDR` and `admin=ADDR` lines
     /// (and `inbound=ADDR` with `--inbound`).
     #[arg(long, value_name = "FILE")]
@@ -38,4 +43,164 @@ pub struct Settings {
     /// Namespace of the workload: short host names (`reviews`) resolve in it.
     #[arg(long, default_value = "default")]
     pub namespace: String,
+    /// A label of this workload, `KEY=VALUE`: what a VirtualService's `match[].sourceLabels`
+    /// compares with. Repeat it (`--label app=reviews --label version=v2`) or list several
+    /// (`--labels app=reviews,version=v2`); a key given twice keeps its last value.
+    #[arg(
+        long = "label",
+        visible_alias = "labels",
+        value_name = "KEY=VALUE",
+        value_delimiter = ',',
+        value_parser = parse_label
+    )]
+    pub labels: Vec<(String, String)>,
+    /// Threads that serve requests. One (the default) runs everything on a single thread with
+    /// no cross-thread hand-offs, which is the cheapest per request; a sidecar serves one
+    /// application, and one core carries tens of thousands of requests per second.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
+    /// Where the access log goes: `stdout` (one line per request, written in batches at least
+    /// every 100 ms) or `off`.
+    #[arg(long, value_name = "WHERE", value_enum, default_value_t = crate::log_buffer::Destination::Stdout)]
+    pub access_log: crate::log_buffer::Destination,
+}
+
+impl Settings {
+    /// The async runtime these settings ask for: single-threaded with `--workers 1`.
+    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        let mut builder = if self.workers == 1 {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(usize::from(self.workers));
+            builder
+        };
+        builder.enable_all().build()
+    }
+}
+
+/// The longest label name or value Kubernetes accepts.
+const MAX_LABEL_PART: usize = 63;
+
+/// Parses `KEY=VALUE` with Kubernetes' label syntax: a name (optionally `prefix/name`) and a
+/// value of letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit, at
+/// most 63 characters; the value may be empty. Clap turns an `Err` into a usage error.
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE (example: app=reviews)"))?;
+    let name = match key.rsplit_once('/') {
+        Some((prefix, name)) => {
+            if prefix.is_empty() || !prefix.split('.').all(|part| label_part(part, true)) {
+                return Err(format!(
+                    "`{key}`: the prefix before `/` must be a DNS name (example.com/app)"
+                ));
+            }
+            name
+        }
+        None => key,
+    };
+    if !label_part(name, false) {
+        return Err(format!(
+            "`{key}` is not a label name: 1 to {MAX_LABEL_PART} letters, digits, `-`, `_` or \
+             `.`, starting and ending with a letter or digit"
+        ));
+    }
+    if !(value.is_empty() || label_part(value, false)) {
+        return Err(format!(
+            "`{value}` is not a label value: up to {MAX_LABEL_PART} letters, digits, `-`, `_` \
+             or `.`, starting and ending with a letter or digit"
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// One label name or value (or, with `dns`, one part of a prefix: no `_` nor `.`).
+fn label_part(text: &str, dns: bool) -> bool {
+    let inner = |c: char| c.is_ascii_alphanumeric() || c == '-' || (!dns && (c == '_' || c == '.'));
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    (1..=MAX_LABEL_PART).contains(&text.len())
+        && text.chars().all(inner)
+        && edge(text.chars().next())
+        && edge(text.chars().last())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Settings;
+
+    fn parse(labels: &[&str]) -> Result<Vec<(String, String)>, String> {
+        let mut args = vec!["mesh-proxy", "--registry", "registry.json"];
+        args.extend_from_slice(labels);
+        Settings::try_parse_from(args)
+            .map(|s| s.labels)
+            .map_err(|e| e.to_string())
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn labels_come_repeated_or_comma_separated() {
+        assert_eq!(parse(&[]), Ok(Vec::new()));
+        let both = pairs(&[("app", "reviews"), ("version", "v2")]);
+        assert_eq!(
+            parse(&["--label", "app=reviews", "--label", "version=v2"]),
+            Ok(both.clone())
+        );
+        assert_eq!(parse(&["--labels", "app=reviews,version=v2"]), Ok(both));
+        assert_eq!(
+            parse(&["--label", "example.com/tier=", "--label", "a_b.c=x-1"]),
+            Ok(pairs(&[("example.com/tier", ""), ("a_b.c", "x-1")]))
+        );
+    }
+
+    #[test]
+    fn the_inbound_listener_names_its_application_one_way() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["mesh-proxy", "--registry", "registry.json"];
+            args.extend_from_slice(extra);
+            Settings::try_parse_from(args)
+        };
+        let by_file = parse(&["--inbound", "127.0.0.1:0", "--app-addr-file", "app.addr"])
+            .expect("--inbound with --app-addr-file");
+        assert_eq!(by_file.app, None);
+        assert!(by_file.app_addr_file.is_some());
+        assert!(parse(&["--inbound", "127.0.0.1:0", "--app", "127.0.0.1:1"]).is_ok());
+        for bad in [
+            &["--inbound", "127.0.0.1:0"][..],
+            &["--app-addr-file", "app.addr"],
+            &[
+                "--inbound",
+                "127.0.0.1:0",
+                "--app",
+                "127.0.0.1:1",
+                "--app-addr-file",
+                "app.addr",
+            ],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn a_malformed_label_is_a_usage_error_that_says_why() {
+        for (bad, why) in [
+            ("app", "is not KEY=VALUE"),
+            ("=reviews", "is not a label name"),
+            ("-app=reviews", "is not a label name"),
+            ("app=re views", "is not a label value"),
+            ("app=v2-", "is not a label value"),
+            ("/app=x", "prefix before `/`"),
+        ] {
+            let error = parse(&[&format!("--label={bad}")]).expect_err(bad);
+            assert!(error.contains("--label"), "{bad}: {error}");
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+    }
 }

@@ -7,7 +7,10 @@
 //!
 //! "Last good" is the rule for bad input: a config set with an error, or a registry that does
 //! not parse, is logged and reported in `/config_dump`, and the previous value stays in force.
+//! The same holds for the application's address file (`--app-addr-file`), whose address the
+//! inbound side reads from the snapshot on every request.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +25,18 @@ use crate::settings::Settings;
 pub struct Routes {
     pub table: RouteTable,
     pub files: Vec<PathBuf>,
+    /// What the `route` stage worked out for this table, kept for the next requests.
+    pub memo: crate::stage::route::Memo,
+}
+
+impl Routes {
+    pub fn new(table: RouteTable, files: Vec<PathBuf>) -> Routes {
+        Routes {
+            table,
+            files,
+            memo: Default::default(),
+        }
+    }
 }
 
 /// One consistent view for a request.
@@ -35,12 +50,34 @@ pub struct Snapshot {
     pub registry: Option<Arc<Registry>>,
     /// Why the latest registry read failed, if it did.
     pub registry_error: Option<String>,
+    /// The local application, where the inbound side forwards: `--app`, or the last good
+    /// address read from `--app-addr-file`. `None` until one is known.
+    pub app: Option<SocketAddr>,
+    /// Why the latest read of `--app-addr-file` gave no address, if it did not.
+    pub app_error: Option<String>,
 }
 
 impl Snapshot {
     /// Ready once a route table and a registry are in force.
     pub fn ready(&self) -> bool {
         self.routes.is_some() && self.registry.is_some()
+    }
+
+    /// Why the proxy cannot serve yet, one reason a line, or `None` once it can: a route table
+    /// and a registry are in force and, with `--app-addr-file`, the application's address is
+    /// known.
+    pub fn not_ready(&self, settings: &Settings) -> Option<String> {
+        let mut reasons = Vec::new();
+        if !self.ready() {
+            reasons.push("no valid config or registry loaded yet".to_owned());
+        }
+        if let (Some(file), None) = (&settings.app_addr_file, self.app) {
+            reasons.push(format!(
+                "the application's address is not known yet (--app-addr-file {})",
+                file.display()
+            ));
+        }
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 }
 
@@ -102,10 +139,10 @@ pub fn reload_config(settings: &Settings, shared: &Shared) {
         });
         return;
     }
-    let routes = Arc::new(Routes {
-        table: mesh_config::compile_in(&loaded.resources, &settings.namespace),
-        files: files.clone(),
-    });
+    let routes = Arc::new(Routes::new(
+        mesh_config::compile_in(&loaded.resources, &settings.namespace),
+        files.clone(),
+    ));
     tracing::info!(
         files = files.len(),
         resources = loaded.resources.len(),
@@ -120,7 +157,7 @@ pub fn reload_config(settings: &Settings, shared: &Shared) {
 
 /// Read the registry file; on error keep the previous registry and say why.
 pub fn reload_registry(settings: &Settings, shared: &Shared) {
-    match Registry::load(&settings.registry) {
+    match Registry::load(&settings.registry, &settings.namespace) {
         Ok(registry) => {
             tracing::info!(services = registry.services.len(), "registry applied");
             let registry = Arc::new(registry);
@@ -146,6 +183,58 @@ pub fn reload_registry(settings: &Settings, shared: &Shared) {
     }
 }
 
+/// Read the application's address file (`--app-addr-file`): its whole text, trimmed, is
+/// `IP:PORT`. On error keep the previous address and say why; a file that does not exist yet
+/// is the normal start-up order (the sidecar starts before its application) and is said quietly.
+pub fn reload_app(settings: &Settings, shared: &Shared) {
+    let Some(path) = &settings.app_addr_file else {
+        return;
+    };
+    let read = std::fs::read_to_string(path);
+    let parsed = match &read {
+        Ok(text) => text.trim().parse::<SocketAddr>().map_err(|error| {
+            format!(
+                "{}: `{}` is not an application address (IP:PORT): {error}",
+                path.display(),
+                text.trim()
+            )
+        }),
+        Err(error) => Err(format!("{}: cannot read: {error}", path.display())),
+    };
+    match parsed {
+        Ok(app) => {
+            if shared.load().app != Some(app) {
+                tracing::info!(%app, "application address applied");
+            }
+            update(shared, |s| {
+                s.app = Some(app);
+                s.app_error = None;
+            });
+        }
+        Err(message) => {
+            let missing = matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+            let known = shared.load().app;
+            match (missing, known) {
+                (true, None) => tracing::info!(
+                    file = %path.display(),
+                    "waiting for the application's address file; the inbound side answers \
+                     503 until it appears"
+                ),
+                // The application is restarting: it removed its file and will write it again.
+                (true, Some(app)) => tracing::info!(
+                    %app,
+                    file = %path.display(),
+                    "the application's address file is gone; the last address stays in force"
+                ),
+                (false, _) => {
+                    tracing::error!("{message}; the last good application address stays in force")
+                }
+            }
+            update(shared, |s| s.app_error = Some(message.clone()));
+        }
+    }
+}
+
 /// Copy the current snapshot, change it, and swap it in. Only the watcher writes, so there is
 /// no lost update between the load and the store.
 fn update(shared: &Shared, change: impl Fn(&mut Snapshot)) {
@@ -156,6 +245,8 @@ fn update(shared: &Shared, change: impl Fn(&mut Snapshot)) {
         config_rejected: current.config_rejected,
         registry: current.registry.clone(),
         registry_error: current.registry_error.clone(),
+        app: current.app,
+        app_error: current.app_error.clone(),
     };
     change(&mut next);
     shared.store(Arc::new(next));

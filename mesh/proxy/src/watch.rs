@@ -1,4 +1,5 @@
-//! Config reload: poll the config directory and the registry file, reload what changed.
+//! Config reload: poll the config directory, the registry file and (with `--app-addr-file`) the
+//! application's address file, reload what changed.
 //!
 //! Polling every 500 ms is simple and works everywhere (editors that replace files, bind mounts,
 //! network file systems), and half a second is quick enough for a learner applying a scenario.
@@ -43,19 +44,22 @@ fn config_fingerprint(dir: Option<&Path>) -> Fingerprint {
 pub struct Watcher {
     config_seen: Fingerprint,
     registry_seen: Fingerprint,
+    app_seen: Fingerprint,
 }
 
 impl Watcher {
-    /// Take the fingerprints, then load both inputs. In this order, a file changed during the
+    /// Take the fingerprints, then load every input. In this order, a file changed during the
     /// first load is seen as changed at the first poll, never missed.
     pub fn start(proxy: &Proxy) -> Watcher {
         let settings = &proxy.settings;
         let watcher = Watcher {
             config_seen: config_fingerprint(settings.config_dir.as_deref()),
             registry_seen: fingerprint(std::slice::from_ref(&settings.registry)),
+            app_seen: fingerprint(settings.app_addr_file.as_slice()),
         };
         state::reload_config(settings, &proxy.state);
         state::reload_registry(settings, &proxy.state);
+        state::reload_app(settings, &proxy.state);
         watcher
     }
 
@@ -78,6 +82,11 @@ impl Watcher {
                 self.registry_seen = registry_now;
                 state::reload_registry(settings, &proxy.state);
                 proxy.stats.registry_reloads.increment();
+            }
+            let app_now = fingerprint(settings.app_addr_file.as_slice());
+            if app_now != self.app_seen {
+                self.app_seen = app_now;
+                state::reload_app(settings, &proxy.state);
             }
         }
     }

@@ -4,56 +4,11 @@ mod support;
 
 use std::net::SocketAddr;
 
-use support::{refused_addr, upstream};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use support::{App, InboundProxy, refused_addr, upstream};
 
-/// A proxy whose inbound side forwards to `app`; returns the inbound address.
-struct Sidecar {
-    inbound: SocketAddr,
-    _dir: tempfile::TempDir,
-    shutdown: CancellationToken,
-}
-
-impl Drop for Sidecar {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn sidecar(app: SocketAddr) -> Sidecar {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let registry = dir.path().join("registry.json");
-    std::fs::write(&registry, r#"{"services": []}"#).expect("write registry");
-    let bind = || TcpListener::bind("127.0.0.1:0");
-    let (outbound, admin, inbound) = (
-        bind().await.expect("bind"),
-        bind().await.expect("bind"),
-        bind().await.expect("bind"),
-    );
-    let inbound_addr = inbound.local_addr().expect("address");
-    let settings = mesh_proxy::Settings {
-        config_dir: None,
-        registry,
-        outbound: outbound.local_addr().expect("address"),
-        admin: admin.local_addr().expect("address"),
-        inbound: Some(inbound_addr),
-        app: Some(app),
-        addr_file: None,
-        namespace: "default".to_owned(),
-    };
-    let shutdown = CancellationToken::new();
-    let listeners = mesh_proxy::Listeners {
-        outbound,
-        admin,
-        inbound: Some(inbound),
-    };
-    tokio::spawn(mesh_proxy::run_with(settings, listeners, shutdown.clone()));
-    Sidecar {
-        inbound: inbound_addr,
-        _dir: dir,
-        shutdown,
-    }
+/// A proxy whose inbound side forwards to `app`.
+async fn sidecar(app: SocketAddr) -> InboundProxy {
+    InboundProxy::start(App::At(app)).await
 }
 
 #[tokio::test]

@@ -8,11 +8,16 @@
 //!                                                  bytes received from the caller
 //! ```
 //!
-//! The line is written when the response body has been fully sent (or dropped, if the caller
-//! went away), so the byte count and the duration cover the whole exchange. It goes to tracing
-//! at `info` with target `access`, so `RUST_LOG=access=info` selects exactly the access log.
-//! The same moment updates `/stats`.
+//! The line is made when the response body has been fully sent (or dropped, if the caller
+//! went away), so the byte count and the duration cover the whole exchange. It goes to standard
+//! output through [`crate::log_buffer`], which writes lines in batches (`--access-log off`
+//! turns it off). The same moment updates `/stats`.
+//!
+//! This runs for every request, so it avoids work it does not need: the method and path are
+//! kept as the request's own shared buffers (no copy), and the line is written straight into
+//! the log buffer (no `String` per line).
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,13 +25,14 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{Request, Response, Version};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response, Version};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
+use crate::Proxy;
 use crate::body::Body;
-use crate::stats::{FLAGS, Stats};
+use crate::stats::FLAGS;
 
 /// Envoy response flags set on this request (`DI`, `FI`, `UF`, `URX`, ...).
 pub type Flags = Vec<&'static str>;
@@ -45,8 +51,9 @@ pub fn add_flag(flags: &mut Flags, flag: &'static str) {
 pub struct Entry {
     started_at: OffsetDateTime,
     started: Instant,
-    method: String,
-    path: String,
+    method: Method,
+    /// `None` stands for `/` (a request line cannot have an empty path).
+    path: Option<PathAndQuery>,
     protocol: &'static str,
     pub flags: Flags,
     pub bytes_in: u64,
@@ -60,11 +67,8 @@ impl Entry {
         Entry {
             started_at: OffsetDateTime::now_utc(),
             started: Instant::now(),
-            method: request.method().to_string(),
-            path: request
-                .uri()
-                .path_and_query()
-                .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            method: request.method().clone(),
+            path: request.uri().path_and_query().cloned(),
             protocol: match request.version() {
                 Version::HTTP_10 => "HTTP/1.0",
                 Version::HTTP_2 => "HTTP/2",
@@ -78,43 +82,121 @@ impl Entry {
     }
 
     /// Attach the entry to the response: it is logged when the body ends.
-    pub fn finish(self, response: Response<Body>, stats: Arc<Stats>) -> Response<LoggedBody> {
+    pub fn finish(self, response: Response<Body>, proxy: Arc<Proxy>) -> Response<LoggedBody> {
         let status = response.status().as_u16();
         response.map(|inner| LoggedBody {
             inner,
             bytes_out: 0,
-            pending: Some((self, status, stats)),
+            pending: Some((self, status, proxy)),
         })
     }
 
-    fn line(&self, status: u16, bytes_out: u64) -> String {
-        let start = self
-            .started_at
-            .format(format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-            ))
-            .unwrap_or_else(|_| "-".to_owned());
-        let flags = if self.flags.is_empty() {
-            "-".to_owned()
+    /// Append the line (without its newline) to `out`. Numbers are written with `itoa` and
+    /// the date and time up to the second come from a per-thread cache: this is the access
+    /// log's whole cost per request, so it avoids the general formatting machinery.
+    fn write_line(&self, out: &mut Vec<u8>, status: u16, bytes_out: u64) {
+        let mut numbers = itoa::Buffer::new();
+        write_timestamp(out, self.started_at);
+        out.extend_from_slice(b" \"");
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        let path = self.path.as_ref().map_or("/", PathAndQuery::as_str);
+        out.extend_from_slice(path.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.protocol.as_bytes());
+        out.extend_from_slice(b"\" ");
+        out.extend_from_slice(numbers.format(status).as_bytes());
+        out.push(b' ');
+        if self.flags.is_empty() {
+            out.push(b'-');
         } else {
-            self.flags.join(",")
-        };
-        let upstream = self
-            .upstream
-            .map_or_else(|| "-".to_owned(), |a| a.to_string());
-        let route = if self.route_name.is_empty() {
-            "-"
-        } else {
-            &self.route_name
-        };
-        format!(
-            "[{start}] \"{} {} {}\" {status} {flags} {} {bytes_out} {} \"{upstream}\" \"{route}\"",
-            self.method,
-            self.path,
-            self.protocol,
+            for (i, flag) in self.flags.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(flag.as_bytes());
+            }
+        }
+        for number in [
             self.bytes_in,
-            self.started.elapsed().as_millis(),
-        )
+            bytes_out,
+            u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ] {
+            out.push(b' ');
+            out.extend_from_slice(numbers.format(number).as_bytes());
+        }
+        out.extend_from_slice(b" \"");
+        match self.upstream {
+            Some(address) => write_address(out, address),
+            None => out.push(b'-'),
+        }
+        out.extend_from_slice(b"\" \"");
+        if self.route_name.is_empty() {
+            out.push(b'-');
+        } else {
+            out.extend_from_slice(self.route_name.as_bytes());
+        }
+        out.push(b'"');
+    }
+
+    /// The line as text (tests and debugging).
+    pub fn line(&self, status: u16, bytes_out: u64) -> String {
+        let mut out = Vec::new();
+        self.write_line(&mut out, status, bytes_out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// `[2026-11-26T10:00:00.123Z]`. The part up to the second changes once a second, so it is
+/// formatted then and kept (per thread, so no lock).
+fn write_timestamp(out: &mut Vec<u8>, at: OffsetDateTime) {
+    thread_local! {
+        static UP_TO_SECOND: std::cell::RefCell<(i64, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let second = at.unix_timestamp();
+    UP_TO_SECOND.with_borrow_mut(|(cached_second, text)| {
+        if *cached_second != second {
+            *cached_second = second;
+            *text = format!(
+                "[{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.",
+                at.year(),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second()
+            );
+        }
+        out.extend_from_slice(text.as_bytes());
+    });
+    let millis = at.millisecond();
+    out.extend_from_slice(&[
+        b'0' + (millis / 100) as u8,
+        b'0' + (millis / 10 % 10) as u8,
+        b'0' + (millis % 10) as u8,
+        b'Z',
+        b']',
+    ]);
+}
+
+/// An endpoint address; IPv4 (every local endpoint) without the formatting machinery.
+fn write_address(out: &mut Vec<u8>, address: SocketAddr) {
+    let mut numbers = itoa::Buffer::new();
+    match address {
+        SocketAddr::V4(v4) => {
+            for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(numbers.format(octet).as_bytes());
+            }
+            out.push(b':');
+            out.extend_from_slice(numbers.format(v4.port()).as_bytes());
+        }
+        SocketAddr::V6(_) => {
+            let _ = write!(out, "{address}");
+        }
     }
 }
 
@@ -122,14 +204,17 @@ impl Entry {
 pub struct LoggedBody {
     inner: Body,
     bytes_out: u64,
-    pending: Option<(Entry, u16, Arc<Stats>)>,
+    pending: Option<(Entry, u16, Arc<Proxy>)>,
 }
 
 impl LoggedBody {
     fn emit(&mut self) {
-        if let Some((entry, status, stats)) = self.pending.take() {
-            stats.record(status, &entry.flags);
-            tracing::info!(target: "access", "{}", entry.line(status, self.bytes_out));
+        if let Some((entry, status, proxy)) = self.pending.take() {
+            proxy.stats.record(status, &entry.flags);
+            let bytes_out = self.bytes_out;
+            proxy
+                .access_log
+                .push(|out| entry.write_line(out, status, bytes_out));
         }
     }
 }
@@ -171,5 +256,47 @@ impl Drop for LoggedBody {
     /// never polled): log anyway.
     fn drop(&mut self) {
         self.emit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_has_envoys_fields_in_order() {
+        let request = Request::get("http://reviews:9080/reviews/0?x=1")
+            .body(())
+            .expect("request");
+        let mut entry = Entry::start(&request);
+        add_flag(&mut entry.flags, "URX");
+        add_flag(&mut entry.flags, "UF");
+        entry.bytes_in = 12;
+        entry.upstream = Some(SocketAddr::from(([127, 0, 0, 1], 9102)));
+        entry.route_name = "reviews/http[1]".to_owned();
+        let line = entry.line(503, 295);
+        let (start, rest) = line.split_once("] ").expect("timestamp");
+        // [2026-11-26T10:00:00.123Z
+        assert_eq!(start.len(), 25, "{line}");
+        assert!(start.starts_with('[') && start.ends_with('Z'), "{line}");
+        assert_eq!(&start[11..12], "T", "{line}");
+        assert_eq!(&start[20..21], ".", "{line}");
+        let (fields, duration_and_rest) =
+            rest.split_at(rest.find(" 12 295 ").expect("byte counts") + " 12 295 ".len());
+        assert_eq!(
+            fields, "\"GET /reviews/0?x=1 HTTP/1.1\" 503 UF,URX 12 295 ",
+            "flags in the order of stats::FLAGS: {line}"
+        );
+        let (millis, names) = duration_and_rest.split_once(' ').expect("duration");
+        assert!(millis.parse::<u64>().is_ok(), "{line}");
+        assert_eq!(names, "\"127.0.0.1:9102\" \"reviews/http[1]\"");
+    }
+
+    #[test]
+    fn missing_parts_are_dashes() {
+        let request = Request::get("/").body(()).expect("request");
+        let line = Entry::start(&request).line(200, 0);
+        assert!(line.contains("\"GET / HTTP/1.1\" 200 - 0 0 "), "{line}");
+        assert!(line.ends_with(" \"-\" \"-\""), "{line}");
     }
 }

@@ -110,13 +110,9 @@ fn score(key: u64, endpoint: SocketAddr) -> u64 {
 }
 
 /// The registry entry for a qualified host; 503 `NC` when the registry does not know it.
-pub fn service<'r>(
-    registry: &'r Registry,
-    host: &str,
-    namespace: &str,
-) -> Result<&'r Service, ProxyError> {
+pub fn service<'r>(registry: &'r Registry, host: &str) -> Result<&'r Service, ProxyError> {
     registry
-        .service(host, namespace)
+        .service(host)
         .ok_or_else(|| ProxyError::NoCluster(host.to_owned()))
 }
 
@@ -196,13 +192,15 @@ mod tests {
             endpoints: versions
                 .iter()
                 .enumerate()
-                .map(|(i, v)| Endpoint {
-                    address: SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
-                    labels: BTreeMap::from([("version".to_owned(), (*v).to_owned())]),
-                    active: Default::default(),
+                .map(|(i, v)| {
+                    Endpoint::new(
+                        SocketAddr::from(([127, 0, 0, 1], 9000 + i as u16)),
+                        BTreeMap::from([("version".to_owned(), (*v).to_owned())]),
+                    )
                 })
                 .collect(),
             next: Default::default(),
+            qualified: "reviews.default.svc.cluster.local".into(),
         }
     }
 

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery};
 use http::{Method, Request, Response, Version};
 use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
@@ -92,7 +93,8 @@ enum RequestBody {
 /// The upstream request, minus the endpoint (each attempt may choose another one).
 pub struct Outgoing {
     method: Method,
-    path_and_query: String,
+    /// Shares the caller's request buffer unless the rule rewrote the path.
+    path_and_query: PathAndQuery,
     headers: HeaderMap,
     body: RequestBody,
     /// HTTP/2 when the request came in over HTTP/2, else HTTP/1.1.
@@ -144,8 +146,27 @@ impl Outgoing {
     }
 }
 
+/// The headers that describe one connection only, whatever `Connection` says.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == header::TE
+        || name == header::TRAILER
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+        || name == header::PROXY_AUTHORIZATION
+        || name == header::PROXY_AUTHENTICATE
+        || name.as_str() == "proxy-connection"
+        || name.as_str() == "keep-alive"
+}
+
 /// Remove the headers that belong to one connection only.
+///
+/// This runs twice per request (request and response), so it looks at the headers that are
+/// there (usually a handful) instead of probing the map for each of the nine names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -160,17 +181,12 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in [
-        header::CONNECTION,
-        HeaderName::from_static("proxy-connection"),
-        HeaderName::from_static("keep-alive"),
-        header::TE,
-        header::TRAILER,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        header::PROXY_AUTHORIZATION,
-        header::PROXY_AUTHENTICATE,
-    ] {
+    let present: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| is_hop_by_hop(n))
+        .cloned()
+        .collect();
+    for name in present {
         headers.remove(name);
     }
     if te_trailers {
@@ -216,13 +232,19 @@ pub async fn prepare(
         HeaderValue::from_str(host).map_err(|_| ProxyError::NoHost)?,
     );
     apply(&route.request_headers, &mut headers);
-    let path_and_query = match (&route.path, parts.uri.query()) {
-        (Some(path), Some(query)) => format!("{path}?{query}"),
-        (Some(path), None) => path.clone(),
-        (None, _) => parts
+    let rewritten = match (&route.path, parts.uri.query()) {
+        (Some(path), Some(query)) => Some(format!("{path}?{query}")),
+        (Some(path), None) => Some(path.clone()),
+        (None, _) => None,
+    };
+    let path_and_query = match rewritten {
+        Some(text) => PathAndQuery::try_from(text)
+            .map_err(|_| ProxyError::Unsupported("the rewritten path is not a valid URI path"))?,
+        None => parts
             .uri
             .path_and_query()
-            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
     };
     let small = incoming
         .size_hint()
@@ -251,12 +273,23 @@ pub async fn prepare(
     })
 }
 
-/// Send one attempt to `endpoint`. `close`: ask for the connection to be closed after this
-/// request instead of going back to the pool (`maxRequestsPerConnection`).
+/// Send one attempt to `endpoint` (see [`send_to`]).
 pub async fn send(
     clients: &Clients,
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,
+    close: bool,
+) -> Result<Response<Incoming>, ProxyError> {
+    send_to(clients, outgoing, &authority_of(endpoint)?, close).await
+}
+
+/// Send one attempt to `endpoint`, given as a URI authority (`127.0.0.1:9080`; the registry
+/// keeps one per endpoint). `close`: ask for the connection to be closed after this request
+/// instead of going back to the pool (`maxRequestsPerConnection`).
+pub async fn send_to(
+    clients: &Clients,
+    outgoing: &mut Outgoing,
+    endpoint: &Authority,
     close: bool,
 ) -> Result<Response<Incoming>, ProxyError> {
     let body = match &mut outgoing.body {
@@ -269,9 +302,13 @@ pub async fn send(
     *request.method_mut() = outgoing.method.clone();
     *request.version_mut() = outgoing.version;
     // An absolute URI tells the pool where to connect; hyper writes origin form on the wire.
-    *request.uri_mut() = format!("http://{endpoint}{}", outgoing.path_and_query)
-        .parse()
-        .map_err(|_| ProxyError::NoHost)?;
+    // Built from parts: the path is shared with the caller's request, nothing is re-parsed
+    // but the endpoint's address.
+    let mut uri = http::uri::Parts::default();
+    uri.scheme = Some(http::uri::Scheme::HTTP);
+    uri.authority = Some(endpoint.clone());
+    uri.path_and_query = Some(outgoing.path_and_query.clone());
+    *request.uri_mut() = http::Uri::from_parts(uri).map_err(|_| ProxyError::NoHost)?;
     *request.headers_mut() = outgoing.headers.clone();
     // HTTP/2 has no `Connection` header; `maxRequestsPerConnection` is about HTTP/1.1 here.
     if close && outgoing.version != Version::HTTP_2 {
@@ -292,6 +329,17 @@ pub async fn send(
             ProxyError::UpstreamReset
         }
     })
+}
+
+/// `ip:port` as a URI authority, formatted on the stack.
+fn authority_of(endpoint: SocketAddr) -> Result<Authority, ProxyError> {
+    use std::io::Write as _;
+    // The longest socket address text, `[ipv6%scope]:port`, fits easily.
+    let mut buffer = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buffer[..]);
+    write!(cursor, "{endpoint}").map_err(|_| ProxyError::NoHost)?;
+    let len = usize::try_from(cursor.position()).map_err(|_| ProxyError::NoHost)?;
+    Authority::try_from(&buffer[..len]).map_err(|_| ProxyError::NoHost)
 }
 
 /// Did the upstream reset the HTTP/2 stream with `REFUSED_STREAM` (it did not process it)?

@@ -33,7 +33,6 @@ pub fn shadow_host(authority: &str) -> String {
 pub fn send(
     clients: &Clients,
     registry: &Arc<Registry>,
-    namespace: &str,
     target: &MirrorTarget,
     outgoing: &Outgoing,
 ) {
@@ -50,14 +49,9 @@ pub fn send(
         tracing::debug!(mirror = %target.host, "not mirrored: the body is streamed");
         return;
     };
-    let (clients, registry, namespace, target) = (
-        clients.clone(),
-        registry.clone(),
-        namespace.to_owned(),
-        target.clone(),
-    );
+    let (clients, registry, target) = (clients.clone(), registry.clone(), target.clone());
     tokio::spawn(async move {
-        let Some(service) = registry.service(&target.host, &namespace) else {
+        let Some(service) = registry.service(&target.host) else {
             tracing::debug!(mirror = %target.host, "not mirrored: unknown service");
             return;
         };

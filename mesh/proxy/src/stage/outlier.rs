@@ -353,11 +353,7 @@ mod tests {
     #[test]
     fn min_health_percent_ignores_ejections_when_too_few_are_left() {
         let endpoints: Vec<Endpoint> = (1..=2)
-            .map(|p| Endpoint {
-                address: addr(p),
-                labels: Default::default(),
-                active: Default::default(),
-            })
+            .map(|p| Endpoint::new(addr(p), Default::default()))
             .collect();
         let refs: Vec<&Endpoint> = endpoints.iter().collect();
         let mut c = config(1, 100);

@@ -7,8 +7,14 @@
 //!   or, for a `redirect` rule, [`Routed::Redirect`] (the `redirect` stage answers it);
 //! - no VirtualService for the host: the service as addressed, every instance, default policy;
 //! - a VirtualService, but no rule matched: 404 `NR` (the request is not sent anywhere).
+//!
+//! Most of that work depends on the table and the host alone, not on the request: the candidate
+//! names of a host, the [`Route`] built for a rule's destination, the default route of a host
+//! without a VirtualService. [`Memo`] keeps them for the table they came from, so a request
+//! like an earlier one allocates nothing here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{HeaderMap, Request};
@@ -25,7 +31,7 @@ use crate::error::ProxyError;
 #[derive(Debug, Clone)]
 pub enum Routed {
     /// Send it upstream.
-    Forward(Box<Route>),
+    Forward(Arc<Route>),
     /// Answer with a redirect, never calling an upstream.
     Redirect {
         /// For the access log, as [`Route::name`].
@@ -113,9 +119,6 @@ impl HeaderSource for Headers<'_> {
     }
 }
 
-/// A sidecar's own workload labels are not known yet in this first step.
-static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
-
 /// The host the caller addressed: the authority of an absolute-form URI (what an `HTTP_PROXY`
 /// client sends), else the `Host` header.
 pub fn authority<B>(request: &Request<B>) -> Result<String, ProxyError> {
@@ -141,10 +144,74 @@ fn port_of(authority: &str) -> u16 {
         .unwrap_or(80)
 }
 
-/// Decide the route. `roll` is uniform in `[0, 1)` and picks among weighted destinations.
+/// How many hosts [`Memo`] remembers before it starts afresh: requests may carry any `Host`, and
+/// the memory they can claim must have a bound.
+const MEMO_HOSTS: usize = 1024;
+
+/// Work `route` did once for a route table, kept beside it (in `state::Routes`, so a reload
+/// starts afresh). Lookups hold a lock only to copy an `Arc` out.
+#[derive(Debug, Default)]
+pub struct Memo {
+    /// Each host's candidate names (`host::request_candidates`).
+    candidates: Mutex<HashMap<String, Arc<[String]>>>,
+    /// The route of each destination of each rule, by the destination's address in the table
+    /// (stable: the table is immutable and outlives the memo). Rules with `rewrite.uri` are
+    /// not kept: their path depends on the request.
+    destinations: Mutex<HashMap<usize, Arc<Route>>>,
+    /// The default route of each host that has no VirtualService.
+    defaults: Mutex<HashMap<String, Arc<Route>>>,
+}
+
+impl Memo {
+    fn candidates(&self, authority: &str, namespace: &str) -> Arc<[String]> {
+        let make = || mesh_config::host::request_candidates(authority, namespace).into();
+        let Ok(mut memo) = self.candidates.lock() else {
+            return make();
+        };
+        if let Some(found) = memo.get(authority) {
+            return found.clone();
+        }
+        if memo.len() >= MEMO_HOSTS {
+            memo.clear();
+        }
+        let made: Arc<[String]> = make();
+        memo.insert(authority.to_owned(), made.clone());
+        made
+    }
+}
+
+/// Get `key` from `map`, or build it with `make` and keep it (unless the map is full).
+fn remembered<K, Q>(
+    map: &Mutex<HashMap<K, Arc<Route>>>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
+    make: impl FnOnce() -> Result<Route, ProxyError>,
+) -> Result<Arc<Route>, ProxyError>
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(found) = map.lock().ok().and_then(|m| m.get(key).cloned()) {
+        return Ok(found);
+    }
+    let made = Arc::new(make()?);
+    if let Ok(mut m) = map.lock() {
+        if m.len() >= MEMO_HOSTS {
+            m.clear();
+        }
+        m.insert(owned(), made.clone());
+    }
+    Ok(made)
+}
+
+/// Decide the route. `source_labels` are the labels of this sidecar's own workload (the
+/// caller), for `match[].sourceLabels`. `roll` is uniform in `[0, 1)` and picks among weighted
+/// destinations.
 pub fn route<B>(
     table: &RouteTable,
+    memo: &Memo,
     namespace: &str,
+    source_labels: &BTreeMap<String, String>,
     request: &Request<B>,
     authority: &str,
     roll: f64,
@@ -158,36 +225,28 @@ pub fn route<B>(
         path,
         query: request.uri().query().unwrap_or(""),
         headers: &headers,
-        source_labels: &NO_LABELS,
+        source_labels,
         gateway: None,
     };
-    let decision = match table.lookup(&view) {
+    let candidates = memo.candidates(authority, namespace);
+    let decision = match table.lookup_with_candidates(&view, &candidates) {
         Lookup::Matched(decision) => decision,
         Lookup::NoRuleMatched(_) => return Err(ProxyError::NoRouteMatched),
         Lookup::NoVirtualService => {
-            let short = mesh_config::host::strip_port(authority);
-            let host = mesh_config::host::request_candidates(authority, namespace)
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| short.to_owned());
-            let policy = table.destination_policy(&host, None, None);
-            let mut route = Route::direct(format!("default/{short}"), host);
-            route.load_balancer = policy.load_balancer.as_ref().and_then(|lb| lb.simple);
-            route.consistent_hash = policy.load_balancer.and_then(|lb| lb.consistent_hash);
-            route.connection_pool = policy.connection_pool;
-            route.outlier_detection = policy.outlier_detection;
-            return Ok(Routed::Forward(Box::new(route)));
+            let route = remembered(
+                &memo.defaults,
+                authority,
+                || authority.to_owned(),
+                || Ok(default_route(table, authority, &candidates)),
+            )?;
+            return Ok(Routed::Forward(route));
         }
     };
     let rule = decision.rule;
-    let rule_name = rule
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("http[{}]", rule.index));
-    let name = format!("{}/{rule_name}", decision.virtual_service.name);
+    let vs_name = decision.virtual_service.name.as_str();
     if let Some(redirect) = &rule.redirect {
         return Ok(Routed::Redirect {
-            name,
+            name: rule_name(vs_name, rule),
             redirect: redirect.clone(),
             fault: rule.fault,
         });
@@ -195,6 +254,50 @@ pub fn route<B>(
     let destination = rule
         .choose(roll)
         .ok_or(ProxyError::Unsupported("rule without destination"))?;
+    let build = || destination_route(table, vs_name, rule, destination, path);
+    let route = if rule.rewrite.as_ref().is_some_and(|r| r.uri.is_some()) {
+        Arc::new(build()?)
+    } else {
+        let key = std::ptr::from_ref(destination).addr();
+        remembered(&memo.destinations, &key, || key, build)?
+    };
+    Ok(Routed::Forward(route))
+}
+
+/// For the access log: `<virtual service>/<rule name or http[i]>`.
+fn rule_name(virtual_service: &str, rule: &mesh_config::HttpRule) -> String {
+    match &rule.name {
+        Some(name) => format!("{virtual_service}/{name}"),
+        None => format!("{virtual_service}/http[{}]", rule.index),
+    }
+}
+
+/// The route of a host without a VirtualService: the service as addressed (its first
+/// candidate name), every endpoint, the DestinationRule's policy if there is one.
+fn default_route(table: &RouteTable, authority: &str, candidates: &[String]) -> Route {
+    let short = mesh_config::host::strip_port(authority);
+    let host = candidates
+        .first()
+        .cloned()
+        .unwrap_or_else(|| short.to_owned());
+    let policy = table.destination_policy(&host, None, None);
+    let mut route = Route::direct(format!("default/{short}"), host);
+    route.load_balancer = policy.load_balancer.as_ref().and_then(|lb| lb.simple);
+    route.consistent_hash = policy.load_balancer.and_then(|lb| lb.consistent_hash);
+    route.connection_pool = policy.connection_pool;
+    route.outlier_detection = policy.outlier_detection;
+    route
+}
+
+/// The route to one weighted destination of a rule, with the rule's and the destination's
+/// policies resolved. `path` only matters for a `rewrite.uri`.
+fn destination_route(
+    table: &RouteTable,
+    virtual_service: &str,
+    rule: &mesh_config::HttpRule,
+    destination: &mesh_config::table::WeightedDestination,
+    path: &str,
+) -> Result<Route, ProxyError> {
     let selector = match &destination.subset {
         None => None,
         Some(subset) => Some(
@@ -231,8 +334,8 @@ pub fn route<B>(
             percent: m.percent,
         })
     });
-    Ok(Routed::Forward(Box::new(Route {
-        name,
+    Ok(Route {
+        name: rule_name(virtual_service, rule),
         host: destination.host.clone(),
         subset: destination.subset.clone(),
         selector,
@@ -252,7 +355,7 @@ pub fn route<B>(
             .and_then(|r| r.uri.as_deref())
             .map(|uri| rewrite_path(rule, path, uri)),
         authority: rule.rewrite.as_ref().and_then(|r| r.authority.clone()),
-    })))
+    })
 }
 
 /// Istio's `rewrite.uri`: replaces the prefix that matched, or the whole path otherwise.

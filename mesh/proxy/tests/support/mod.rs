@@ -229,8 +229,27 @@ impl Mesh {
         mesh
     }
 
+    /// Start a proxy for a workload with these labels (`--label`), and wait until ready.
+    pub async fn start_as(
+        labels: &[(&str, &str)],
+        services: &[Entry<'_>],
+        files: &[(&str, String)],
+    ) -> Mesh {
+        let mesh = Mesh::start_labelled(labels, Some(services), files).await;
+        mesh.wait_ready().await;
+        mesh
+    }
+
     /// Start a proxy without waiting; `services: None` writes no registry file.
     pub async fn start_unready(services: Option<&[Entry<'_>]>, files: &[(&str, String)]) -> Mesh {
+        Mesh::start_labelled(&[], services, files).await
+    }
+
+    async fn start_labelled(
+        labels: &[(&str, &str)],
+        services: Option<&[Entry<'_>]>,
+        files: &[(&str, String)],
+    ) -> Mesh {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_dir = dir.path().join("networking");
         std::fs::create_dir(&config_dir).expect("config dir");
@@ -254,8 +273,15 @@ impl Mesh {
             admin: admin_addr,
             inbound: None,
             app: None,
+            app_addr_file: None,
             addr_file: None,
             namespace: "default".to_owned(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            workers: 1,
+            access_log: mesh_proxy::log_buffer::Destination::Stdout,
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(mesh_proxy::run(settings, outbound, admin, shutdown.clone()));
@@ -328,5 +354,79 @@ impl Mesh {
     /// Write (or overwrite) a config file.
     pub fn write_config(&self, name: &str, text: &str) {
         std::fs::write(self.config_dir.join(name), text).expect("write config");
+    }
+}
+
+/// Where an [`InboundProxy`] finds its application.
+pub enum App {
+    /// `--app ADDR`.
+    At(SocketAddr),
+    /// `--app-addr-file` naming this file in the proxy's temporary folder (not written yet).
+    File(&'static str),
+}
+
+/// A proxy with an inbound listener in front of the local application and an empty registry,
+/// all its listeners on `127.0.0.1:0`; it stops when dropped.
+pub struct InboundProxy {
+    pub inbound: SocketAddr,
+    pub admin: SocketAddr,
+    /// The application's address file, for [`App::File`].
+    pub app_file: Option<PathBuf>,
+    _dir: tempfile::TempDir,
+    shutdown: CancellationToken,
+}
+
+impl Drop for InboundProxy {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl InboundProxy {
+    /// Binds the listeners and starts the proxy in-process, without waiting for `/ready`.
+    pub async fn start(app: App) -> InboundProxy {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let registry = dir.path().join("registry.json");
+        std::fs::write(&registry, r#"{"services": []}"#).expect("write registry");
+        let (app, app_file) = match app {
+            App::At(addr) => (Some(addr), None),
+            App::File(name) => (None, Some(dir.path().join(name))),
+        };
+        let bind = || TcpListener::bind("127.0.0.1:0");
+        let (outbound, admin, inbound) = (
+            bind().await.expect("bind"),
+            bind().await.expect("bind"),
+            bind().await.expect("bind"),
+        );
+        let inbound_addr = inbound.local_addr().expect("address");
+        let admin_addr = admin.local_addr().expect("address");
+        let settings = mesh_proxy::Settings {
+            config_dir: None,
+            registry,
+            outbound: outbound.local_addr().expect("address"),
+            admin: admin_addr,
+            inbound: Some(inbound_addr),
+            app,
+            app_addr_file: app_file.clone(),
+            addr_file: None,
+            namespace: "default".to_owned(),
+            labels: Vec::new(),
+            workers: 1,
+            access_log: mesh_proxy::log_buffer::Destination::Stdout,
+        };
+        let shutdown = CancellationToken::new();
+        let listeners = mesh_proxy::Listeners {
+            outbound,
+            admin,
+            inbound: Some(inbound),
+        };
+        tokio::spawn(mesh_proxy::run_with(settings, listeners, shutdown.clone()));
+        InboundProxy {
+            inbound: inbound_addr,
+            admin: admin_addr,
+            app_file,
+            _dir: dir,
+            shutdown,
+        }
     }
 }
