@@ -8,14 +8,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{Stack, http, run, scenario, sign_in};
-
-/// How long a freshly applied config may take to show on the page. Sidecars reload within
-/// about half a second; the rest is room for a slow machine and for slow pages (a delayed
-/// page takes about 6 s by design).
-const IN_FORCE_TIMEOUT: Duration = Duration::from_secs(30);
+use support::{Stack, apply, fetch, scenario, sign_in, until};
 
 /// What reviews v2 shows in place of the stars when ratings fails.
 const RATINGS_UNAVAILABLE: &str = "Ratings service is currently unavailable";
@@ -23,19 +18,6 @@ const RATINGS_UNAVAILABLE: &str = "Ratings service is currently unavailable";
 const REVIEWS_ERROR: &str = "Error fetching product reviews";
 /// The message under that heading.
 const REVIEWS_UNAVAILABLE: &str = "Sorry, product reviews are currently unavailable for this book.";
-
-/// `sailkit apply <files>` against the stack's data directory; fails the test if refused.
-fn apply(stack: &Stack, names: &[&str]) {
-    let data_dir = stack.data_dir().display().to_string();
-    let files: Vec<String> = names
-        .iter()
-        .map(|n| scenario(n).display().to_string())
-        .collect();
-    let mut args = vec!["apply", "--data-dir", &data_dir];
-    args.extend(files.iter().map(String::as_str));
-    let applied = run(&args);
-    assert!(applied.status.success(), "apply {names:?}: {applied:?}");
-}
 
 /// The prerequisite of the fault-injection task: every service on v1, except jason who gets
 /// reviews v2 (which calls ratings). Two applies, as in the task: one apply refuses two
@@ -46,42 +28,6 @@ fn jason_on_v2(stack: &Stack) {
         &["destination-rule-all.yaml", "virtual-service-all-v1.yaml"],
     );
     apply(stack, &["virtual-service-reviews-test-v2.yaml"]);
-}
-
-/// One product page, as `cookie` (a signed-in user) or anonymously, and how long it took.
-/// productpage answers 200 whatever its peers do, so anything else is a failure.
-async fn fetch(stack: &Stack, cookie: Option<&str>) -> (String, Duration) {
-    let mut request = http().get(&stack.state.app_url);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let started = Instant::now();
-    let response = request.send().await.expect("front door");
-    assert_eq!(response.status(), 200);
-    let page = response.text().await.expect("page");
-    (page, started.elapsed())
-}
-
-/// Fetches pages until one satisfies `seen` (the applied config is in force), and returns it;
-/// fails the test after [`IN_FORCE_TIMEOUT`] with the last page.
-async fn until(
-    stack: &Stack,
-    cookie: Option<&str>,
-    what: &str,
-    seen: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = Instant::now() + IN_FORCE_TIMEOUT;
-    loop {
-        let (page, _) = fetch(stack, cookie).await;
-        if seen(&page) {
-            return page;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never saw {what} within {IN_FORCE_TIMEOUT:?}; last page:\n{page}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn has_stars(page: &str) -> bool {

@@ -9,22 +9,9 @@ use std::time::{Duration, Instant};
 
 use sailkit::services::ServiceName;
 use serde_json::json;
-use support::{Stack, http, is_alive, run};
+use support::{Stack, http, is_alive, ratings_on, run};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-/// The ratings shown on a page, as (stars, colour) in page order: empty for reviews v1.
-/// productpage marks each rating with `data-stars="N" data-color="C"`.
-fn ratings_on(page: &str) -> Vec<(u32, String)> {
-    page.split("data-stars=\"")
-        .skip(1)
-        .filter_map(|rest| {
-            let (stars, rest) = rest.split_once('"')?;
-            let color = rest.split_once("data-color=\"")?.1.split_once('"')?.0;
-            Some((stars.parse().ok()?, color.to_string()))
-        })
-        .collect()
-}
 
 fn rfc3339(at: OffsetDateTime) -> String {
     at.replace_nanosecond(0)
@@ -141,12 +128,7 @@ async fn the_stack_serves_the_book_page_with_every_reviews_version_and_stops_cle
 
 /// The pid `sailkit up` records for `instance` right now.
 fn current_pid(stack: &Stack, instance: &str) -> Option<u32> {
-    let state = sailkit::up::state::read(&stack.data_dir().join("run")).ok()?;
-    state
-        .instances
-        .into_iter()
-        .find(|i| i.name == instance)
-        .and_then(|i| i.pid)
+    support::instance(&stack.state_now()?, instance).pid
 }
 
 /// Polls `condition` every 50 ms for up to `limit`.

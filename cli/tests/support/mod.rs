@@ -20,6 +20,10 @@ use sailkit::up::state;
 pub const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a stopping stack may take (the launcher gives each instance 5 s).
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a freshly applied config may take to show. Sidecars reload within about half a
+/// second; the rest is room for a slow, busy machine and for slow pages (a delayed page takes
+/// about 6 s by design).
+pub const IN_FORCE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `sailkit` binary built for these tests.
 pub fn sailkit() -> Command {
@@ -81,6 +85,29 @@ impl Stack {
 
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// `run/stack.json` as it is now (the launcher rewrites it when it restarts a process);
+    /// `None` if it cannot be read at this moment.
+    pub fn state_now(&self) -> Option<state::Stack> {
+        state::read(&self.data_dir().join("run")).ok()
+    }
+
+    /// The mesh's registry (`mesh/registry.json`): every service and its endpoints.
+    pub fn registry(&self) -> serde_json::Value {
+        let path = self.data_dir().join("mesh").join("registry.json");
+        let text = std::fs::read_to_string(&path).expect("registry.json");
+        serde_json::from_str(&text).expect("registry.json is JSON")
+    }
+
+    /// What instance `name`'s sidecar wrote so far (its access log among other lines); empty
+    /// before it wrote anything.
+    pub fn sidecar_log(&self, name: &str) -> String {
+        let path = self
+            .data_dir()
+            .join("logs")
+            .join(format!("{name}-sidecar.log"));
+        std::fs::read_to_string(&path).unwrap_or_default()
     }
 
     /// Everything the launcher printed so far.
@@ -179,6 +206,124 @@ fn wait_ready(child: &mut Child, dir: &Path) -> Result<state::Stack, String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The instance called `name` in a `stack.json`.
+pub fn instance<'s>(state: &'s state::Stack, name: &str) -> &'s state::Instance {
+    state
+        .instances
+        .iter()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("{name} in stack.json: {:?}", state.instances))
+}
+
+/// The sidecar of instance `name` in a `stack.json`.
+pub fn sidecar(state: &state::Stack, name: &str) -> state::Sidecar {
+    instance(state, name)
+        .sidecar
+        .clone()
+        .unwrap_or_else(|| panic!("{name} has a sidecar"))
+}
+
+/// One counter of a sidecar's `/stats` (`name value` lines), read through its admin URL.
+pub async fn stat(admin: &str, name: &str) -> u64 {
+    let stats = http()
+        .get(format!("{admin}/stats"))
+        .send()
+        .await
+        .expect("admin answers")
+        .text()
+        .await
+        .expect("stats");
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no counter {name} in:\n{stats}"))
+}
+
+/// What a sidecar has loaded (its `/config_dump`), read through its admin URL.
+pub async fn config_dump(admin: &str) -> serde_json::Value {
+    http()
+        .get(format!("{admin}/config_dump"))
+        .send()
+        .await
+        .expect("admin answers")
+        .json()
+        .await
+        .expect("config_dump is JSON")
+}
+
+/// `sailkit apply --data-dir <data_dir> <files>`, whatever its outcome.
+pub fn apply_to(data_dir: &Path, files: &[PathBuf]) -> Output {
+    let mut args = vec![
+        "apply".to_string(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&args)
+}
+
+/// `sailkit apply` of the scenario files `names` to the stack; fails the test if refused.
+pub fn apply(stack: &Stack, names: &[&str]) {
+    let files: Vec<PathBuf> = names.iter().map(|n| scenario(n)).collect();
+    let applied = apply_to(&stack.data_dir(), &files);
+    assert!(applied.status.success(), "apply {names:?}: {applied:?}");
+}
+
+/// One product page, as `cookie` (a signed-in user) or anonymously, and how long it took.
+/// productpage answers 200 whatever its peers do, so anything else is a failure.
+pub async fn fetch(stack: &Stack, cookie: Option<&str>) -> (String, Duration) {
+    let mut request = http().get(&stack.state.app_url);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let started = Instant::now();
+    let response = request.send().await.expect("front door");
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("page");
+    (page, started.elapsed())
+}
+
+/// One product page, as [`fetch`] gets it, without the time.
+pub async fn page(stack: &Stack, cookie: Option<&str>) -> String {
+    fetch(stack, cookie).await.0
+}
+
+/// Fetches pages until one satisfies `seen` (the applied config is in force), and returns it;
+/// fails the test after [`IN_FORCE_TIMEOUT`] with the last page.
+pub async fn until(
+    stack: &Stack,
+    cookie: Option<&str>,
+    what: &str,
+    seen: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + IN_FORCE_TIMEOUT;
+    loop {
+        let page = page(stack, cookie).await;
+        if seen(&page) {
+            return page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw {what} within {IN_FORCE_TIMEOUT:?}; last page:\n{page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The ratings shown on a page, as (stars, colour) in page order: empty for reviews v1, black
+/// for v2, red for v3. productpage marks each rating with `data-stars="N" data-color="C"`.
+pub fn ratings_on(page: &str) -> Vec<(u32, String)> {
+    page.split("data-stars=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (stars, rest) = rest.split_once('"')?;
+            let color = rest.split_once("data-color=\"")?.1.split_once('"')?.0;
+            Some((stars.parse().ok()?, color.to_string()))
+        })
+        .collect()
 }
 
 /// A scenario file of the repository (`k8s/networking/<name>`).
