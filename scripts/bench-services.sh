@@ -5,7 +5,8 @@
 # Usage: scripts/bench-services.sh [DURATION_SECONDS] [CONNECTIONS]
 #   DURATION_SECONDS  how long to drive the page (default 20)
 #   CONNECTIONS       concurrent keep-alive connections (default 32)
-# Environment: NO_MESH=1 starts the stack without sidecars (`sailkit up --no-mesh`), to compare.
+# Environment: NO_MESH=1 starts the stack without sidecars (`sailkit up --no-mesh`), to compare;
+# INBOUND=1 puts each sidecar in front of its instance too (`sailkit up --inbound`).
 #
 # It builds the release binary, starts `sailkit up` on OS-assigned ports in a throwaway data
 # directory (so it never disturbs a stack you are running), warms up, measures with wrk, reads
@@ -41,6 +42,7 @@ data="$(mktemp -d -t sailkit-bench-XXXXXX)"
 log="$data/launcher.log"
 mesh_flag=()
 [ "${NO_MESH:-0}" = 1 ] && mesh_flag=(--no-mesh)
+[ "${INBOUND:-0}" = 1 ] && mesh_flag+=(--inbound)
 RUST_LOG=warn "$sailkit" up --port-base 0 --data-dir "$data" "${mesh_flag[@]}" >"$log" 2>&1 &
 launcher=$!
 cleanup() {
@@ -114,7 +116,9 @@ def rss_mb(pid):
 
 print()
 mesh = any(inst.get("sidecar") for inst in state["instances"])
-print("sailkit stack benchmark (%s s, %s connections, %s)" % (duration, conns, "with sidecars" if mesh else "without the mesh"))
+inbound = any((inst.get("sidecar") or {}).get("inbound") for inst in state["instances"])
+shape = ("with sidecars, inbound too" if inbound else "with sidecars") if mesh else "without the mesh"
+print("sailkit stack benchmark (%s s, %s connections, %s)" % (duration, conns, shape))
 print("  pages/s      %s" % (rps.group(1) if rps else "n/a"))
 print("  p50 latency  %s" % latency("50"))
 print("  p99 latency  %s" % latency("99"))

@@ -145,6 +145,13 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_mesh: bool,
 
+    /// Also put each sidecar in front of its instance (an inbound listener, as Istio does): the
+    /// registry and the VIPs then point at the sidecars, and every call crosses the caller's
+    /// sidecar and the callee's. Off by default: on two cores the extra hop per call costs about
+    /// 40 % of the pages per second (docs/benchmarks.md).
+    #[arg(long, conflicts_with = "no_mesh")]
+    pub inbound: bool,
+
     /// Also start this instance, `<service>-<version>` (repeatable): a ratings variant that
     /// misbehaves on purpose (ratings-v-faulty, -v-delayed, -v-unavailable, -v-unhealthy), for
     /// retries and outlier detection to work on. Services stage only.

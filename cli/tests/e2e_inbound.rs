@@ -1,4 +1,4 @@
-//! End to end: with the mesh, every sidecar also stands in front of its instance (inbound), the
+//! End to end: with `sailkit up --inbound`, every sidecar also stands in front of its instance, the
 //! registry lists those inbound addresses, and so a call between two services crosses the
 //! caller's sidecar and then the callee's, as in Istio.
 
@@ -10,7 +10,7 @@ use support::{Stack, fetch, sidecar, stat};
 
 #[tokio::test]
 async fn peers_and_the_front_door_reach_each_instance_through_its_inbound_sidecar() {
-    let stack = Stack::start();
+    let stack = Stack::start_with(&["--inbound"]);
 
     // Every sidecar has an inbound listener, not the instance's own address.
     let mut inbound = BTreeSet::new();

@@ -1,5 +1,7 @@
 //! End to end: a sidecar that crashes is restarted by the launcher on the same addresses, so its
-//! instance's `HTTP_PROXY` works again without restarting the instance.
+//! instance's `HTTP_PROXY` works again without restarting the instance. The stack runs with
+//! `--inbound`, so the restarted sidecar must also take back the inbound address that the front
+//! door and its peers use.
 
 mod support;
 
@@ -27,7 +29,7 @@ async fn full_page(client: &reqwest::Client, app: &str) -> Result<(), String> {
 
 #[tokio::test]
 async fn a_killed_sidecar_is_restarted_on_the_same_addresses_and_pages_work_again() {
-    let stack = Stack::start();
+    let stack = Stack::start_with(&["--inbound"]);
     let client = http();
     let app = stack.state.app_url.clone();
     let sidecar_of = |state: &state::Stack| sidecar(state, "productpage-v1");

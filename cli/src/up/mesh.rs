@@ -8,7 +8,8 @@
 //!   peers are named the Kubernetes way (`REVIEWS_HOSTNAME=reviews`, port 9080), so its HTTP
 //!   client sends `GET http://reviews:9080/...` to the sidecar, which resolves `reviews` itself
 //!   (the port in the name is not used to find the endpoints);
-//! - each sidecar also has an inbound listener in front of its instance (`--inbound`), as an
+//! - with `sailkit up --inbound`, each sidecar also has an inbound listener in front of its
+//!   instance (the proxy's `--inbound`), as an
 //!   Istio sidecar intercepts a pod's incoming traffic: a call between two services crosses the
 //!   caller's sidecar (outbound: routing, faults, retries) and then the callee's (inbound:
 //!   forward and log). The sidecar starts before its instance, so it cannot be told the
@@ -16,7 +17,8 @@
 //!   instance's `SAILKIT_ADDR_FILE`) and follows it: the instance binds its own port (port 0
 //!   with `--port-base 0`), and no port is picked in advance that another process could take;
 //! - the sidecars resolve names through `<data-dir>/mesh/registry.json`, written by the launcher
-//!   once the instances are up: each instance's *inbound* address (what peers reach), with the
+//!   once the instances are up: each instance's address as peers reach it (its sidecar's
+//!   inbound listener with `--inbound`, else the instance itself), with the
 //!   labels `app` and `version` that DestinationRule subsets select;
 //! - each sidecar runs with its instance's labels (`--labels app=reviews,version=v2`), which a
 //!   VirtualService's `match[].sourceLabels` compares with;

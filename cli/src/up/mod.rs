@@ -11,8 +11,8 @@
 //! The launcher is one process: it holds the VIPs (see [`crate::service_proxy`]) and starts the
 //! eight instances as children. With the mesh (the default), every instance also has a sidecar
 //! and calls its peers by name through it (`reviews:9080`, see [`mesh`]) instead of through the
-//! VIPs; the sidecar also stands in front of its instance (inbound), so peers and VIPs reach the
-//! instance through it. The front door stays the productpage VIP, the ingress, and the other
+//! VIPs; with `--inbound` the sidecar also stands in front of its instance, so peers and VIPs
+//! reach the instance through it. The front door stays the productpage VIP, the ingress, and the other
 //! VIPs stay for people to call a service directly. With `--stage monolith` the plan is one
 //! instance, `monolith`, behind the productpage VIP alone; every step below is the same. [`run`] is the whole
 //! sequence, top to bottom:
@@ -223,7 +223,8 @@ async fn run_stack(
             let config = sidecar::SidecarConfig {
                 instance: spec.name.clone(),
                 args: mesh::sidecar_args(data_dir, &addr_file, spec.service, spec.version),
-                app_addr_file: Some(app_addr_file),
+                // The inbound listener only with `--inbound`.
+                app_addr_file: args.inbound.then_some(app_addr_file),
                 env,
                 addr_file,
                 sink: LogSink {

@@ -4,9 +4,10 @@
 //!
 //! 1. **start** it before its instance (the instance needs its outbound address as
 //!    `HTTP_PROXY` from its first request), on ports the system picks, and wait for its address
-//!    file. Besides the outbound listener (the instance's calls out) and the admin one, it has
-//!    an inbound listener in front of the instance, which the registry lists as the instance's
-//!    address: a call between two services crosses the caller's sidecar, then the callee's.
+//!    file. Besides the outbound listener (the instance's calls out) and the admin one, with
+//!    `sailkit up --inbound` it has an inbound listener in front of the instance, which the
+//!    registry lists as the instance's address: a call between two services crosses the
+//!    caller's sidecar, then the callee's.
 //!    The sidecar learns where the instance is from the instance's own address file
 //!    (`--app-addr-file`, the file the instance writes through `SAILKIT_ADDR_FILE` once it
 //!    listens), so the instance binds its port itself, port 0 included, and nobody has to
