@@ -34,7 +34,9 @@ use crate::rescue;
 use crate::server::ClientAddr;
 use crate::stage::access_log::{Entry, LoggedBody};
 use crate::stage::circuit_breaker::{Breaker, Destination, Held, Limits, Permit, Slot};
-use crate::stage::{balance, fault, forward, mirror, outlier, redirect, retry, route, timeout};
+use crate::stage::{
+    balance, fault, forward, mirror, outlier, redirect, retry, retry_budget, route, timeout,
+};
 
 /// One request, start to finish. Never fails: errors are answered by `rescue`.
 pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
@@ -99,6 +101,8 @@ async fn life(
     let mut outgoing = forward::prepare(request, &authority, &route).await?;
     entry.bytes_in = outgoing.body_len();
     let service = balance::service(registry, &route.host)?;
+    // Counted until the last attempt is over: the default retry budget is a share of this.
+    let _in_progress = service.load.start();
     let strategy = balance::Strategy::from_config(route.load_balancer, hash_key);
 
     // 3b. mirror: after `prepare`, so the copy is exactly what the upstream gets (Host aside);
@@ -150,6 +154,7 @@ async fn life(
         outliers,
         permit: None,
         retry_slot: None,
+        budget: None,
         sending: None,
     };
     let result = timeout::within(
@@ -189,6 +194,8 @@ struct Upstream<'a> {
     permit: Option<Permit>,
     /// The `maxRetries` unit held by the retry in progress.
     retry_slot: Option<Slot>,
+    /// The default retry budget's unit held by the retry in progress (without `maxRetries`).
+    budget: Option<retry_budget::Retry<'a>>,
     /// The endpoint of an attempt that was sent and has not answered yet.
     sending: Option<SocketAddr>,
 }
@@ -271,18 +278,23 @@ impl retry::Attempt for Upstream<'_> {
     fn may_retry(&mut self) -> bool {
         // The retry before this one is over: its budget unit goes back first.
         self.retry_slot = None;
-        let Some(breaker) = &self.breaker else {
-            return true;
+        self.budget = None;
+        // The DestinationRule's `maxRetries` when it sets one, else the default budget.
+        let allowed = match &self.breaker {
+            Some(breaker) if breaker.limits.max_retries.is_some() => breaker
+                .retry()
+                .map(|slot| self.retry_slot = Some(slot))
+                .is_some(),
+            _ => self
+                .service
+                .load
+                .retry()
+                .map(|unit| self.budget = Some(unit))
+                .is_some(),
         };
-        match breaker.retry() {
-            Some(slot) => {
-                self.retry_slot = Some(slot);
-                true
-            }
-            None => {
-                self.proxy.stats.retry_overflow.increment();
-                false
-            }
+        if !allowed {
+            self.proxy.stats.retry_overflow.increment();
         }
+        allowed
     }
 }

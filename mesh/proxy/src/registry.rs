@@ -40,6 +40,10 @@ pub struct Service {
     /// out once at load so that finding a service costs no allocation. Not part of the file.
     #[serde(skip)]
     pub qualified: String,
+    /// Requests and retries in progress towards the service, for the default retry budget.
+    /// Not part of the file.
+    #[serde(skip)]
+    pub load: crate::stage::retry_budget::Load,
 }
 
 /// One instance: where it listens and its labels (`app`, `version`).

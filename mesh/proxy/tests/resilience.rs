@@ -197,3 +197,28 @@ async fn retrying_on_connect_failure_reaches_another_endpoint() {
     }
     assert_eq!(good.hits(), 6);
 }
+
+/// An outage for everyone: every answer is a slow 503, and 20 requests are in flight at once.
+/// Without a budget the default policy would make 60 attempts (each request 1 + 2 retries);
+/// the default budget lets at most max(3, 20 % of 20) = 4 retries be in progress at once, so
+/// most requests get their first 503 back without a retry.
+#[tokio::test]
+async fn the_default_retry_budget_keeps_retries_from_multiplying_an_outage() {
+    let down = upstream_with("down", 503, Duration::from_millis(300)).await;
+    let mesh = Mesh::start(&[("ratings", vec![(down.addr, "v1")])], &[]).await;
+    let requests = (0..20).map(|_| mesh.get(RATINGS, None));
+    let answers = futures::future::join_all(requests).await;
+    assert!(answers.iter().all(|(status, _, _)| *status == 503));
+    // 20 first attempts, then waves of at most 4 retries: 28 when the 20 overlap fully. 40
+    // leaves room for a slow machine that spreads them out; without a budget it is 60.
+    assert!(
+        down.hits() <= 40,
+        "{} attempts reached the upstream",
+        down.hits()
+    );
+    let (_, stats) = mesh.admin_get("/stats").await;
+    assert!(
+        support::stat(&stats, "upstream_rq_retry_overflow") >= 1,
+        "{stats}"
+    );
+}

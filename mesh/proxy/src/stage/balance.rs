@@ -201,6 +201,7 @@ mod tests {
                 .collect(),
             next: Default::default(),
             qualified: "reviews.default.svc.cluster.local".into(),
+            load: Default::default(),
         }
     }
 

@@ -7,6 +7,8 @@
 //! - `mirror`: a fire-and-forget copy of the request to the rule's `mirror` destination.
 //! - `timeout`: the rule's overall deadline, over every attempt.
 //! - `retry`: attempts, per-try timeout and the conditions worth another try.
+//! - `retry_budget`: the default cap on retries in progress per service (a share of its
+//!   requests), so that retries cannot multiply an outage.
 //! - `circuit_breaker`: `connectionPool` limits per destination; over them, 503 `UO`.
 //! - `balance`: the endpoints of the chosen subset, and which one gets this attempt.
 //! - `outlier`: `outlierDetection`, ejecting endpoints that keep failing (`balance` skips them).
@@ -22,5 +24,6 @@ pub mod mirror;
 pub mod outlier;
 pub mod redirect;
 pub mod retry;
+pub mod retry_budget;
 pub mod route;
 pub mod timeout;

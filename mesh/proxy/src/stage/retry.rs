@@ -23,8 +23,10 @@
 //!
 //! **Retry budget**: before each retry the attempt is asked [`Attempt::may_retry`]; the outbound
 //! side answers with the destination's `maxRetries` (see `circuit_breaker`), the number of
-//! retries allowed in progress at once. Over it, the retry is not made and the last outcome is
-//! the answer: when an upstream is down for everyone, retries cannot multiply its load.
+//! retries allowed in progress at once, or without one with the default budget (see
+//! `retry_budget`: a share of the requests in progress). Over it, the retry is not made and the
+//! last outcome is the answer: when an upstream is down for everyone, retries cannot multiply
+//! its load.
 
 use std::future::Future;
 use std::time::Duration;
