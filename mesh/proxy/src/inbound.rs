@@ -30,12 +30,13 @@ use crate::Proxy;
 use crate::body::Body;
 use crate::error::ProxyError;
 use crate::rescue;
-use crate::stage::access_log::{Entry, LoggedBody};
+use crate::stage::access_log::{Entry, InFlight, LoggedBody};
 use crate::stage::{forward, route};
 
 /// One inbound request, start to finish. Never fails: errors are answered by `rescue`.
 pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
-    let mut entry = Entry::start(&request);
+    let mut in_flight = InFlight::start(&request, proxy.clone());
+    let entry = in_flight.entry();
     // 0. Where the application is right now: one lock-free load, a `Copy` address.
     let app = proxy.state.load().app;
     entry.route_name = match app {
@@ -43,14 +44,14 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<L
         None => "inbound|-".to_owned(),
     };
     let result = match app {
-        Some(app) => life(&proxy, app, request, &mut entry).await,
+        Some(app) => life(&proxy, app, request, entry).await,
         None => Err(ProxyError::AppUnknown),
     };
     let response = match result {
         Ok(response) => response,
-        Err(error) => rescue::respond(&error, &mut entry.flags),
+        Err(error) => rescue::respond(&error, &mut in_flight.entry().flags),
     };
-    entry.finish(response, proxy)
+    in_flight.finish(response)
 }
 
 async fn life(

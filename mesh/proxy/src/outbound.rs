@@ -32,7 +32,7 @@ use crate::error::ProxyError;
 use crate::registry::Service;
 use crate::rescue;
 use crate::server::ClientAddr;
-use crate::stage::access_log::{Entry, LoggedBody};
+use crate::stage::access_log::{Entry, InFlight, LoggedBody};
 use crate::stage::circuit_breaker::{Breaker, Destination, Held, Limits, Permit, Slot};
 use crate::stage::{
     balance, fault, forward, mirror, outlier, redirect, retry, retry_budget, route, timeout,
@@ -40,12 +40,12 @@ use crate::stage::{
 
 /// One request, start to finish. Never fails: errors are answered by `rescue`.
 pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
-    let mut entry = Entry::start(&request);
-    let response = match life(&proxy, request, &mut entry).await {
+    let mut in_flight = InFlight::start(&request, proxy.clone());
+    let response = match life(&proxy, request, in_flight.entry()).await {
         Ok(response) => response,
-        Err(error) => rescue::respond(&error, &mut entry.flags),
+        Err(error) => rescue::respond(&error, &mut in_flight.entry().flags),
     };
-    entry.finish(response, proxy)
+    in_flight.finish(response)
 }
 
 async fn life(

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// The response flags the proxy sets (Envoy's names), in the order `/stats` prints them.
-pub const FLAGS: [&str; 12] = [
-    "DI", "FI", "NR", "NC", "UH", "UO", "UF", "UC", "UR", "UT", "URX", "DPE",
+pub const FLAGS: [&str; 13] = [
+    "DI", "FI", "NR", "NC", "UH", "UO", "UF", "UC", "UR", "UT", "URX", "DPE", "DC",
 ];
 
 /// One counter.

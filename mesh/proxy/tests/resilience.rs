@@ -222,3 +222,34 @@ async fn the_default_retry_budget_keeps_retries_from_multiplying_an_outage() {
         "{stats}"
     );
 }
+
+/// A caller that hangs up while its request waits (here in a 2 s delay fault) still leaves a
+/// trace: the request is counted with the flag `DC`, as Envoy logs a downstream disconnect.
+#[tokio::test]
+async fn a_caller_that_hangs_up_is_counted_with_dc() {
+    let v1 = upstream("ratings-v1").await;
+    let delay = ratings_vs(
+        "      fault:\n        delay:\n          fixedDelay: 2s\n          percentage:\n            value: 100",
+    );
+    let mesh = Mesh::start(
+        &[("ratings", vec![(v1.addr, "v1")])],
+        &[("ratings.yaml", delay)],
+    )
+    .await;
+    let gave_up = mesh
+        .client
+        .get(RATINGS)
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(
+        gave_up.is_err(),
+        "the caller gives up before the delay ends"
+    );
+    let stats = mesh
+        .wait_for("/stats", |_, stats| support::stat(stats, "flag_DC") == 1)
+        .await;
+    // The one line carries both: it was being delayed (DI) when the caller left (DC).
+    assert_eq!(support::stat(&stats, "flag_DI"), 1, "{stats}");
+    assert_eq!(v1.hits(), 0, "the delay never ended, nothing was sent");
+}

@@ -200,6 +200,64 @@ fn write_address(out: &mut Vec<u8>, address: SocketAddr) {
     }
 }
 
+/// A request whose answer is not ready yet. If the request is dropped before it is (the caller
+/// hung up, and hyper dropped the request's future), the line is still written, with status `0`
+/// and the flag `DC` (downstream connection termination), as Envoy does: a request that took
+/// six seconds and was then abandoned must show in the log.
+pub struct InFlight {
+    entry: Entry,
+    proxy: Arc<Proxy>,
+    answered: bool,
+}
+
+impl InFlight {
+    /// Start the clock for a request.
+    pub fn start<B>(request: &Request<B>, proxy: Arc<Proxy>) -> InFlight {
+        InFlight {
+            entry: Entry::start(request),
+            proxy,
+            answered: false,
+        }
+    }
+
+    /// What the stages fill in.
+    pub fn entry(&mut self) -> &mut Entry {
+        &mut self.entry
+    }
+
+    /// The answer is ready: the line is written when its body ends ([`Entry::finish`]).
+    pub fn finish(mut self, response: Response<Body>) -> Response<LoggedBody> {
+        self.answered = true;
+        let placeholder = Entry {
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            started: self.entry.started,
+            method: Method::GET,
+            path: None,
+            protocol: "",
+            flags: Flags::new(),
+            bytes_in: 0,
+            upstream: None,
+            route_name: String::new(),
+        };
+        let entry = std::mem::replace(&mut self.entry, placeholder);
+        entry.finish(response, self.proxy.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        add_flag(&mut self.entry.flags, "DC");
+        self.proxy.stats.record(0, &self.entry.flags);
+        let entry = &self.entry;
+        self.proxy
+            .access_log
+            .push(|out| entry.write_line(out, 0, 0));
+    }
+}
+
 /// A response body that counts the bytes it passes on and logs the request when it ends.
 pub struct LoggedBody {
     inner: Body,
