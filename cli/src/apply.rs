@@ -10,12 +10,14 @@
 //!    answers 503 at run time, and so do our sidecars);
 //! 2. on any error, change **nothing**: the routing in force stays as it was;
 //! 3. otherwise **copy** the files in (each written to a temporary name and renamed, so a
-//!    sidecar never reads half a file), and remove the files they replace.
+//!    sidecar never reads half a file), and take out what they replace.
 //!
-//! Replacing follows Istio's rule that a resource is known by its kind and name: an applied
-//! file that defines a resource of the same kind, namespace and name as a new one is replaced.
-//! We replace whole files (a file of four VirtualServices goes if one of them is redefined),
-//! which keeps the folder a plain copy of what you applied; `apply --list` shows the result.
+//! Replacing follows Istio's rule that a resource is known by its kind, namespace and name, as
+//! `kubectl apply` does: a new VirtualService `reviews` replaces the one in force, and only that
+//! one. An applied file that defines it among others keeps the others: it is rewritten without
+//! that document (the `---` separated part that defined it), and removed once nothing is left.
+//! A file applied again under the same name replaces its earlier copy. `apply --list` shows what
+//! is in force, resource by resource, with its file.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -55,17 +57,34 @@ pub fn main(args: ApplyArgs) -> ExitCode {
     }
 }
 
-/// The outcome of step 1 and 2: the set checked, and the applied files the new ones replace.
+/// The outcome of step 1 and 2: the set checked, and what the new files replace.
 #[derive(Debug)]
 pub struct Checked {
     /// Everything the sidecars would load after the apply, with its diagnostics.
     pub loaded: Loaded,
+    /// Applied files with nothing left once the new ones are in.
     pub replaced: Vec<PathBuf>,
+    /// Applied files that keep some of their documents: rewritten with only those.
+    pub trimmed: Vec<Trimmed>,
+}
+
+/// An applied file that loses some of its resources to the new files.
+#[derive(Debug)]
+pub struct Trimmed {
+    pub path: PathBuf,
+    /// The documents that stay, `---` separated.
+    pub text: String,
+    /// "VirtualService reviews", for each resource taken out.
+    pub taken_out: Vec<String>,
 }
 
 /// Checks `files` with what stays in `dir`, then copies them in. Prints what it did.
 pub fn apply(dir: &Path, files: &[PathBuf]) -> Result<(), String> {
-    let Checked { loaded, replaced } = check(dir, files)?;
+    let Checked {
+        loaded,
+        replaced,
+        trimmed,
+    } = check(dir, files)?;
     for diagnostic in &loaded.diagnostics {
         println!("{diagnostic}");
     }
@@ -93,6 +112,15 @@ pub fn apply(dir: &Path, files: &[PathBuf]) -> Result<(), String> {
         std::fs::remove_file(&old).map_err(|e| format!("{}: {e}", old.display()))?;
         println!("removed {} (replaced)", old.display());
     }
+    for old in trimmed {
+        write_atomically(&old.path, old.text.as_bytes())
+            .map_err(|e| format!("{}: {e}", old.path.display()))?;
+        println!(
+            "updated {} (replaced: {}; the rest stays)",
+            old.path.display(),
+            old.taken_out.join(", ")
+        );
+    }
     println!("the sidecars load it within a second");
     Ok(())
 }
@@ -111,30 +139,95 @@ pub fn check(dir: &Path, files: &[PathBuf]) -> Result<Checked, String> {
         }
     }
 
-    // 1. What the new files define, and which applied files they replace.
+    // 1. What the new files define, and what of the applied files they replace.
     let incoming = mesh_config::load_files(files);
     let new_keys: BTreeSet<Key> = incoming.resources.iter().map(key).collect();
-    let mut kept = Vec::new();
     let mut replaced = Vec::new();
+    let mut trimmed = Vec::new();
+    // What stays of the applied files, each loaded under its own name.
+    let mut staying = Loaded::default();
     for old in config_files(dir)? {
-        let same_name = old.file_name().is_some_and(|n| names.contains(n));
-        let redefined = mesh_config::load_file(&old)
-            .resources
-            .iter()
-            .any(|r| new_keys.contains(&key(r)));
-        if same_name || redefined {
+        if old.file_name().is_some_and(|n| names.contains(n)) {
             replaced.push(old);
-        } else {
-            kept.push(old);
+            continue;
         }
+        let name = old.display().to_string();
+        let text = std::fs::read_to_string(&old).map_err(|e| format!("{name}: {e}"))?;
+        let whole = mesh_config::load_str(&name, &text);
+        if !whole.resources.iter().any(|r| new_keys.contains(&key(r))) {
+            staying.resources.extend(whole.resources);
+            staying.diagnostics.extend(whole.diagnostics);
+            continue;
+        }
+        let mut kept_documents = Vec::new();
+        let mut taken_out = Vec::new();
+        for document in documents(&text) {
+            let loaded = mesh_config::load_str(&name, document);
+            let (out, stay): (Vec<&Resource>, Vec<&Resource>) = loaded
+                .resources
+                .iter()
+                .partition(|r| new_keys.contains(&key(r)));
+            taken_out.extend(
+                out.iter()
+                    .map(|r| format!("{} {}", r.kind().as_str(), r.metadata.name)),
+            );
+            if !stay.is_empty() {
+                kept_documents.push(document.trim_end_matches('\n'));
+            }
+        }
+        if kept_documents.is_empty() {
+            replaced.push(old);
+            continue;
+        }
+        let text = format!("{}\n", kept_documents.join("\n---\n"));
+        let kept = mesh_config::load_str(&name, &text);
+        staying.resources.extend(kept.resources);
+        staying.diagnostics.extend(kept.diagnostics);
+        trimmed.push(Trimmed {
+            path: old,
+            text,
+            taken_out,
+        });
     }
 
-    // 2. The whole set the sidecars would load, checked as they would check it.
-    let candidate: Vec<PathBuf> = kept.iter().chain(files).cloned().collect();
+    // 2. The whole set the sidecars would load, checked as they would check it: each file's
+    //    own diagnostics, then the checks across files.
+    let mut loaded = staying;
+    for file in files {
+        let one = mesh_config::load_file(file);
+        loaded.resources.extend(one.resources);
+        loaded.diagnostics.extend(one.diagnostics);
+    }
+    loaded
+        .diagnostics
+        .extend(mesh_config::validate::check_set(&loaded.resources));
     Ok(Checked {
-        loaded: mesh_config::load_files(&candidate),
+        loaded,
         replaced,
+        trimmed,
     })
+}
+
+/// The documents of a YAML stream: the text between lines that start with `---` (a document
+/// marker must start its line; inside a block scalar the text is indented).
+fn documents(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let is_marker = line.starts_with("---")
+            && line[3..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace() || c == '#');
+        if is_marker {
+            out.push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    out.push(&text[start..]);
+    out
 }
 
 /// Prints the resources in force in `dir`, one a line, with their file.
@@ -278,5 +371,64 @@ mod tests {
         let second = write(src.path(), "second.yaml", TO_V1);
         apply(config.path(), &[second]).expect("valid");
         assert_eq!(names(config.path()), ["dr.yaml", "second.yaml"]);
+    }
+
+    #[test]
+    fn a_file_keeps_the_resources_that_were_not_redefined() {
+        let src = tempfile::tempdir().expect("tempdir");
+        let config = tempfile::tempdir().expect("tempdir");
+        let ratings = TO_V1.replace("reviews", "ratings");
+        // Like virtual-service-all-v1.yaml: several VirtualServices in one file.
+        let all = write(
+            src.path(),
+            "all.yaml",
+            &format!("# every service on v1\n---\n{TO_V1}---\n{ratings}"),
+        );
+        let dr = write(
+            src.path(),
+            "dr.yaml",
+            &format!("{SUBSETS}---\n{}", SUBSETS.replace("reviews", "ratings")),
+        );
+        apply(config.path(), &[dr, all]).expect("valid");
+        let reviews_again = write(src.path(), "reviews.yaml", TO_V1);
+        let checked = check(config.path(), std::slice::from_ref(&reviews_again)).expect("checked");
+        assert!(checked.replaced.is_empty());
+        assert_eq!(checked.trimmed.len(), 1);
+        assert_eq!(checked.trimmed[0].taken_out, ["VirtualService reviews"]);
+        apply(config.path(), &[reviews_again]).expect("valid");
+        assert_eq!(
+            names(config.path()),
+            ["all.yaml", "dr.yaml", "reviews.yaml"]
+        );
+        // all.yaml now holds only the ratings VirtualService, and loads cleanly with the rest.
+        let left = mesh_config::load_file(config.path().join("all.yaml"));
+        let kept: Vec<String> = left
+            .resources
+            .iter()
+            .map(|r| r.metadata.name.clone())
+            .collect();
+        assert_eq!(kept, ["ratings"]);
+        let everything = mesh_config::load_files(&config_files(config.path()).expect("list"));
+        assert!(
+            everything.diagnostics.is_empty(),
+            "{:?}",
+            everything.diagnostics
+        );
+        // Redefining the last resource of a file removes the file.
+        let ratings_again = write(src.path(), "ratings.yaml", &ratings);
+        apply(config.path(), &[ratings_again]).expect("valid");
+        assert_eq!(
+            names(config.path()),
+            ["dr.yaml", "ratings.yaml", "reviews.yaml"]
+        );
+    }
+
+    #[test]
+    fn documents_are_split_at_markers_that_start_a_line() {
+        let text = "a: 1\n---\nb: |\n  --- not a marker\n--- # comment\nc: 3\n";
+        assert_eq!(
+            documents(text),
+            ["a: 1\n", "b: |\n  --- not a marker\n", "c: 3\n"]
+        );
     }
 }
