@@ -40,6 +40,7 @@ pub mod error;
 pub mod inbound;
 pub mod log_buffer;
 pub mod outbound;
+pub mod pool;
 pub mod registry;
 pub mod rescue;
 pub mod server;

@@ -222,9 +222,9 @@ impl Upstream<'_> {
 }
 
 impl retry::Attempt for Upstream<'_> {
-    type Body = Incoming;
+    type Body = Body;
 
-    async fn attempt(&mut self) -> Result<Response<Incoming>, ProxyError> {
+    async fn attempt(&mut self) -> Result<Response<Body>, ProxyError> {
         self.settle_cancelled();
         // 6. circuit_breaker: per attempt, because each attempt needs its own connection, and
         //    before balance, so that a request that waited for capacity picks its endpoint with

@@ -18,14 +18,14 @@
 //! gRPC call (which needs HTTP/2 trailers) stays HTTP/2 end to end. Bodies stream frame by frame
 //! in both directions, so trailers such as `grpc-status` pass through untouched.
 //!
-//! Connections come from two hyper-util pooled clients ([`Clients`]), one per protocol: kept
-//! alive and reused across requests, so the common case costs no TCP handshake (on HTTP/2 many
+//! Connections are kept alive and reused across requests ([`Clients`]), so the common case costs
+//! no TCP handshake: HTTP/1.1 ones in the proxy's own pool (`crate::pool`: idle connections per
+//! endpoint, one request at a time on each), HTTP/2 ones in hyper-util's pooled client (many
 //! requests share one connection). A failure to connect is 503 `UF`; a connection that breaks
 //! before the response headers is 503 `UC`; an HTTP/2 stream the upstream refused
 //! (`REFUSED_STREAM`, it never processed the request) is 503 `UR`.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -38,48 +38,42 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mesh_config::model::HeaderOperations;
 
+use std::sync::Arc;
+
 use crate::body::{self, Body};
 use crate::error::ProxyError;
+use crate::pool::Http1Pool;
 use crate::stage::route::Route;
 
 /// Bodies up to this size (with a known length) are buffered, so they can be retried.
 pub const MAX_BUFFERED: u64 = 64 * 1024;
 
-/// One pooled client towards upstreams (HTTP/1.1 or HTTP/2, see [`Clients`]).
+/// hyper-util's pooled client, for HTTP/2 upstreams (see [`Clients`]).
 pub type Client = PooledClient<HttpConnector, Body>;
 
-/// The two pooled clients: a request goes out in the protocol it came in.
+/// The connections towards upstreams: a request goes out in the protocol it came in.
 #[derive(Clone)]
 pub struct Clients {
-    pub http1: Client,
-    /// HTTP/2 with prior knowledge (h2c): no upgrade dance, as gRPC clients do.
+    /// HTTP/1.1: our own pool of kept-alive connections (`crate::pool`).
+    pub http1: Arc<Http1Pool>,
+    /// HTTP/2 with prior knowledge (h2c): no upgrade dance, as gRPC clients do. One connection
+    /// carries many requests; hyper-util's pooled client shares it.
     pub http2: Client,
 }
 
-impl Clients {
-    /// The client for a request that arrived with `version`.
-    pub fn for_version(&self, version: Version) -> &Client {
-        if version == Version::HTTP_2 {
-            &self.http2
-        } else {
-            &self.http1
-        }
-    }
-}
-
-/// Both clients, with keep-alive and Envoy's connect timeout.
+/// Both, with keep-alive and Envoy's connect timeout.
 pub fn client() -> Clients {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(10)));
-    let http1 = PooledClient::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector.clone());
+    connector.set_connect_timeout(Some(crate::pool::CONNECT_TIMEOUT));
     let http2 = PooledClient::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_idle_timeout(crate::pool::IDLE_TIMEOUT)
         .http2_only(true)
         .build(connector);
-    Clients { http1, http2 }
+    Clients {
+        http1: Arc::default(),
+        http2,
+    }
 }
 
 /// The request body, ready to be sent once or many times.
@@ -279,7 +273,7 @@ pub async fn send(
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,
     close: bool,
-) -> Result<Response<Incoming>, ProxyError> {
+) -> Result<Response<Body>, ProxyError> {
     send_to(clients, outgoing, &authority_of(endpoint)?, close).await
 }
 
@@ -291,7 +285,7 @@ pub async fn send_to(
     outgoing: &mut Outgoing,
     endpoint: &Authority,
     close: bool,
-) -> Result<Response<Incoming>, ProxyError> {
+) -> Result<Response<Body>, ProxyError> {
     let body = match &mut outgoing.body {
         RequestBody::Buffered(bytes, trailers) => {
             body::with_trailers(bytes.clone(), trailers.clone())
@@ -301,34 +295,38 @@ pub async fn send_to(
     let mut request = Request::new(body);
     *request.method_mut() = outgoing.method.clone();
     *request.version_mut() = outgoing.version;
-    // An absolute URI tells the pool where to connect; hyper writes origin form on the wire.
-    // Built from parts: the path is shared with the caller's request, nothing is re-parsed
-    // but the endpoint's address.
+    *request.headers_mut() = outgoing.headers.clone();
+    if outgoing.version != Version::HTTP_2 {
+        // HTTP/1.1: origin form on our own pool (the path is shared with the caller's request).
+        *request.uri_mut() = http::Uri::from(outgoing.path_and_query.clone());
+        // `maxRequestsPerConnection`: this connection is closed after this request.
+        if close {
+            request
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        return clients.http1.send(endpoint, request, !close).await;
+    }
+    // HTTP/2: an absolute URI tells hyper-util's pool where to connect; built from parts, so
+    // nothing is re-parsed but the endpoint's address.
     let mut uri = http::uri::Parts::default();
     uri.scheme = Some(http::uri::Scheme::HTTP);
     uri.authority = Some(endpoint.clone());
     uri.path_and_query = Some(outgoing.path_and_query.clone());
     *request.uri_mut() = http::Uri::from_parts(uri).map_err(|_| ProxyError::NoHost)?;
-    *request.headers_mut() = outgoing.headers.clone();
-    // HTTP/2 has no `Connection` header; `maxRequestsPerConnection` is about HTTP/1.1 here.
-    if close && outgoing.version != Version::HTTP_2 {
-        // hyper's client does not return a connection to the pool after a request that says
-        // `Connection: close`.
-        request
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    let client = clients.for_version(outgoing.version);
-    client.request(request).await.map_err(|error| {
-        tracing::debug!(%endpoint, %error, "upstream request failed");
-        if error.is_connect() {
-            ProxyError::ConnectFailure
-        } else if refused_stream(&error) {
-            ProxyError::RefusedStream
-        } else {
-            ProxyError::UpstreamReset
+    match clients.http2.request(request).await {
+        Ok(response) => Ok(response.map(BodyExt::boxed)),
+        Err(error) => {
+            tracing::debug!(%endpoint, %error, "upstream request failed");
+            Err(if error.is_connect() {
+                ProxyError::ConnectFailure
+            } else if refused_stream(&error) {
+                ProxyError::RefusedStream
+            } else {
+                ProxyError::UpstreamReset
+            })
         }
-    })
+    }
 }
 
 /// `ip:port` as a URI authority, formatted on the stack.
@@ -357,11 +355,11 @@ fn refused_stream(error: &(dyn std::error::Error + 'static)) -> bool {
 
 /// The upstream's response, made ready for the caller: hop-by-hop headers dropped, the rule's
 /// response header operations applied; the body streams through.
-pub fn respond(response: Response<Incoming>, route: &Route) -> Response<Body> {
-    let (mut parts, incoming) = response.into_parts();
+pub fn respond(response: Response<Body>, route: &Route) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     apply(&route.response_headers, &mut parts.headers);
-    Response::from_parts(parts, incoming.boxed())
+    Response::from_parts(parts, body)
 }
 
 #[cfg(test)]

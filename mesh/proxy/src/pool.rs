@@ -1,0 +1,235 @@
+//! HTTP/1.1 connections to upstreams, kept alive and reused.
+//!
+//! An HTTP/1.1 connection carries one request at a time, so a busy proxy keeps several open to
+//! each endpoint. This pool is the simplest one that does the job, written for this proxy
+//! (HTTP/2, where one connection carries many requests at once, uses hyper-util's client):
+//! - **idle connections** wait in a list per endpoint (`127.0.0.1:9101`); a request takes the
+//!   last one put back (the warmest), or opens a new connection (10 s to connect, else `UF`);
+//! - a connection goes back to the list **when the response body has ended**, not before: until
+//!   then it is still busy sending that body. A response the caller abandoned halfway leaves the
+//!   connection in an unknown state, so it is closed instead;
+//! - a connection idle for [`IDLE_TIMEOUT`], or closed by the upstream meanwhile, is dropped
+//!   when next looked at;
+//! - a request sent on a reused connection that turns out to have closed before the request was
+//!   written (the upstream's idle timeout won the race) is sent again on a new connection: it
+//!   never reached the upstream, so that is always safe.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::uri::Authority;
+use http::{Request, Response};
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::body::Body;
+use crate::error::ProxyError;
+
+/// How long an unused connection is kept.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting may take before the attempt fails with `UF`.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection waiting for its next request.
+struct Idle {
+    sender: SendRequest<Body>,
+    since: Instant,
+}
+
+/// Idle HTTP/1.1 connections, per endpoint.
+#[derive(Default)]
+pub struct Http1Pool {
+    idle: Mutex<HashMap<Authority, Vec<Idle>>>,
+}
+
+impl std::fmt::Debug for Http1Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http1Pool").finish_non_exhaustive()
+    }
+}
+
+impl Http1Pool {
+    /// Send `request` (origin form, with its `Host`) to `endpoint`. `reuse: false` closes the
+    /// connection after this request (`maxRequestsPerConnection`).
+    pub async fn send(
+        self: &Arc<Self>,
+        endpoint: &Authority,
+        request: Request<Body>,
+        reuse: bool,
+    ) -> Result<Response<Body>, ProxyError> {
+        let mut request = request;
+        // An idle connection may still be finishing its previous exchange for a moment (its
+        // task has not run since the body ended): `ready` waits for that, or says it closed.
+        if let Some(mut sender) = self.take_idle(endpoint)
+            && sender.ready().await.is_ok()
+        {
+            match sender.try_send_request(request).await {
+                Ok(response) => return Ok(self.hand_back(endpoint, sender, response, reuse)),
+                Err(mut error) => match error.take_message() {
+                    // Never written: the connection had closed. Try a new one below.
+                    Some(unsent) => request = unsent,
+                    None => {
+                        tracing::debug!(%endpoint, error = %error.error(), "upstream request failed");
+                        return Err(ProxyError::UpstreamReset);
+                    }
+                },
+            }
+        }
+        let mut sender = connect(endpoint).await?;
+        match sender.send_request(request).await {
+            Ok(response) => Ok(self.hand_back(endpoint, sender, response, reuse)),
+            Err(error) => {
+                tracing::debug!(%endpoint, %error, "upstream request failed");
+                Err(ProxyError::UpstreamReset)
+            }
+        }
+    }
+
+    /// The warmest idle connection to `endpoint` that is still open.
+    fn take_idle(&self, endpoint: &Authority) -> Option<SendRequest<Body>> {
+        let mut idle = self.idle.lock().ok()?;
+        let waiting = idle.get_mut(endpoint)?;
+        while let Some(Idle { sender, since }) = waiting.pop() {
+            if !sender.is_closed() && since.elapsed() < IDLE_TIMEOUT {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    /// The response, with a body that puts the connection back when it ends.
+    fn hand_back(
+        self: &Arc<Self>,
+        endpoint: &Authority,
+        sender: SendRequest<Body>,
+        response: Response<Incoming>,
+        reuse: bool,
+    ) -> Response<Body> {
+        let home = reuse.then(|| Home {
+            pool: self.clone(),
+            endpoint: endpoint.clone(),
+            sender,
+        });
+        let mut body = PooledBody { inner: None, home };
+        response.map(|inner| {
+            if inner.is_end_stream() {
+                // Nothing to read (an empty body): the connection is free now.
+                body.go_home();
+            }
+            body.inner = Some(inner);
+            http_body_util::BodyExt::boxed(body)
+        })
+    }
+
+    fn put_back(&self, endpoint: Authority, sender: SendRequest<Body>) {
+        if sender.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.entry(endpoint).or_default().push(Idle {
+                sender,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+/// Open a connection to `endpoint` and start driving it.
+async fn connect(endpoint: &Authority) -> Result<SendRequest<Body>, ProxyError> {
+    let stream =
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(endpoint.as_str())).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(%endpoint, %error, "cannot connect");
+                return Err(ProxyError::ConnectFailure);
+            }
+            Err(_) => {
+                tracing::debug!(%endpoint, "connect timed out");
+                return Err(ProxyError::ConnectFailure);
+            }
+        };
+    // Small requests and answers: send them at once (no Nagle delay).
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| ProxyError::ConnectFailure)?;
+    let endpoint = endpoint.clone();
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
+
+/// Where a connection goes back to.
+struct Home {
+    pool: Arc<Http1Pool>,
+    endpoint: Authority,
+    sender: SendRequest<Body>,
+}
+
+/// A response body that returns its connection to the pool when it ends.
+struct PooledBody {
+    inner: Option<Incoming>,
+    home: Option<Home>,
+}
+
+impl PooledBody {
+    fn go_home(&mut self) {
+        if let Some(Home {
+            pool,
+            endpoint,
+            sender,
+        }) = self.home.take()
+        {
+            pool.put_back(endpoint, sender);
+        }
+    }
+}
+
+impl HttpBody for PooledBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let poll = Pin::new(inner).poll_frame(cx);
+        let ended = match &poll {
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Ok(_))) => this.inner.as_ref().is_some_and(|b| b.is_end_stream()),
+            Poll::Ready(Some(Err(_))) => {
+                // A broken body: the connection is not reused.
+                this.home = None;
+                false
+            }
+            Poll::Pending => false,
+        };
+        if ended {
+            this.go_home();
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(HttpBody::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
+    }
+}
