@@ -157,16 +157,15 @@ async fn life(
         budget: None,
         sending: None,
     };
-    let result = timeout::within(
-        route.timeout,
-        retry::run(
+    let result = {
+        let attempts = std::pin::pin!(retry::run(
             &policy,
             &mut entry.flags,
             &proxy.stats.retries,
             &mut upstream,
-        ),
-    )
-    .await;
+        ));
+        timeout::within(route.timeout, attempts).await
+    };
     // The deadline may have cut an attempt short: that counts against its endpoint.
     upstream.settle_cancelled();
     entry.upstream = upstream.tried.last().copied();
@@ -260,6 +259,7 @@ impl retry::Attempt for Upstream<'_> {
         let outcome = forward::send_to(
             &self.proxy.client,
             self.outgoing,
+            endpoint.address,
             &endpoint.authority,
             close,
         )

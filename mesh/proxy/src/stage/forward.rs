@@ -18,12 +18,12 @@
 //! gRPC call (which needs HTTP/2 trailers) stays HTTP/2 end to end. Bodies stream frame by frame
 //! in both directions, so trailers such as `grpc-status` pass through untouched.
 //!
-//! Connections are kept alive and reused across requests ([`Clients`]), so the common case costs
-//! no TCP handshake: HTTP/1.1 ones in the proxy's own pool (`crate::pool`: idle connections per
-//! endpoint, one request at a time on each), HTTP/2 ones in hyper-util's pooled client (many
-//! requests share one connection). A failure to connect is 503 `UF`; a connection that breaks
-//! before the response headers is 503 `UC`; an HTTP/2 stream the upstream refused
-//! (`REFUSED_STREAM`, it never processed the request) is 503 `UR`.
+//! Connections are kept alive and reused across requests ([`Clients`], the proxy's own pools in
+//! `crate::pool`), so the common case costs no TCP handshake: HTTP/1.1 ones one request at a
+//! time each, idle ones waiting per endpoint; HTTP/2 ones one per endpoint, shared by all its
+//! requests. A failure to connect is 503 `UF`; a connection that breaks before the response
+//! headers is 503 `UC`; an HTTP/2 stream the upstream refused (`REFUSED_STREAM`, it never
+//! processed the request) is 503 `UR`.
 
 use std::net::SocketAddr;
 
@@ -33,47 +33,31 @@ use http::uri::{Authority, PathAndQuery};
 use http::{Method, Request, Response, Version};
 use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
-use hyper_util::client::legacy::Client as PooledClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use mesh_config::model::HeaderOperations;
 
 use std::sync::Arc;
 
 use crate::body::{self, Body};
 use crate::error::ProxyError;
-use crate::pool::Http1Pool;
+use crate::pool::{Http1Pool, Http2Pool};
 use crate::stage::route::Route;
 
 /// Bodies up to this size (with a known length) are buffered, so they can be retried.
 pub const MAX_BUFFERED: u64 = 64 * 1024;
 
-/// hyper-util's pooled client, for HTTP/2 upstreams (see [`Clients`]).
-pub type Client = PooledClient<HttpConnector, Body>;
-
 /// The connections towards upstreams: a request goes out in the protocol it came in.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Clients {
-    /// HTTP/1.1: our own pool of kept-alive connections (`crate::pool`).
+    /// HTTP/1.1: kept-alive connections, one request at a time on each.
     pub http1: Arc<Http1Pool>,
     /// HTTP/2 with prior knowledge (h2c): no upgrade dance, as gRPC clients do. One connection
-    /// carries many requests; hyper-util's pooled client shares it.
-    pub http2: Client,
+    /// per endpoint carries all its requests.
+    pub http2: Arc<Http2Pool>,
 }
 
-/// Both, with keep-alive and Envoy's connect timeout.
+/// Both pools, empty: connections are opened when first needed.
 pub fn client() -> Clients {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(crate::pool::CONNECT_TIMEOUT));
-    let http2 = PooledClient::builder(TokioExecutor::new())
-        .pool_idle_timeout(crate::pool::IDLE_TIMEOUT)
-        .http2_only(true)
-        .build(connector);
-    Clients {
-        http1: Arc::default(),
-        http2,
-    }
+    Clients::default()
 }
 
 /// The request body, ready to be sent once or many times.
@@ -274,16 +258,17 @@ pub async fn send(
     endpoint: SocketAddr,
     close: bool,
 ) -> Result<Response<Body>, ProxyError> {
-    send_to(clients, outgoing, &authority_of(endpoint)?, close).await
+    send_to(clients, outgoing, endpoint, &authority_of(endpoint)?, close).await
 }
 
-/// Send one attempt to `endpoint`, given as a URI authority (`127.0.0.1:9080`; the registry
-/// keeps one per endpoint). `close`: ask for the connection to be closed after this request
-/// instead of going back to the pool (`maxRequestsPerConnection`).
+/// Send one attempt to `endpoint`, whose address is also given as a URI authority (`authority`,
+/// `127.0.0.1:9080`; the registry keeps one per endpoint). `close`: ask for the connection to be
+/// closed after this request instead of going back to the pool (`maxRequestsPerConnection`).
 pub async fn send_to(
     clients: &Clients,
     outgoing: &mut Outgoing,
-    endpoint: &Authority,
+    endpoint: SocketAddr,
+    authority: &Authority,
     close: bool,
 ) -> Result<Response<Body>, ProxyError> {
     let body = match &mut outgoing.body {
@@ -307,26 +292,15 @@ pub async fn send_to(
         }
         return clients.http1.send(endpoint, request, !close).await;
     }
-    // HTTP/2: an absolute URI tells hyper-util's pool where to connect; built from parts, so
-    // nothing is re-parsed but the endpoint's address.
+    // HTTP/2: an absolute URI, since HTTP/2 sends the scheme and authority as pseudo-headers;
+    // built from parts, so nothing is re-parsed.
     let mut uri = http::uri::Parts::default();
     uri.scheme = Some(http::uri::Scheme::HTTP);
-    uri.authority = Some(endpoint.clone());
+    uri.authority = Some(authority.clone());
     uri.path_and_query = Some(outgoing.path_and_query.clone());
     *request.uri_mut() = http::Uri::from_parts(uri).map_err(|_| ProxyError::NoHost)?;
-    match clients.http2.request(request).await {
-        Ok(response) => Ok(response.map(BodyExt::boxed)),
-        Err(error) => {
-            tracing::debug!(%endpoint, %error, "upstream request failed");
-            Err(if error.is_connect() {
-                ProxyError::ConnectFailure
-            } else if refused_stream(&error) {
-                ProxyError::RefusedStream
-            } else {
-                ProxyError::UpstreamReset
-            })
-        }
-    }
+    let response = clients.http2.send(endpoint, request).await?;
+    Ok(response.map(BodyExt::boxed))
 }
 
 /// `ip:port` as a URI authority, formatted on the stack.
@@ -338,19 +312,6 @@ fn authority_of(endpoint: SocketAddr) -> Result<Authority, ProxyError> {
     write!(cursor, "{endpoint}").map_err(|_| ProxyError::NoHost)?;
     let len = usize::try_from(cursor.position()).map_err(|_| ProxyError::NoHost)?;
     Authority::try_from(&buffer[..len]).map_err(|_| ProxyError::NoHost)
-}
-
-/// Did the upstream reset the HTTP/2 stream with `REFUSED_STREAM` (it did not process it)?
-/// The h2 error sits a few `source()` levels under hyper-util's error.
-fn refused_stream(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(e) = cause {
-        if let Some(h2) = e.downcast_ref::<h2::Error>() {
-            return h2.reason() == Some(h2::Reason::REFUSED_STREAM);
-        }
-        cause = e.source();
-    }
-    false
 }
 
 /// The upstream's response, made ready for the caller: hop-by-hop headers dropped, the rule's

@@ -65,7 +65,14 @@ pub fn send(
             return;
         };
         let address = endpoint.address;
-        match crate::stage::forward::send(&clients, &mut copy, address, false).await {
+        let sent = crate::stage::forward::send_to(
+            &clients,
+            &mut copy,
+            address,
+            &endpoint.authority,
+            false,
+        );
+        match sent.await {
             // Read to the end so the connection goes back to the pool.
             Ok(response) => drop(response.into_body().collect().await),
             Err(error) => tracing::debug!(mirror = %address, %error, "mirror request failed"),

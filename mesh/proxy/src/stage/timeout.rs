@@ -6,15 +6,19 @@
 //! deadline, Istio's default.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use crate::error::ProxyError;
 
 /// Run `exchange`, giving up with [`ProxyError::Timeout`] after `limit`.
-pub async fn within<T>(
-    limit: Option<Duration>,
-    exchange: impl Future<Output = Result<T, ProxyError>>,
-) -> Result<T, ProxyError> {
+///
+/// `exchange` comes pinned by the caller (`std::pin::pin!`): the retry stage's future is large,
+/// and taking it by reference saves copying it into this one on every request.
+pub async fn within<T, F>(limit: Option<Duration>, exchange: Pin<&mut F>) -> Result<T, ProxyError>
+where
+    F: Future<Output = Result<T, ProxyError>>,
+{
     match limit {
         None => exchange.await,
         Some(limit) => tokio::time::timeout(limit, exchange)

@@ -1,8 +1,7 @@
 //! HTTP/1.1 connections to upstreams, kept alive and reused.
 //!
 //! An HTTP/1.1 connection carries one request at a time, so a busy proxy keeps several open to
-//! each endpoint. This pool is the simplest one that does the job, written for this proxy
-//! (HTTP/2, where one connection carries many requests at once, uses hyper-util's client):
+//! each endpoint. This pool is the simplest one that does the job:
 //! - **idle connections** wait in a list per endpoint (`127.0.0.1:9101`); a request takes the
 //!   last one put back (the warmest), or opens a new connection (10 s to connect, else `UF`);
 //! - a connection goes back to the list **when the response body has ended**, not before: until
@@ -14,27 +13,21 @@
 //!   written (the upstream's idle timeout won the race) is sent again on a new connection: it
 //!   never reached the upstream, so that is always safe.
 
-use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-use http::uri::Authority;
 use http::{Request, Response};
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
+use super::{IDLE_TIMEOUT, PerEndpoint, connect_tcp};
 use crate::body::Body;
 use crate::error::ProxyError;
-
-/// How long an unused connection is kept.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long connecting may take before the attempt fails with `UF`.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection waiting for its next request.
 struct Idle {
@@ -45,7 +38,7 @@ struct Idle {
 /// Idle HTTP/1.1 connections, per endpoint.
 #[derive(Default)]
 pub struct Http1Pool {
-    idle: Mutex<HashMap<Authority, Vec<Idle>>>,
+    idle: Mutex<PerEndpoint<Vec<Idle>>>,
 }
 
 impl std::fmt::Debug for Http1Pool {
@@ -59,7 +52,7 @@ impl Http1Pool {
     /// connection after this request (`maxRequestsPerConnection`).
     pub async fn send(
         self: &Arc<Self>,
-        endpoint: &Authority,
+        endpoint: SocketAddr,
         request: Request<Body>,
         reuse: bool,
     ) -> Result<Response<Body>, ProxyError> {
@@ -92,9 +85,9 @@ impl Http1Pool {
     }
 
     /// The warmest idle connection to `endpoint` that is still open.
-    fn take_idle(&self, endpoint: &Authority) -> Option<SendRequest<Body>> {
+    fn take_idle(&self, endpoint: SocketAddr) -> Option<SendRequest<Body>> {
         let mut idle = self.idle.lock().ok()?;
-        let waiting = idle.get_mut(endpoint)?;
+        let waiting = idle.get_mut(&endpoint)?;
         while let Some(Idle { sender, since }) = waiting.pop() {
             if !sender.is_closed() && since.elapsed() < IDLE_TIMEOUT {
                 return Some(sender);
@@ -106,14 +99,14 @@ impl Http1Pool {
     /// The response, with a body that puts the connection back when it ends.
     fn hand_back(
         self: &Arc<Self>,
-        endpoint: &Authority,
+        endpoint: SocketAddr,
         sender: SendRequest<Body>,
         response: Response<Incoming>,
         reuse: bool,
     ) -> Response<Body> {
         let home = reuse.then(|| Home {
             pool: self.clone(),
-            endpoint: endpoint.clone(),
+            endpoint,
             sender,
         });
         let mut body = PooledBody { inner: None, home };
@@ -127,7 +120,7 @@ impl Http1Pool {
         })
     }
 
-    fn put_back(&self, endpoint: Authority, sender: SendRequest<Body>) {
+    fn put_back(&self, endpoint: SocketAddr, sender: SendRequest<Body>) {
         if sender.is_closed() {
             return;
         }
@@ -141,25 +134,11 @@ impl Http1Pool {
 }
 
 /// Open a connection to `endpoint` and start driving it.
-async fn connect(endpoint: &Authority) -> Result<SendRequest<Body>, ProxyError> {
-    let stream =
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(endpoint.as_str())).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(error)) => {
-                tracing::debug!(%endpoint, %error, "cannot connect");
-                return Err(ProxyError::ConnectFailure);
-            }
-            Err(_) => {
-                tracing::debug!(%endpoint, "connect timed out");
-                return Err(ProxyError::ConnectFailure);
-            }
-        };
-    // Small requests and answers: send them at once (no Nagle delay).
-    let _ = stream.set_nodelay(true);
+async fn connect(endpoint: SocketAddr) -> Result<SendRequest<Body>, ProxyError> {
+    let stream = connect_tcp(endpoint).await?;
     let (sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|_| ProxyError::ConnectFailure)?;
-    let endpoint = endpoint.clone();
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
@@ -171,7 +150,7 @@ async fn connect(endpoint: &Authority) -> Result<SendRequest<Body>, ProxyError> 
 /// Where a connection goes back to.
 struct Home {
     pool: Arc<Http1Pool>,
-    endpoint: Authority,
+    endpoint: SocketAddr,
     sender: SendRequest<Body>,
 }
 
