@@ -67,6 +67,6 @@ async fn life(
     let mut outgoing = forward::prepare(request, &authority, &route).await?;
     entry.bytes_in = outgoing.body_len();
     entry.upstream = Some(app);
-    let response = forward::send(&proxy.client, &mut outgoing, app, false).await?;
+    let response = forward::send(&proxy.client, &mut outgoing, app).await?;
     Ok(forward::respond(response, &route))
 }

@@ -249,10 +249,10 @@ impl retry::Attempt for Upstream<'_> {
             self.outliers.as_deref(),
         )?;
         self.tried.push(endpoint.address);
-        let close = self
+        let max_requests = self
             .breaker
             .as_ref()
-            .is_some_and(|b| b.close_after(endpoint.address));
+            .and_then(|b| b.limits.max_requests_per_connection);
         let _in_flight = balance::InFlight::start(endpoint);
         // 8. forward (send).
         self.sending = Some(endpoint.address);
@@ -261,7 +261,7 @@ impl retry::Attempt for Upstream<'_> {
             self.outgoing,
             endpoint.address,
             &endpoint.authority,
-            close,
+            max_requests,
         )
         .await;
         self.sending = None;

@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use support::{Mesh, peer_upstream, stat, upstream_with};
@@ -229,6 +229,63 @@ async fn max_requests_per_connection_one_opens_a_connection_per_request() {
         1,
         "keep-alive reuses the connection: {peers:?}"
     );
+}
+
+/// How many times each upstream peer address (one per proxy connection) was seen.
+fn per_peer(peers: &[String]) -> BTreeMap<&str, usize> {
+    let mut seen = BTreeMap::new();
+    for peer in peers {
+        *seen.entry(peer.as_str()).or_default() += 1;
+    }
+    seen
+}
+
+#[tokio::test]
+async fn max_requests_per_connection_counts_each_connection() {
+    let upstream = peer_upstream().await;
+    let mesh = Mesh::start(
+        &[("httpbin", vec![(upstream.addr, "v1")])],
+        &[(
+            "dr.yaml",
+            destination_rule("      http:\n        maxRequestsPerConnection: 2"),
+        )],
+    )
+    .await;
+
+    // One at a time: every connection carries exactly two requests, then a new one is opened.
+    let mut sequential = Vec::new();
+    for i in 0..6 {
+        let (status, flags, peer) = mesh.get(HTTPBIN, None).await;
+        assert_eq!((status, flags.as_str()), (200, ""), "request {i}");
+        sequential.push(peer);
+    }
+    let seen = per_peer(&sequential);
+    assert_eq!(
+        seen.len(),
+        3,
+        "6 requests, 2 per connection: {sequential:?}"
+    );
+    assert!(
+        seen.values().all(|&n| n == 2),
+        "each connection carries exactly 2 requests: {sequential:?}"
+    );
+
+    // Several at once: the pool holds several connections, and still none carries more than 2.
+    let mut concurrent = Vec::new();
+    for round in 0..4 {
+        let results = futures::future::join_all((0..3).map(|_| mesh.get(HTTPBIN, None))).await;
+        for (status, flags, peer) in results {
+            assert_eq!((status, flags.as_str()), (200, ""), "round {round}");
+            concurrent.push(peer);
+        }
+    }
+    assert_eq!(concurrent.len(), 12);
+    let seen = per_peer(&concurrent);
+    assert!(
+        seen.values().all(|&n| n <= 2),
+        "no connection carries more than 2 requests: {seen:?}"
+    );
+    assert_eq!(upstream.hits(), 6 + 12);
 }
 
 #[tokio::test]

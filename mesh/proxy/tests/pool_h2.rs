@@ -5,8 +5,8 @@ mod support;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,8 +21,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-/// An h2c upstream that counts the connections it accepts and the ones it has finished with,
-/// and answers every request `ok PATH` after `delay`.
+/// An h2c upstream that counts the connections it accepts, the requests each one carries and
+/// the ones it has finished with, and answers every request `ok PATH` after `delay`.
 struct H2Upstream {
     addr: SocketAddr,
     /// Connections accepted.
@@ -31,6 +31,8 @@ struct H2Upstream {
     closed: Arc<AtomicUsize>,
     /// The most requests in progress at the same time.
     peak: Arc<AtomicUsize>,
+    /// Requests received on each connection, in the order the connections were accepted.
+    requests: Arc<Mutex<Vec<usize>>>,
     task: JoinHandle<()>,
 }
 
@@ -47,6 +49,14 @@ impl H2Upstream {
 
     fn closed(&self) -> usize {
         self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Requests received on each connection so far, in the order the connections were accepted.
+    fn requests_per_connection(&self) -> Vec<usize> {
+        self.requests
+            .lock()
+            .expect("the request counts are not poisoned")
+            .clone()
     }
 
     /// Poll until the upstream has closed `n` connections (at most 5 s).
@@ -83,17 +93,37 @@ async fn h2_upstream(delay: Duration, close_first: bool) -> H2Upstream {
     let closed = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let (accepted_count, closed_count, peak_count) =
-        (accepted.clone(), closed.clone(), peak.clone());
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let (accepted_count, closed_count, peak_count, request_counts) = (
+        accepted.clone(),
+        closed.clone(),
+        peak.clone(),
+        requests.clone(),
+    );
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let number = accepted_count.fetch_add(1, Ordering::SeqCst);
+            request_counts
+                .lock()
+                .expect("the request counts are not poisoned")
+                .push(0);
             let answered = Arc::new(Notify::new());
-            let (answered_in_service, peak, in_flight) =
-                (answered.clone(), peak_count.clone(), in_flight.clone());
+            let (answered_in_service, peak, in_flight, counts) = (
+                answered.clone(),
+                peak_count.clone(),
+                in_flight.clone(),
+                request_counts.clone(),
+            );
             let service = service_fn(move |request: Request<Incoming>| {
                 let (answered, peak, in_flight) =
                     (answered_in_service.clone(), peak.clone(), in_flight.clone());
+                if let Some(count) = counts
+                    .lock()
+                    .expect("the request counts are not poisoned")
+                    .get_mut(number)
+                {
+                    *count += 1;
+                }
                 async move {
                     let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                     let _in_flight = InFlight(in_flight);
@@ -130,6 +160,7 @@ async fn h2_upstream(delay: Duration, close_first: bool) -> H2Upstream {
         accepted,
         closed,
         peak,
+        requests,
         task,
     }
 }
@@ -284,6 +315,53 @@ async fn a_closed_h2_connection_is_replaced() {
         0,
         "replacing the connection is no retry: {stats}"
     );
+}
+
+#[tokio::test]
+async fn max_requests_per_connection_applies_to_http2() {
+    let upstream = h2_upstream(Duration::ZERO, false).await;
+    let destination_rule = r#"
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: ratings
+spec:
+  host: ratings
+  trafficPolicy:
+    connectionPool:
+      http:
+        maxRequestsPerConnection: 3
+"#;
+    let mesh = Mesh::start(
+        &[("ratings", vec![(upstream.addr, "v1")])],
+        &[("ratings-dr.yaml", destination_rule.to_owned())],
+    )
+    .await;
+    let client = h2c_client(&mesh).await;
+
+    for i in 0..9 {
+        let (status, flags, body) =
+            h2c_get(client.clone(), &format!("http://ratings:9080/seq/{i}")).await;
+        assert_eq!(
+            (status, flags.as_str(), body),
+            (200, "", format!("ok /seq/{i}")),
+            "request {i}"
+        );
+    }
+    assert_eq!(
+        upstream.accepted(),
+        3,
+        "9 requests, 3 per connection: {:?}",
+        upstream.requests_per_connection()
+    );
+    assert_eq!(
+        upstream.requests_per_connection(),
+        [3, 3, 3],
+        "no connection carries more than 3 requests"
+    );
+    // A replaced connection is closed once its last stream has ended; the newest stays open.
+    upstream.wait_closed(2).await;
+    assert_eq!(upstream.closed(), 2);
 }
 
 /// An h2c upstream that refuses every stream with `REFUSED_STREAM`: (address, connections

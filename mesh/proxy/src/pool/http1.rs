@@ -4,6 +4,8 @@
 //! each endpoint. This pool is the simplest one that does the job:
 //! - **idle connections** wait in a list per endpoint (`127.0.0.1:9101`); a request takes the
 //!   last one put back (the warmest), or opens a new connection (10 s to connect, else `UF`);
+//! - with a `maxRequestsPerConnection` limit, the request that reaches it carries
+//!   `Connection: close` and its connection is not reused;
 //! - a connection goes back to the list **when the response body has ended**, not before: until
 //!   then it is still busy sending that body. A response the caller abandoned halfway leaves the
 //!   connection in an unknown state, so it is closed instead;
@@ -20,6 +22,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::header::{CONNECTION, HeaderValue};
 use http::{Request, Response};
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, SendRequest};
@@ -33,6 +36,8 @@ use crate::error::ProxyError;
 struct Idle {
     sender: SendRequest<Body>,
     since: Instant,
+    /// Requests it has carried so far.
+    served: u32,
 }
 
 /// Idle HTTP/1.1 connections, per endpoint.
@@ -48,22 +53,26 @@ impl std::fmt::Debug for Http1Pool {
 }
 
 impl Http1Pool {
-    /// Send `request` (origin form, with its `Host`) to `endpoint`. `reuse: false` closes the
-    /// connection after this request (`maxRequestsPerConnection`).
+    /// Send `request` (origin form, with its `Host`) to `endpoint`. `max_requests`: how many
+    /// requests one connection may carry (`maxRequestsPerConnection`), `None` for no limit.
     pub async fn send(
         self: &Arc<Self>,
         endpoint: SocketAddr,
         request: Request<Body>,
-        reuse: bool,
+        max_requests: Option<u32>,
     ) -> Result<Response<Body>, ProxyError> {
         let mut request = request;
         // An idle connection may still be finishing its previous exchange for a moment (its
         // task has not run since the body ended): `ready` waits for that, or says it closed.
-        if let Some(mut sender) = self.take_idle(endpoint)
+        if let Some((mut sender, served)) = self.take_idle(endpoint)
             && sender.ready().await.is_ok()
         {
+            let served = served + 1;
+            let reuse = mark_last(&mut request, served, max_requests);
             match sender.try_send_request(request).await {
-                Ok(response) => return Ok(self.hand_back(endpoint, sender, response, reuse)),
+                Ok(response) => {
+                    return Ok(self.hand_back(endpoint, sender, response, reuse, served));
+                }
                 Err(mut error) => match error.take_message() {
                     // Never written: the connection had closed. Try a new one below.
                     Some(unsent) => request = unsent,
@@ -75,8 +84,9 @@ impl Http1Pool {
             }
         }
         let mut sender = connect(endpoint).await?;
+        let reuse = mark_last(&mut request, 1, max_requests);
         match sender.send_request(request).await {
-            Ok(response) => Ok(self.hand_back(endpoint, sender, response, reuse)),
+            Ok(response) => Ok(self.hand_back(endpoint, sender, response, reuse, 1)),
             Err(error) => {
                 tracing::debug!(%endpoint, %error, "upstream request failed");
                 Err(ProxyError::UpstreamReset)
@@ -84,13 +94,19 @@ impl Http1Pool {
         }
     }
 
-    /// The warmest idle connection to `endpoint` that is still open.
-    fn take_idle(&self, endpoint: SocketAddr) -> Option<SendRequest<Body>> {
+    /// The warmest idle connection to `endpoint` that is still open, and how many requests it
+    /// has carried.
+    fn take_idle(&self, endpoint: SocketAddr) -> Option<(SendRequest<Body>, u32)> {
         let mut idle = self.idle.lock().ok()?;
         let waiting = idle.get_mut(&endpoint)?;
-        while let Some(Idle { sender, since }) = waiting.pop() {
+        while let Some(Idle {
+            sender,
+            since,
+            served,
+        }) = waiting.pop()
+        {
             if !sender.is_closed() && since.elapsed() < IDLE_TIMEOUT {
-                return Some(sender);
+                return Some((sender, served));
             }
         }
         None
@@ -103,11 +119,13 @@ impl Http1Pool {
         sender: SendRequest<Body>,
         response: Response<Incoming>,
         reuse: bool,
+        served: u32,
     ) -> Response<Body> {
         let home = reuse.then(|| Home {
             pool: self.clone(),
             endpoint,
             sender,
+            served,
         });
         let mut body = PooledBody { inner: None, home };
         response.map(|inner| {
@@ -120,7 +138,7 @@ impl Http1Pool {
         })
     }
 
-    fn put_back(&self, endpoint: SocketAddr, sender: SendRequest<Body>) {
+    fn put_back(&self, endpoint: SocketAddr, sender: SendRequest<Body>, served: u32) {
         if sender.is_closed() {
             return;
         }
@@ -128,9 +146,28 @@ impl Http1Pool {
             idle.entry(endpoint).or_default().push(Idle {
                 sender,
                 since: Instant::now(),
+                served,
             });
         }
     }
+}
+
+/// Is the connection, about to carry its `served`th request, to be reused afterwards? When
+/// `max_requests` says this is its last, the request asks the upstream to close it
+/// (`Connection: close`); otherwise any such header from an earlier try is taken off.
+fn mark_last(request: &mut Request<Body>, served: u32, max_requests: Option<u32>) -> bool {
+    let Some(max_requests) = max_requests else {
+        return true;
+    };
+    let last = served >= max_requests;
+    if last {
+        request
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    } else {
+        request.headers_mut().remove(CONNECTION);
+    }
+    !last
 }
 
 /// Open a connection to `endpoint` and start driving it.
@@ -152,6 +189,7 @@ struct Home {
     pool: Arc<Http1Pool>,
     endpoint: SocketAddr,
     sender: SendRequest<Body>,
+    served: u32,
 }
 
 /// A response body that returns its connection to the pool when it ends.
@@ -166,9 +204,10 @@ impl PooledBody {
             pool,
             endpoint,
             sender,
+            served,
         }) = self.home.take()
         {
-            pool.put_back(endpoint, sender);
+            pool.put_back(endpoint, sender, served);
         }
     }
 }

@@ -4,7 +4,8 @@
 //! there is nothing to check out or give back. The pool keeps, per endpoint:
 //! - **one connection**, opened by the first request that needs it (10 s to connect, else `UF`).
 //!   Requests arriving meanwhile wait for that one instead of each opening their own;
-//! - it is replaced when the upstream closed it (GOAWAY, a broken socket); one not used for
+//! - it is replaced when the upstream closed it (GOAWAY, a broken socket), and when it has
+//!   carried `maxRequestsPerConnection` requests (it then closes once its streams end); one not used for
 //!   [`IDLE_TIMEOUT`] is let go (dropping the last handle closes it once its streams end);
 //! - a request the closing connection never sent is sent again on the new one: it never reached
 //!   the upstream, so that is always safe.
@@ -43,6 +44,8 @@ struct Shared {
     last_used: Instant,
     /// Which of the slot's connections this is (`Slot::opened` when it was made).
     number: u64,
+    /// Requests it has been given so far.
+    served: u32,
 }
 
 /// One HTTP/2 connection per endpoint.
@@ -59,15 +62,17 @@ impl std::fmt::Debug for Http2Pool {
 
 impl Http2Pool {
     /// Send `request` (absolute URI: HTTP/2 sends its scheme and authority as pseudo-headers)
-    /// to `endpoint` on its shared connection.
+    /// to `endpoint` on its shared connection. `max_requests`: how many requests one connection
+    /// may carry (`maxRequestsPerConnection`), `None` for no limit.
     pub async fn send(
         &self,
         endpoint: SocketAddr,
         request: Request<Body>,
+        max_requests: Option<u32>,
     ) -> Result<Response<Incoming>, ProxyError> {
         let slot = self.slot(endpoint);
         let mut request = request;
-        if let Some(mut sender) = slot.sender() {
+        if let Some(mut sender) = slot.sender(max_requests) {
             match sender.try_send_request(request).await {
                 Ok(response) => return Ok(response),
                 Err(mut error) => match error.take_message() {
@@ -77,7 +82,7 @@ impl Http2Pool {
                 },
             }
         }
-        let mut sender = slot.connect(endpoint).await?;
+        let mut sender = slot.connect(endpoint, max_requests).await?;
         sender
             .send_request(request)
             .await
@@ -95,15 +100,20 @@ impl Http2Pool {
 }
 
 impl Slot {
-    /// A handle on the live connection, if there is one still worth using.
-    fn sender(&self) -> Option<SendRequest<Body>> {
+    /// A handle on the live connection for one more request, if there is one still worth
+    /// using (open, used lately, and under `max_requests`).
+    fn sender(&self, max_requests: Option<u32>) -> Option<SendRequest<Body>> {
         let mut live = self.live.lock().ok()?;
         let shared = live.as_mut()?;
-        if shared.sender.is_closed() || shared.last_used.elapsed() >= IDLE_TIMEOUT {
+        if shared.sender.is_closed()
+            || shared.last_used.elapsed() >= IDLE_TIMEOUT
+            || max_requests.is_some_and(|n| shared.served >= n)
+        {
             *live = None;
             return None;
         }
         shared.last_used = Instant::now();
+        shared.served += 1;
         Some(shared.sender.clone())
     }
 
@@ -111,9 +121,10 @@ impl Slot {
     async fn connect(
         self: &Arc<Self>,
         endpoint: SocketAddr,
+        max_requests: Option<u32>,
     ) -> Result<SendRequest<Body>, ProxyError> {
         let _connecting = self.connecting.lock().await;
-        if let Some(sender) = self.sender() {
+        if let Some(sender) = self.sender(max_requests) {
             return Ok(sender);
         }
         let stream = connect_tcp(endpoint).await?;
@@ -135,6 +146,7 @@ impl Slot {
                 sender: sender.clone(),
                 last_used: Instant::now(),
                 number,
+                served: 1,
             });
         }
         tokio::spawn(watch_idle(Arc::downgrade(self), number));

@@ -11,20 +11,13 @@
 //! | `tcp.maxConnections`              | connections in use at once. HTTP/1.1 carries one request at a time on a connection, so this caps requests in flight |
 //! | `http.http1MaxPendingRequests`    | requests allowed to *wait* for a connection when all are in use; one more is 503 `UO` |
 //! | `http.http2MaxRequests`           | requests in flight at once, never waiting; one more is 503 `UO` |
-//! | `http.maxRequestsPerConnection`   | every Nth request sent to an endpoint carries `Connection: close` (see below) |
+//! | `http.maxRequestsPerConnection`   | requests one upstream connection carries; counted by the pools (`crate::pool`) |
 //! | `http.maxRetries`                 | retries in progress at once; a retry over the limit is not made |
 //!
 //! Each limit is a tokio [`Semaphore`] (or an atomic counter, for the waiting room and the
 //! retries). Permits are taken for one attempt and held until its response body has been sent,
 //! since the connection stays busy until then. An overflow is never retried: retrying into a
 //! full pool would only add to the load the limit is there to shed.
-//!
-//! `maxRequestsPerConnection`: hyper's pooled client does not tell which connection a request
-//! will use, so the proxy counts requests per endpoint and asks for `Connection: close` on every
-//! Nth. With `1` (Istio's circuit-breaking task) that is exact: no connection is reused. With a
-//! larger N it is exact while one connection serves the endpoint at a time; with several in
-//! parallel, the pool still opens one new connection per N requests, but a single connection
-//! may serve a few more or fewer than N.
 //!
 //! A missing field means no limit (Istio's default is 2^32-1). `maxConnections`,
 //! `http2MaxRequests` and `maxRequestsPerConnection` of `0` also mean no limit, as in Istio;
@@ -37,7 +30,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
@@ -103,8 +96,6 @@ pub struct Breaker {
     requests: Option<Arc<Semaphore>>,
     pending: Arc<AtomicU32>,
     retries: Arc<AtomicU32>,
-    /// Requests sent, for `maxRequestsPerConnection`, per endpoint address.
-    sent: RwLock<HashMap<std::net::SocketAddr, Arc<AtomicU64>>>,
 }
 
 /// What one attempt holds while it is in flight; dropping it gives the capacity back.
@@ -145,7 +136,6 @@ impl Breaker {
             requests: semaphore(limits.max_requests),
             pending: Arc::default(),
             retries: Arc::default(),
-            sent: RwLock::default(),
         }
     }
 
@@ -186,28 +176,6 @@ impl Breaker {
     /// May one more retry start? The slot is held until the retry is over.
     pub fn retry(&self) -> Option<Slot> {
         take(&self.retries, self.limits.max_retries)
-    }
-
-    /// Should the request about to go to `endpoint` close its connection afterwards?
-    pub fn close_after(&self, endpoint: std::net::SocketAddr) -> bool {
-        let Some(n) = self.limits.max_requests_per_connection else {
-            return false;
-        };
-        let counter = {
-            let known = self
-                .sent
-                .read()
-                .ok()
-                .and_then(|map| map.get(&endpoint).cloned());
-            match known {
-                Some(counter) => counter,
-                None => match self.sent.write() {
-                    Ok(mut map) => map.entry(endpoint).or_default().clone(),
-                    Err(_) => return false,
-                },
-            }
-        };
-        (counter.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(u64::from(n))
     }
 
     /// Current use, for `/config_dump`: (connections in use, waiting, retries in progress).
@@ -347,7 +315,7 @@ mod tests {
     }
 
     #[test]
-    fn retries_and_requests_per_connection() {
+    fn retries_in_progress_are_limited() {
         let breaker = Breaker::new(limits(1, 0));
         let retry = breaker.retry().expect("one retry allowed");
         assert!(
@@ -356,9 +324,6 @@ mod tests {
         );
         drop(retry);
         assert!(breaker.retry().is_some());
-        let endpoint = std::net::SocketAddr::from(([127, 0, 0, 1], 9000));
-        let closes: Vec<bool> = (0..4).map(|_| breaker.close_after(endpoint)).collect();
-        assert_eq!(closes, [false, true, false, true]);
     }
 
     #[test]

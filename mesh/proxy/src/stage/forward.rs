@@ -251,25 +251,24 @@ pub async fn prepare(
     })
 }
 
-/// Send one attempt to `endpoint` (see [`send_to`]).
+/// Send one attempt to `endpoint`, with no limit on requests per connection (see [`send_to`]).
 pub async fn send(
     clients: &Clients,
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,
-    close: bool,
 ) -> Result<Response<Body>, ProxyError> {
-    send_to(clients, outgoing, endpoint, &authority_of(endpoint)?, close).await
+    send_to(clients, outgoing, endpoint, &authority_of(endpoint)?, None).await
 }
 
 /// Send one attempt to `endpoint`, whose address is also given as a URI authority (`authority`,
-/// `127.0.0.1:9080`; the registry keeps one per endpoint). `close`: ask for the connection to be
-/// closed after this request instead of going back to the pool (`maxRequestsPerConnection`).
+/// `127.0.0.1:9080`; the registry keeps one per endpoint). `max_requests`: how many requests
+/// one upstream connection may carry (`maxRequestsPerConnection`; the pools count them).
 pub async fn send_to(
     clients: &Clients,
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,
     authority: &Authority,
-    close: bool,
+    max_requests: Option<u32>,
 ) -> Result<Response<Body>, ProxyError> {
     let body = match &mut outgoing.body {
         RequestBody::Buffered(bytes, trailers) => {
@@ -284,13 +283,7 @@ pub async fn send_to(
     if outgoing.version != Version::HTTP_2 {
         // HTTP/1.1: origin form on our own pool (the path is shared with the caller's request).
         *request.uri_mut() = http::Uri::from(outgoing.path_and_query.clone());
-        // `maxRequestsPerConnection`: this connection is closed after this request.
-        if close {
-            request
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        return clients.http1.send(endpoint, request, !close).await;
+        return clients.http1.send(endpoint, request, max_requests).await;
     }
     // HTTP/2: an absolute URI, since HTTP/2 sends the scheme and authority as pseudo-headers;
     // built from parts, so nothing is re-parsed.
@@ -299,7 +292,7 @@ pub async fn send_to(
     uri.authority = Some(authority.clone());
     uri.path_and_query = Some(outgoing.path_and_query.clone());
     *request.uri_mut() = http::Uri::from_parts(uri).map_err(|_| ProxyError::NoHost)?;
-    let response = clients.http2.send(endpoint, request).await?;
+    let response = clients.http2.send(endpoint, request, max_requests).await?;
     Ok(response.map(BodyExt::boxed))
 }
 

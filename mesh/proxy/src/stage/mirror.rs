@@ -65,13 +65,8 @@ pub fn send(
             return;
         };
         let address = endpoint.address;
-        let sent = crate::stage::forward::send_to(
-            &clients,
-            &mut copy,
-            address,
-            &endpoint.authority,
-            false,
-        );
+        let sent =
+            crate::stage::forward::send_to(&clients, &mut copy, address, &endpoint.authority, None);
         match sent.await {
             // Read to the end so the connection goes back to the pool.
             Ok(response) => drop(response.into_body().collect().await),
