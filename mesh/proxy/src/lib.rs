@@ -179,7 +179,15 @@ pub async fn bind(settings: &Settings) -> anyhow::Result<Listeners> {
         None => None,
     };
     let (outbound_addr, admin_addr) = (outbound.local_addr()?, admin.local_addr()?);
-    tracing::info!(%outbound_addr, %admin_addr, "mesh-proxy listening");
+    match &settings.gateway {
+        None => tracing::info!(%outbound_addr, %admin_addr, "mesh-proxy listening"),
+        Some(gateway) => tracing::info!(
+            %outbound_addr,
+            %admin_addr,
+            %gateway,
+            "mesh-proxy listening as an ingress gateway (routes of the VirtualServices bound to it)"
+        ),
+    }
     let mut addresses = format!("outbound={outbound_addr}\nadmin={admin_addr}\n");
     if let Some(inbound) = &inbound {
         let inbound_addr = inbound.local_addr()?;

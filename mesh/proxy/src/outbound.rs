@@ -62,11 +62,15 @@ async fn life(
 
     // 1. route: decided before anything else, since every later stage follows the rule.
     let authority = route::authority(&request)?;
+    let router = route::Router {
+        namespace,
+        source_labels: &proxy.labels,
+        gateway: proxy.settings.gateway.as_deref(),
+    };
     let route = match route::route(
         &routes.table,
         &routes.memo,
-        namespace,
-        &proxy.labels,
+        router,
         &request,
         &authority,
         fastrand::f64(),

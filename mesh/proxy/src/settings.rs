@@ -59,6 +59,12 @@ pub struct Settings {
     /// application, and one core carries tens of thousands of requests per second.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: u16,
+    /// Run as the ingress gateway NAME (`bookinfo-gateway`, or `NAMESPACE/NAME`) instead of a
+    /// sidecar: the outbound listener then takes requests from outside the mesh and routes them
+    /// with the VirtualServices bound to that Gateway (their `gateways:` list), not with the
+    /// mesh's. A host or path none of them routes is 404 `NR`: a gateway has no default route.
+    #[arg(long, value_name = "NAME", conflicts_with = "inbound")]
+    pub gateway: Option<String>,
     /// Where the access log goes: `stdout` (one line per request, written in batches at least
     /// every 100 ms) or `off`.
     #[arg(long, value_name = "WHERE", value_enum, default_value_t = crate::log_buffer::Destination::Stdout)]

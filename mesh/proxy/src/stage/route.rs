@@ -204,18 +204,32 @@ where
     Ok(made)
 }
 
-/// Decide the route. `source_labels` are the labels of this sidecar's own workload (the
-/// caller), for `match[].sourceLabels`. `roll` is uniform in `[0, 1)` and picks among weighted
-/// destinations.
+/// Who routes: a sidecar (the mesh's VirtualServices) or an ingress gateway (the ones bound
+/// to it), and the labels of the workload making the calls.
+#[derive(Debug, Clone, Copy)]
+pub struct Router<'a> {
+    /// The namespace short host names resolve in.
+    pub namespace: &'a str,
+    /// The labels of this sidecar's own workload (the caller), for `match[].sourceLabels`.
+    pub source_labels: &'a BTreeMap<String, String>,
+    /// `Some(name)` when this proxy is the ingress gateway `name` (`--gateway`).
+    pub gateway: Option<&'a str>,
+}
+
+/// Decide the route. `roll` is uniform in `[0, 1)` and picks among weighted destinations.
 pub fn route<B>(
     table: &RouteTable,
     memo: &Memo,
-    namespace: &str,
-    source_labels: &BTreeMap<String, String>,
+    router: Router<'_>,
     request: &Request<B>,
     authority: &str,
     roll: f64,
 ) -> Result<Routed, ProxyError> {
+    let Router {
+        namespace,
+        source_labels,
+        gateway,
+    } = router;
     let path = request.uri().path();
     let headers = Headers(request.headers());
     let view = RequestView {
@@ -226,12 +240,14 @@ pub fn route<B>(
         query: request.uri().query().unwrap_or(""),
         headers: &headers,
         source_labels,
-        gateway: None,
+        gateway,
     };
     let candidates = memo.candidates(authority, namespace);
     let decision = match table.lookup_with_candidates(&view, &candidates) {
         Lookup::Matched(decision) => decision,
         Lookup::NoRuleMatched(_) => return Err(ProxyError::NoRouteMatched),
+        // A gateway lets in only what its VirtualServices route.
+        Lookup::NoVirtualService if gateway.is_some() => return Err(ProxyError::NoRouteMatched),
         Lookup::NoVirtualService => {
             let route = remembered(
                 &memo.defaults,

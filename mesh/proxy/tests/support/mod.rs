@@ -245,8 +245,28 @@ impl Mesh {
         Mesh::start_labelled(&[], services, files).await
     }
 
+    /// Start a proxy as the ingress gateway `gateway` (`--gateway`), and wait until ready.
+    pub async fn start_gateway(
+        gateway: &str,
+        services: &[Entry<'_>],
+        files: &[(&str, String)],
+    ) -> Mesh {
+        let mesh = Mesh::start_with(&[], Some(gateway), Some(services), files).await;
+        mesh.wait_ready().await;
+        mesh
+    }
+
     async fn start_labelled(
         labels: &[(&str, &str)],
+        services: Option<&[Entry<'_>]>,
+        files: &[(&str, String)],
+    ) -> Mesh {
+        Mesh::start_with(labels, None, services, files).await
+    }
+
+    async fn start_with(
+        labels: &[(&str, &str)],
+        gateway: Option<&str>,
         services: Option<&[Entry<'_>]>,
         files: &[(&str, String)],
     ) -> Mesh {
@@ -282,6 +302,7 @@ impl Mesh {
                 .collect(),
             workers: 1,
             access_log: mesh_proxy::log_buffer::Destination::Stdout,
+            gateway: gateway.map(str::to_owned),
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(mesh_proxy::run(settings, outbound, admin, shutdown.clone()));
@@ -413,6 +434,7 @@ impl InboundProxy {
             labels: Vec::new(),
             workers: 1,
             access_log: mesh_proxy::log_buffer::Destination::Stdout,
+            gateway: None,
         };
         let shutdown = CancellationToken::new();
         let listeners = mesh_proxy::Listeners {
