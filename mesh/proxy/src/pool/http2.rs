@@ -4,9 +4,10 @@
 //! there is nothing to check out or give back. The pool keeps, per endpoint:
 //! - **one connection**, opened by the first request that needs it (10 s to connect, else `UF`).
 //!   Requests arriving meanwhile wait for that one instead of each opening their own;
-//! - it is replaced when the upstream closed it (GOAWAY, a broken socket), and when it has
-//!   carried `maxRequestsPerConnection` requests (it then closes once its streams end); one not used for
-//!   [`IDLE_TIMEOUT`] is let go (dropping the last handle closes it once its streams end);
+//! - it is replaced when the upstream closed it (GOAWAY, a broken socket) or when it has
+//!   carried `maxRequestsPerConnection` requests, and let go when unused for [`IDLE_TIMEOUT`].
+//!   A connection let go closes once its last streams end (hyper closes it when the last
+//!   request handle is dropped);
 //! - a request the closing connection never sent is sent again on the new one: it never reached
 //!   the upstream, so that is always safe.
 //!
