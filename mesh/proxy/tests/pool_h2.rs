@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::Mesh;
+use support::{Mesh, ratings_vs};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -202,25 +202,6 @@ async fn h2c_get(
         .expect("body")
         .to_bytes();
     (status, flags, String::from_utf8_lossy(&body).into_owned())
-}
-
-/// A VirtualService for `ratings` with these lines under its route.
-fn ratings_vs(http_extra: &str) -> String {
-    format!(
-        r#"
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: ratings
-spec:
-  hosts: [ratings]
-  http:
-    - route:
-        - destination:
-            host: ratings
-{http_extra}
-"#
-    )
 }
 
 #[tokio::test]

@@ -4,27 +4,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Mesh, refused_addr, scenario, upstream, upstream_with};
+use support::{Mesh, ratings_vs, refused_addr, scenario, upstream, upstream_with};
 
 const RATINGS: &str = "http://ratings:9080/ratings/0";
-
-fn ratings_vs(http_extra: &str) -> String {
-    format!(
-        r#"
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: ratings
-spec:
-  hosts: [ratings]
-  http:
-    - route:
-        - destination:
-            host: ratings
-{http_extra}
-"#
-    )
-}
 
 #[tokio::test]
 async fn test_abort_fails_jason_with_500_fi_and_never_calls_the_upstream() {

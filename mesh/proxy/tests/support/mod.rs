@@ -201,6 +201,26 @@ pub fn scenario(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A VirtualService for `ratings` routing to it, with `http_extra` (indented YAML lines such as
+/// `      timeout: 300ms`) under its one route.
+pub fn ratings_vs(http_extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: ratings
+spec:
+  hosts: [ratings]
+  http:
+    - route:
+        - destination:
+            host: ratings
+{http_extra}
+"#
+    )
+}
+
 /// A running proxy with its temporary config directory and registry.
 pub struct Mesh {
     pub dir: tempfile::TempDir,
