@@ -5,7 +5,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use support::{Mesh, peer_upstream, stat, upstream_with};
+use support::{Mesh, flags, peer_upstream, stat, upstream_with};
 
 const HTTPBIN: &str = "http://httpbin:8000/get";
 
@@ -35,13 +35,7 @@ async fn concurrent(mesh: &Mesh, n: usize) -> Vec<(u16, String)> {
         let client = mesh.client.clone();
         tasks.spawn(async move {
             let response = client.get(HTTPBIN).send().await.expect("request");
-            let flags = response
-                .headers()
-                .get("x-sailkit-flags")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            (response.status().as_u16(), flags)
+            (response.status().as_u16(), flags(response.headers()))
         });
     }
     tasks

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{Mesh, echo_upstream, scenario, upstream};
+use support::{Mesh, echo_upstream, flags, scenario, upstream};
 
 /// GET `path` on the gateway's listener as an outside client: (status, flags, body).
 async fn get(mesh: &Mesh, path: &str) -> (u16, String, String) {
@@ -14,12 +14,7 @@ async fn get(mesh: &Mesh, path: &str) -> (u16, String, String) {
         .await
         .expect("request to the gateway");
     let status = response.status().as_u16();
-    let flags = response
-        .headers()
-        .get("x-sailkit-flags")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let flags = flags(response.headers());
     (status, flags, response.text().await.expect("body"))
 }
 

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::{Mesh, ratings_vs};
+use support::{Mesh, flags, ratings_vs};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -189,12 +189,7 @@ async fn h2c_get(
     let response = client.send_request(request).await.expect("h2c response");
     assert_eq!(response.version(), Version::HTTP_2);
     let status = response.status().as_u16();
-    let flags = response
-        .headers()
-        .get("x-sailkit-flags")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let flags = flags(response.headers());
     let body = response
         .into_body()
         .collect()

@@ -201,6 +201,15 @@ pub fn scenario(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The `x-sailkit-flags` of a response (the proxy's response flags, `UO`, `NR`, ...), or "".
+pub fn flags(headers: &http::HeaderMap) -> String {
+    headers
+        .get("x-sailkit-flags")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
 /// A VirtualService for `ratings` routing to it, with `http_extra` (indented YAML lines such as
 /// `      timeout: 300ms`) under its one route.
 pub fn ratings_vs(http_extra: &str) -> String {
@@ -383,12 +392,7 @@ impl Mesh {
         }
         let response = request.send().await.expect("request through the proxy");
         let status = response.status().as_u16();
-        let flags = response
-            .headers()
-            .get("x-sailkit-flags")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+        let flags = flags(response.headers());
         (status, flags, response.text().await.expect("body"))
     }
 
