@@ -125,7 +125,8 @@ pub struct UpArgs {
     pub stage: Stage,
 
     /// First port: the front door listens on it, the other services on the next four, the
-    /// instances from PORT+20 upward. 0 lets the operating system choose every port.
+    /// mesh's ingress gateway on PORT+8, the instances from PORT+20 upward. 0 lets the
+    /// operating system choose every port.
     #[arg(long, value_name = "PORT", default_value_t = DEFAULT_PORT_BASE)]
     pub port_base: u16,
 
@@ -137,11 +138,13 @@ pub struct UpArgs {
     pub no_restart: bool,
 
     /// A mesh sidecar beside every instance (the default, services stage only): services call
-    /// their peers by name through it, and `sailkit apply` changes the routing.
+    /// their peers by name through it, and `sailkit apply` changes the routing. The ingress
+    /// gateway `istio-ingressgateway` comes with it, on PORT+8 (see `--port-base`).
     #[arg(long, conflicts_with = "no_mesh")]
     pub mesh: bool,
 
-    /// No sidecars: peers are reached through the VIPs, round robin, to compare with the mesh.
+    /// No sidecars (and no gateway): peers are reached through the VIPs, round robin, to
+    /// compare with the mesh.
     #[arg(long)]
     pub no_mesh: bool,
 

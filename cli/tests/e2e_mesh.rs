@@ -144,6 +144,7 @@ async fn scenarios_applied_to_the_running_mesh_change_the_routing() {
 async fn no_mesh_starts_the_stack_without_sidecars() {
     let stack = Stack::start_with(&["--no-mesh"]);
     assert!(stack.state.instances.iter().all(|i| i.sidecar.is_none()));
+    assert!(stack.state.gateway.is_none(), "no mesh, no gateway");
     let mut variants = BTreeSet::new();
     for _ in 0..12 {
         variants.insert(ratings(&stack, None).await);

@@ -23,7 +23,12 @@
 //! - each sidecar runs with its instance's labels (`--labels app=reviews,version=v2`), which a
 //!   VirtualService's `match[].sourceLabels` compares with;
 //! - the routing is the Istio YAML in `<data-dir>/mesh/config/`, changed with `sailkit apply`.
-//!   It is kept from one start to the next, as a cluster keeps what was applied.
+//!   It is kept from one start to the next, as a cluster keeps what was applied;
+//! - the way in from outside is an ingress gateway, `istio-ingressgateway`: one more proxy,
+//!   with no instance behind it, started with `--gateway bookinfo-gateway` on its own port
+//!   (9088). It routes only with the VirtualServices bound to that Gateway, which
+//!   `k8s/networking/bookinfo-gateway.yaml` defines; until that file is applied it answers 404,
+//!   as Istio's does before the Gateway exists.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -41,6 +46,10 @@ pub const CONFIG_DIR: &str = "config";
 pub const REGISTRY_FILE: &str = "registry.json";
 /// The port in peer names: Bookinfo's, as every Kubernetes Service of the app uses.
 pub const SERVICE_PORT: u16 = 9080;
+/// The ingress gateway's process name: Istio's.
+pub const GATEWAY_WORKLOAD: &str = "istio-ingressgateway";
+/// The Gateway resource it serves: Bookinfo's (`k8s/networking/bookinfo-gateway.yaml`).
+pub const GATEWAY_NAME: &str = "bookinfo-gateway";
 
 /// `<data_dir>/mesh/config`.
 pub fn config_dir(data_dir: &Path) -> PathBuf {
@@ -107,6 +116,23 @@ pub fn sidecar_args(
     service: ServiceName,
     version: &str,
 ) -> Vec<String> {
+    let labels = format!("app={},version={version}", service.as_str());
+    proxy_args(data_dir, addr_file, &labels)
+}
+
+/// The command line of the ingress gateway, `sailkit proxy --gateway bookinfo-gateway ...`, but
+/// for the listeners' addresses (see [`super::sidecar`]). It carries the labels Istio's ingress
+/// gateway pods have (`istio=ingressgateway` is what Bookinfo's Gateway selects).
+pub fn gateway_args(data_dir: &Path, addr_file: &Path) -> Vec<String> {
+    let labels = format!("app={GATEWAY_WORKLOAD},istio=ingressgateway");
+    let mut args = proxy_args(data_dir, addr_file, &labels);
+    args.splice(1..1, ["--gateway".to_string(), GATEWAY_NAME.to_string()]);
+    args
+}
+
+/// `proxy` with the mesh's files, the address file and the workload's labels: what every proxy
+/// of the stack is started with.
+fn proxy_args(data_dir: &Path, addr_file: &Path, labels: &str) -> Vec<String> {
     let path = |p: PathBuf| p.display().to_string();
     vec![
         "proxy".into(),
@@ -117,7 +143,7 @@ pub fn sidecar_args(
         "--addr-file".into(),
         addr_file.display().to_string(),
         "--labels".into(),
-        format!("app={},version={version}", service.as_str()),
+        labels.to_string(),
     ]
 }
 
@@ -209,6 +235,22 @@ mod tests {
         let labels = args.iter().position(|a| a == "--labels").expect("--labels");
         assert_eq!(args[labels + 1], "app=reviews,version=v2");
         assert_eq!(args[0], "proxy");
+    }
+
+    #[test]
+    fn the_gateway_serves_bookinfos_gateway_with_istios_labels() {
+        let args = gateway_args(Path::new("/d"), Path::new("/d/run/g.addr"));
+        let after = |flag: &str| {
+            let at = args.iter().position(|a| a == flag).expect(flag);
+            args[at + 1].clone()
+        };
+        assert_eq!(args[0], "proxy");
+        assert_eq!(after("--gateway"), "bookinfo-gateway");
+        assert_eq!(after("--config-dir"), "/d/mesh/config");
+        assert_eq!(
+            after("--labels"),
+            "app=istio-ingressgateway,istio=ingressgateway"
+        );
     }
 
     #[test]

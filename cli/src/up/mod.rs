@@ -11,18 +11,21 @@
 //! The launcher is one process: it holds the VIPs (see [`crate::service_proxy`]) and starts the
 //! eight instances as children. With the mesh (the default), every instance also has a sidecar
 //! and calls its peers by name through it (`reviews:9080`, see [`mesh`]) instead of through the
-//! VIPs; with `--inbound` the sidecar also stands in front of its instance, so peers and VIPs
-//! reach the instance through it. The front door stays the productpage VIP, the ingress, and the other
-//! VIPs stay for people to call a service directly. With `--stage monolith` the plan is one
-//! instance, `monolith`, behind the productpage VIP alone; every step below is the same. [`run`] is the whole
-//! sequence, top to bottom:
+//! VIPs, and an ingress gateway, `istio-ingressgateway` on :9088, is the mesh's way in from
+//! outside (it routes once `k8s/networking/bookinfo-gateway.yaml` is applied). With `--inbound`
+//! the sidecar also stands in front of its instance, so peers and VIPs reach the instance
+//! through it. The front door stays the productpage VIP, and the other VIPs stay for people to
+//! call a service directly. With `--stage monolith` the plan is one instance, `monolith`, behind
+//! the productpage VIP alone; every step below is the same. [`run`] is the whole sequence, top
+//! to bottom:
 //! 1. data directory and lock (one launcher per data directory);
 //! 2. ports: the VIPs are bound first, so a taken port is reported before anything starts;
 //! 3. instances: all started at once, each reported as it becomes ready. With the mesh (the
 //!    default; `--no-mesh` leaves it out), each instance's sidecar is started first, since the
 //!    instance gets its address as `HTTP_PROXY` (the sidecar, in turn, finds its instance in
-//!    the address file the instance writes once listening); once the instances are ready the
-//!    registry is written, and every sidecar must be ready too;
+//!    the address file the instance writes once listening), and the gateway with them; once
+//!    the instances are ready the registry is written, and every sidecar and the gateway must
+//!    be ready too;
 //! 4. VIPs: serving, over the instances that are ready;
 //! 5. `run/stack.json` and the summary table;
 //! 6. wait for Ctrl-C or SIGTERM; 7. stop everything, clean up, exit 0.
@@ -146,6 +149,7 @@ async fn run_stack(
     let width = specs
         .iter()
         .map(|s| s.name.len() + suffix)
+        .chain(mesh_on.then_some(mesh::GATEWAY_WORKLOAD.len()))
         .max()
         .unwrap_or(0);
     let console = Console::detect(width);
@@ -164,6 +168,9 @@ async fn run_stack(
     }
     for (index, spec) in specs.iter().enumerate() {
         ports::check_free(&ports, ports.instance(index), &spec.name)?;
+    }
+    if mesh_on {
+        ports::check_free(&ports, ports.gateway(), mesh::GATEWAY_WORKLOAD)?;
     }
     // The front door is the productpage VIP; the app itself is its /productpage page.
     let front_door = format!("http://{}", vips[0].addr);
@@ -203,6 +210,7 @@ async fn run_stack(
     let stop_sidecars = CancellationToken::new();
     let mut sidecar_tasks = JoinSet::new();
     let mut sidecars: Vec<Option<sidecar::Listening>> = vec![None; specs.len()];
+    let mut gateway: Option<sidecar::Listening> = None;
     if mesh_on {
         mesh::prepare(data_dir).map_err(|source| UpError::DataDir {
             path: data_dir.join(mesh::MESH_DIR),
@@ -221,7 +229,10 @@ async fn run_stack(
                 env.push(("RUST_LOG".to_string(), level.clone()));
             }
             let config = sidecar::SidecarConfig {
-                instance: spec.name.clone(),
+                role: sidecar::Role::Sidecar {
+                    instance: spec.name.clone(),
+                },
+                outbound_port: 0,
                 args: mesh::sidecar_args(data_dir, &addr_file, spec.service, spec.version),
                 // The inbound listener only with `--inbound`.
                 app_addr_file: args.inbound.then_some(app_addr_file),
@@ -244,6 +255,15 @@ async fn run_stack(
             ));
             reports.push(report);
         }
+        // The ingress gateway, a proxy with no instance: awaited with the sidecars, last.
+        reports.push(start_gateway(
+            data_dir,
+            &shared,
+            &stop_sidecars,
+            &mut sidecar_tasks,
+            rust_log.as_deref(),
+            specs.len(),
+        ));
         for (index, report) in reports.into_iter().enumerate() {
             let report = tokio::select! {
                 report = report => report,
@@ -255,6 +275,7 @@ async fn run_stack(
                 }
             };
             match report {
+                Ok(Ok(listening)) if index == specs.len() => gateway = Some(listening),
                 Ok(Ok(listening)) => sidecars[index] = Some(listening),
                 Ok(Err(error)) => {
                     console.say("sailkit: start-up failed; stopping the sidecars");
@@ -340,11 +361,15 @@ async fn run_stack(
                 path: mesh::registry_path(data_dir),
                 source,
             });
-        for (spec, listening) in roster.iter().zip(&sidecars) {
+        let names = roster
+            .iter()
+            .map(|spec| format!("{}{SIDECAR_SUFFIX}", spec.name))
+            .chain([mesh::GATEWAY_WORKLOAD.to_string()]);
+        let listenings = sidecars.iter().chain([&gateway]);
+        for (name, listening) in names.zip(listenings) {
             let (Ok(()), Some(listening)) = (&result, listening) else {
                 continue;
             };
-            let name = format!("{}{SIDECAR_SUFFIX}", spec.name);
             result = tokio::select! {
                 result = sidecar::wait_ready(&shared.probe, &name, listening.admin) => result,
                 signal = signals.recv() => {
@@ -362,7 +387,8 @@ async fn run_stack(
             return Err(error);
         }
         console.good(&format!(
-            "{} sidecars ready; routing from {} (change it with `sailkit apply FILE`)",
+            "{} sidecars and the ingress gateway ready; routing from {} (change it with \
+             `sailkit apply FILE`)",
             sidecars.iter().flatten().count(),
             mesh::config_dir(data_dir).display()
         ));
@@ -411,6 +437,13 @@ async fn run_stack(
                 }),
             })
             .collect(),
+        gateway: gateway.map(|g| state::Gateway {
+            name: mesh::GATEWAY_WORKLOAD.to_string(),
+            gateway: mesh::GATEWAY_NAME.to_string(),
+            pid: g.pid,
+            url: format!("http://{}", g.outbound),
+            admin: format!("http://{}", g.admin),
+        }),
     };
     let table = table::render(&stack, &console, |i| match i.pid {
         Some(pid) => format!("pid {pid}"),
@@ -445,6 +478,43 @@ async fn run_stack(
     while vip_tasks.join_next().await.is_some() {}
     console.say("sailkit: stopped");
     Ok(())
+}
+
+/// Starts the ingress gateway's task (see [`sidecar`]): `sailkit proxy --gateway
+/// bookinfo-gateway` on the stack's gateway port. Its addresses, or why it could not start,
+/// come through the returned receiver. `color` is its place in the console's colours.
+fn start_gateway(
+    data_dir: &Path,
+    shared: &Arc<Shared>,
+    stop: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+    rust_log: Option<&str>,
+    color: usize,
+) -> oneshot::Receiver<Result<sidecar::Listening, UpError>> {
+    let name = mesh::GATEWAY_WORKLOAD.to_string();
+    let addr_file = data_dir.join(RUN_DIR).join(format!("{name}.addr"));
+    let mut env = vec![(common::shutdown::EXIT_ON_STDIN_EOF.to_string(), "1".into())];
+    if let Some(level) = rust_log {
+        env.push(("RUST_LOG".to_string(), level.to_string()));
+    }
+    let config = sidecar::SidecarConfig {
+        role: sidecar::Role::Gateway,
+        outbound_port: shared.ports.gateway(),
+        args: mesh::gateway_args(data_dir, &addr_file),
+        app_addr_file: None,
+        env,
+        addr_file,
+        sink: LogSink {
+            prefix: shared.console.prefix(&name, color).into(),
+            color: shared.console.color(),
+            file: open_log(&data_dir.join(LOGS_DIR), &name, &shared.console),
+            tail: Arc::default(),
+        },
+        name,
+    };
+    let (started, report) = oneshot::channel();
+    tasks.spawn(sidecar::run(config, shared.clone(), started, stop.clone()));
+    report
 }
 
 /// A VIP listener bound in step 2, served in step 4.

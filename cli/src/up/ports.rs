@@ -1,7 +1,8 @@
 //! Which port each listener of the stack gets, and binding them with errors a person can act on.
 //!
 //! From `--port-base B` (default 9080): the service VIPs take `B..B+4` in the order of
-//! [`ServiceName::ALL`] (so the front door, productpage, is `B`), the instances `B+20` upward.
+//! [`ServiceName::ALL`] (so the front door, productpage, is `B`), the mesh's ingress gateway
+//! `B+8`, the instances `B+20` upward.
 //! `--port-base 0` gives every listener port 0: the operating system picks a free port for each,
 //! which is what the tests use so that several stacks can run at once.
 
@@ -14,6 +15,8 @@ use crate::services::ServiceName;
 
 /// Instances start this far above the base: 9080 + 20 = 9100.
 const INSTANCE_OFFSET: u16 = 20;
+/// The ingress gateway is this far above the base: 9080 + 8 = 9088.
+const GATEWAY_OFFSET: u16 = 8;
 
 /// The ports of one stack.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +48,11 @@ impl PortPlan {
             .position(|s| *s == service)
             .unwrap_or_default();
         self.offset(index as u16)
+    }
+
+    /// The port of the ingress gateway (with the mesh).
+    pub fn gateway(&self) -> u16 {
+        self.offset(GATEWAY_OFFSET)
     }
 
     /// The port of the `index`-th instance, in plan order.
@@ -79,10 +87,10 @@ pub async fn bind_vip(plan: &PortPlan, service: ServiceName) -> Result<TcpListen
     })
 }
 
-/// Checks that an instance's port is free before the instance is started, so that a taken port
-/// is reported in the launcher's words rather than as a child's exit code. (The instance binds
-/// it itself a moment later; in between, another program could take it, and then the child's
-/// exit code tells.)
+/// Checks that an instance's (or the gateway's) port is free before it is started, so that a
+/// taken port is reported in the launcher's words rather than as a child's exit code. (The
+/// child binds it itself a moment later; in between, another program could take it, and then
+/// the child's exit code tells.)
 pub fn check_free(plan: &PortPlan, port: u16, instance: &str) -> Result<(), UpError> {
     if port == 0 {
         return Ok(());
@@ -127,6 +135,7 @@ mod tests {
         assert_eq!(plan.vip(ServiceName::Reviews), 9082);
         assert_eq!(plan.vip(ServiceName::Ratings), 9083);
         assert_eq!(plan.vip(ServiceName::Banner), 9084);
+        assert_eq!(plan.gateway(), 9088);
         assert_eq!(plan.instance(0), 9100);
         assert_eq!(plan.instance(7), 9107);
     }
@@ -136,6 +145,7 @@ mod tests {
         let plan = PortPlan::new(0, 8).expect("fits");
         assert_eq!(plan.vip(ServiceName::Banner), 0);
         assert_eq!(plan.instance(3), 0);
+        assert_eq!(plan.gateway(), 0);
         assert_eq!(plan.suggestion(), 0);
     }
 

@@ -23,6 +23,10 @@
 //!    If those ports cannot be bound again, that is said loudly and the restart retried.
 //!    `run/stack.json` gets the new pid;
 //! 4. **stop** it after its instance, so the instance's last requests still get through.
+//!
+//! The ingress gateway (`istio-ingressgateway`) lives the same life: it is a `sailkit proxy`
+//! too, with no instance behind it ([`Role::Gateway`]), whose outbound listener is on the
+//! stack's gateway port (9088) from the first start.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,13 +44,56 @@ use super::logs::LogSink;
 use super::mesh;
 use super::process::{self, ChildProcess, Stopped};
 
-/// One sidecar to run.
+/// Whom the proxy serves: what its messages say, and where its pid goes in `stack.json`.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// Beside an instance: `reviews-v2`, by its name in `stack.json`.
+    Sidecar { instance: String },
+    /// The ingress gateway: outside traffic comes in through it.
+    Gateway,
+}
+
+impl Role {
+    /// What is lost while the proxy is down.
+    fn while_down(&self) -> String {
+        match self {
+            Role::Sidecar { instance } => {
+                format!("{instance} cannot reach its peers while it is down")
+            }
+            Role::Gateway => "nothing comes in through the gateway while it is down".into(),
+        }
+    }
+
+    /// What stays broken while it cannot be started again on its old addresses.
+    fn until_back(&self) -> String {
+        match self {
+            Role::Sidecar { instance } => {
+                format!("{instance}'s HTTP_PROXY points at a dead port until it can")
+            }
+            Role::Gateway => "the gateway's address answers nothing until it can".into(),
+        }
+    }
+
+    /// What works again once it is back, listening on `outbound`.
+    fn back(&self, outbound: SocketAddr) -> String {
+        match self {
+            Role::Sidecar { instance } => {
+                format!("{instance}'s HTTP_PROXY http://{outbound} works again")
+            }
+            Role::Gateway => format!("outside traffic comes in at http://{outbound} again"),
+        }
+    }
+}
+
+/// One sidecar (or the ingress gateway) to run.
 #[derive(Debug)]
 pub struct SidecarConfig {
-    /// `reviews-v2-sidecar`.
+    /// `reviews-v2-sidecar`, `istio-ingressgateway`.
     pub name: String,
-    /// `reviews-v2`: the instance it serves, by its name in `stack.json`.
-    pub instance: String,
+    pub role: Role,
+    /// The outbound listener's port at the first start; 0 lets the system pick one (a sidecar's
+    /// instance learns it from the launcher), the gateway has the stack's own.
+    pub outbound_port: u16,
     /// Every flag but the listeners' addresses, which [`run`] adds (see [`mesh::sidecar_args`]).
     pub args: Vec<String>,
     /// The instance's address file (its `SAILKIT_ADDR_FILE`): with it, the sidecar also has an
@@ -125,9 +172,9 @@ pub async fn run(
         let how = process::describe(status);
         config.sink.note(&format!("exited unexpectedly: {how}"));
         shared.console.alarm(&format!(
-            "{name} (pid {}) exited: {how}; {} cannot reach its peers while it is down",
+            "{name} (pid {}) exited: {how}; {}",
             child.pid(),
-            config.instance
+            config.role.while_down()
         ));
         if !shared.restart {
             shared.console.alarm(&format!(
@@ -168,11 +215,11 @@ pub async fn run(
                 // process took the port while the sidecar was down.
                 Err(Failed::Exited(status)) => shared.console.alarm(&format!(
                     "{name} could not start again on outbound {} / admin {} ({}; its last lines \
-                     are in its log): {}'s HTTP_PROXY points at a dead port until it can",
+                     are in its log): {}",
                     listening.outbound,
                     listening.admin,
                     process::describe(status),
-                    config.instance
+                    config.role.until_back()
                 )),
                 Err(Failed::TimedOut) => shared.console.alarm(&format!(
                     "{name} wrote no address file within {} s of restarting",
@@ -181,19 +228,19 @@ pub async fn run(
             }
         }
         listening.pid = child.pid();
-        shared
-            .state
-            .set_sidecar_pid(&config.instance, listening.pid);
+        match &config.role {
+            Role::Sidecar { instance } => shared.state.set_sidecar_pid(instance, listening.pid),
+            Role::Gateway => shared.state.set_gateway_pid(listening.pid),
+        }
         let ready = match wait_ready(&shared.probe, &name, listening.admin).await {
             Ok(()) => "ready".to_string(),
             Err(error) => format!("not ready yet ({error})"),
         };
         shared.console.good(&format!(
-            "{} is back (pid {}, {ready}); {}'s HTTP_PROXY http://{} works again",
+            "{} is back (pid {}, {ready}); {}",
             shared.console.bold(&name),
             listening.pid,
-            config.instance,
-            listening.outbound
+            config.role.back(listening.outbound)
         ));
     }
 
@@ -208,9 +255,14 @@ pub async fn run(
     cleanup(&config);
 }
 
-/// The sidecar's listeners: port 0 for the first start, the addresses it had for a restart;
-/// with the instance's address file, the inbound listener in front of it too.
-fn listen_args(app_addr_file: Option<&Path>, previous: Option<Listening>) -> Vec<String> {
+/// The sidecar's listeners: `outbound_port` (0: any) and port 0 for the first start, the
+/// addresses it had for a restart; with the instance's address file, the inbound listener in
+/// front of it too.
+fn listen_args(
+    app_addr_file: Option<&Path>,
+    outbound_port: u16,
+    previous: Option<Listening>,
+) -> Vec<String> {
     let any = || "127.0.0.1:0".to_string();
     let (outbound, admin, inbound) = match previous {
         Some(l) => (
@@ -218,7 +270,7 @@ fn listen_args(app_addr_file: Option<&Path>, previous: Option<Listening>) -> Vec
             l.admin.to_string(),
             l.inbound.map_or_else(any, |a| a.to_string()),
         ),
-        None => (any(), any(), any()),
+        None => (format!("127.0.0.1:{outbound_port}"), any(), any()),
     };
     let mut args = vec!["--outbound".into(), outbound, "--admin".into(), admin];
     if let Some(file) = app_addr_file {
@@ -242,7 +294,11 @@ async fn start(
     // A stale file from the run before would look like an instant start.
     let _ = std::fs::remove_file(&config.addr_file);
     let mut args = config.args.clone();
-    args.extend(listen_args(config.app_addr_file.as_deref(), previous));
+    args.extend(listen_args(
+        config.app_addr_file.as_deref(),
+        config.outbound_port,
+        previous,
+    ));
     let mut child = process::spawn_args(&shared.exe, &args, &config.env, &config.sink)
         .map_err(Failed::Spawn)?;
     config.sink.note(&format!("started pid {}", child.pid()));
@@ -322,7 +378,7 @@ mod tests {
     #[test]
     fn the_inbound_listener_follows_the_instances_address_file() {
         let file = Path::new("/d/run/reviews-v2.addr");
-        let args = listen_args(Some(file), None);
+        let args = listen_args(Some(file), 0, None);
         let after = |flag: &str| {
             let at = args.iter().position(|a| a == flag).expect(flag);
             args[at + 1].clone()
@@ -333,6 +389,17 @@ mod tests {
             !args.iter().any(|a| a == "--app"),
             "no port is named in advance"
         );
-        assert!(!listen_args(None, None).iter().any(|a| a == "--inbound"));
+        assert!(!listen_args(None, 0, None).iter().any(|a| a == "--inbound"));
+    }
+
+    #[test]
+    fn the_gateway_listens_on_its_port_from_the_first_start() {
+        let args = listen_args(None, 9088, None);
+        let at = args
+            .iter()
+            .position(|a| a == "--outbound")
+            .expect("--outbound");
+        assert_eq!(args[at + 1], "127.0.0.1:9088");
+        assert!(!args.iter().any(|a| a == "--inbound"));
     }
 }

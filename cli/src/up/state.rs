@@ -23,7 +23,13 @@
 //! }
 //! ```
 //! `pid` is `null` while an instance is down (crashed, waiting to be restarted). `sidecar` is
-//! absent with `sailkit up --no-mesh` and in the monolith stage.
+//! absent with `sailkit up --no-mesh` and in the monolith stage, and so is `gateway`, the
+//! ingress gateway the mesh comes with:
+//!
+//! ```json
+//!   "gateway": {"name": "istio-ingressgateway", "gateway": "bookinfo-gateway", "pid": 4099,
+//!               "url": "http://127.0.0.1:9088", "admin": "http://127.0.0.1:40124"}
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -48,6 +54,24 @@ pub struct Stack {
     pub vips: Vec<Vip>,
     /// One per instance, in plan order.
     pub instances: Vec<Instance>,
+    /// The ingress gateway, with the mesh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Gateway>,
+}
+
+/// The ingress gateway: a proxy of its own (no instance behind it) where outside traffic comes
+/// in, routed by the VirtualServices bound to a Gateway resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gateway {
+    /// The process: `istio-ingressgateway`, as Istio names its gateway.
+    pub name: String,
+    /// The Gateway resource whose VirtualServices it routes with: `bookinfo-gateway`.
+    pub gateway: String,
+    pub pid: u32,
+    /// `http://127.0.0.1:<port>`: the way in (Istio's `$GATEWAY_URL`).
+    pub url: String,
+    /// `http://127.0.0.1:<port>`: `/ready`, `/config_dump`, `/stats`.
+    pub admin: String,
 }
 
 /// A service's stable address.
@@ -157,6 +181,19 @@ impl StateFile {
         }
     }
 
+    /// Records the new pid of the ingress gateway (restarted); rewrites the file if it was
+    /// published.
+    pub fn set_gateway_pid(&self, pid: u32) {
+        let mut slot = self.lock();
+        let Some(stack) = slot.as_mut() else { return };
+        if let Some(gateway) = stack.gateway.as_mut() {
+            gateway.pid = pid;
+        }
+        if let Err(error) = write_atomically(&self.path, stack) {
+            eprintln!("sailkit: cannot update {}: {error}", self.path.display());
+        }
+    }
+
     /// Removes the file: the stack is no longer running.
     pub fn remove(&self) {
         let mut slot = self.lock();
@@ -204,6 +241,7 @@ mod tests {
                 pid: Some(10),
                 sidecar: None,
             }],
+            gateway: None,
         }
     }
 
@@ -227,6 +265,27 @@ mod tests {
 
         state.remove();
         assert!(!state.path().exists());
+    }
+
+    #[test]
+    fn a_restarted_gateway_gets_its_new_pid_in_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = StateFile::new(dir.path());
+        let mut stack = sample(dir.path());
+        stack.gateway = Some(Gateway {
+            name: "istio-ingressgateway".into(),
+            gateway: "bookinfo-gateway".into(),
+            pid: 20,
+            url: "http://127.0.0.1:9088".into(),
+            admin: "http://127.0.0.1:40000".into(),
+        });
+        state.publish(stack).expect("write");
+        state.set_gateway_pid(21);
+        let read_back = read(dir.path()).expect("read");
+        assert_eq!(read_back.gateway.map(|g| g.pid), Some(21));
+        // A file without a gateway (`--no-mesh`) has no such field, and reads back as none.
+        let plain = serde_json::to_value(sample(dir.path())).expect("json");
+        assert!(plain.get("gateway").is_none(), "{plain}");
     }
 
     #[test]

@@ -80,6 +80,25 @@ pub fn render(stack: &Stack, console: &Console, note: impl Fn(&Instance) -> Stri
             super::mesh::config_dir(&stack.data_dir).display()
         );
     }
+    if let Some(gateway) = &stack.gateway {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<24} {:<24} PROCESS",
+            "INGRESS GATEWAY", "ADMIN (/ready /stats)", "ADDRESS (the way in)"
+        );
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<24} {:<24} pid {}",
+            gateway.name, gateway.admin, gateway.url, gateway.pid
+        );
+        let _ = writeln!(
+            out,
+            "  It routes with the VirtualServices bound to Gateway {}; until they are applied\n  \
+             (`sailkit apply k8s/networking/bookinfo-gateway.yaml`), it answers 404.",
+            gateway.gateway
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "  Data directory: {}", stack.data_dir.display());
     let _ = writeln!(
@@ -127,6 +146,7 @@ mod tests {
                 instances: vec!["reviews-v1".into(), "reviews-v2".into()],
             }],
             instances: vec![instance("reviews-v1", 9102), instance("reviews-v2", 9103)],
+            gateway: None,
         };
         let console = Console::detect(10);
         let text = render(&stack, &console, |i| format!("pid {}", i.pid.unwrap_or(0)));
@@ -135,6 +155,43 @@ mod tests {
         assert_eq!(rows.len(), 2, "{text}");
         assert!(rows[0].contains("http://127.0.0.1:9082") && rows[0].contains("pid 9102"));
         assert!(!rows[1].contains("9082") && rows[1].contains("pid 9103"));
+        assert!(
+            !text.contains("INGRESS GATEWAY"),
+            "no gateway, no row: {text}"
+        );
+    }
+
+    #[test]
+    fn the_ingress_gateway_has_its_row_and_says_how_to_open_it() {
+        let stack = Stack {
+            launcher_pid: 1,
+            data_dir: "/d".into(),
+            front_door: "http://127.0.0.1:9080".into(),
+            app_url: "http://127.0.0.1:9080/productpage".into(),
+            vips: vec![],
+            instances: vec![],
+            gateway: Some(crate::up::state::Gateway {
+                name: "istio-ingressgateway".into(),
+                gateway: "bookinfo-gateway".into(),
+                pid: 77,
+                url: "http://127.0.0.1:9088".into(),
+                admin: "http://127.0.0.1:40000".into(),
+            }),
+        };
+        let text = render(&stack, &Console::detect(8), |_| String::new());
+        let row = text
+            .lines()
+            .find(|l| l.contains("istio-ingressgateway"))
+            .unwrap_or_else(|| panic!("no gateway row:\n{text}"));
+        assert!(
+            row.contains("http://127.0.0.1:9088") && row.contains("pid 77"),
+            "{row}"
+        );
+        assert!(text.contains("Gateway bookinfo-gateway"), "{text}");
+        assert!(
+            text.contains("k8s/networking/bookinfo-gateway.yaml"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -158,6 +215,7 @@ mod tests {
                 pid: Some(42),
                 sidecar: None,
             }],
+            gateway: None,
         };
         let text = render(&stack, &Console::detect(8), |_| "pid 42".into());
         let row = text
@@ -186,6 +244,7 @@ mod tests {
                 vip("banner", ServiceName::Banner, 9084),
             ],
             instances: vec![],
+            gateway: None,
         };
         let text = render(&stack, &Console::detect(8), |_| String::new());
         assert!(
