@@ -112,6 +112,7 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
                 "max_requests": l.max_requests,
                 "max_requests_per_connection": l.max_requests_per_connection,
                 "max_retries": l.max_retries,
+                "connect_timeout_ms": l.connect_timeout.map(|d| d.as_millis() as u64),
                 "connections_in_use": connections,
                 "pending": pending,
                 "retries_in_progress": retries,

@@ -253,10 +253,11 @@ impl retry::Attempt for Upstream<'_> {
             self.outliers.as_deref(),
         )?;
         self.tried.push(endpoint.address);
-        let max_requests = self
+        let policy = self
             .breaker
             .as_ref()
-            .and_then(|b| b.limits.max_requests_per_connection);
+            .map(|b| b.limits.connection_policy())
+            .unwrap_or_default();
         let _in_flight = balance::InFlight::start(endpoint);
         // 8. forward (send).
         self.sending = Some(endpoint.address);
@@ -265,7 +266,7 @@ impl retry::Attempt for Upstream<'_> {
             self.outgoing,
             endpoint.address,
             &endpoint.authority,
-            max_requests,
+            policy,
         )
         .await;
         self.sending = None;

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Mesh, ratings_vs, refused_addr, scenario, upstream, upstream_with};
+use support::{Mesh, ratings_vs, refused_addr, scenario, silent_addr, upstream, upstream_with};
 
 const RATINGS: &str = "http://ratings:9080/ratings/0";
 
@@ -152,6 +152,47 @@ async fn a_refused_connection_is_503_uf() {
             .expect("body")
             .ends_with("reset reason: connection failure")
     );
+}
+
+#[tokio::test]
+async fn connect_timeout_of_the_destination_rule_ends_a_hanging_connect() {
+    let silent = silent_addr();
+    let mesh = Mesh::start(
+        &[("ratings", vec![(silent.addr, "v1")])],
+        &[
+            (
+                "ratings.yaml",
+                ratings_vs("      retries:\n        attempts: 0"),
+            ),
+            (
+                "dr.yaml",
+                "apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: ratings
+spec:
+  host: ratings
+  trafficPolicy:
+    connectionPool:
+      tcp:
+        connectTimeout: 300ms
+"
+                .to_string(),
+            ),
+        ],
+    )
+    .await;
+    let started = Instant::now();
+    let (status, flags, body) = mesh.get(RATINGS, None).await;
+    let took = started.elapsed();
+    assert_eq!((status, flags.as_str()), (503, "UF"), "{body}");
+    // 300 ms, not the default 10 s (the margin is for a slow machine).
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_secs(5),
+        "took {took:?}"
+    );
+    let (_, dump) = mesh.admin_get("/config_dump").await;
+    assert!(dump.contains("\"connect_timeout_ms\": 300"), "{dump}");
 }
 
 #[tokio::test]

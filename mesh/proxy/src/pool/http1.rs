@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{CONNECTION, HeaderValue};
@@ -28,7 +28,7 @@ use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
-use super::{IDLE_TIMEOUT, PerEndpoint, connect_tcp};
+use super::{ConnectionPolicy, IDLE_TIMEOUT, PerEndpoint, connect_tcp};
 use crate::body::Body;
 use crate::error::ProxyError;
 
@@ -53,14 +53,15 @@ impl std::fmt::Debug for Http1Pool {
 }
 
 impl Http1Pool {
-    /// Send `request` (origin form, with its `Host`) to `endpoint`. `max_requests`: how many
-    /// requests one connection may carry (`maxRequestsPerConnection`), `None` for no limit.
+    /// Send `request` (origin form, with its `Host`) to `endpoint`, on connections that follow
+    /// `policy` (requests per connection, connect timeout).
     pub async fn send(
         self: &Arc<Self>,
         endpoint: SocketAddr,
         request: Request<Body>,
-        max_requests: Option<u32>,
+        policy: ConnectionPolicy,
     ) -> Result<Response<Body>, ProxyError> {
+        let max_requests = policy.max_requests;
         let mut request = request;
         // An idle connection may still be finishing its previous exchange for a moment (its
         // task has not run since the body ended): `ready` waits for that, or says it closed.
@@ -83,7 +84,7 @@ impl Http1Pool {
                 },
             }
         }
-        let mut sender = connect(endpoint).await?;
+        let mut sender = connect(endpoint, policy.connect_timeout).await?;
         let reuse = mark_last(&mut request, 1, max_requests);
         match sender.send_request(request).await {
             Ok(response) => Ok(self.hand_back(endpoint, sender, response, reuse, 1)),
@@ -170,9 +171,9 @@ fn mark_last(request: &mut Request<Body>, served: u32, max_requests: Option<u32>
     !last
 }
 
-/// Open a connection to `endpoint` and start driving it.
-async fn connect(endpoint: SocketAddr) -> Result<SendRequest<Body>, ProxyError> {
-    let stream = connect_tcp(endpoint).await?;
+/// Open a connection to `endpoint` (within `timeout`) and start driving it.
+async fn connect(endpoint: SocketAddr, timeout: Duration) -> Result<SendRequest<Body>, ProxyError> {
+    let stream = connect_tcp(endpoint, timeout).await?;
     let (sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|_| ProxyError::ConnectFailure)?;

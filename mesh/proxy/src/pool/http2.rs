@@ -25,7 +25,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http2::{self, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use super::{IDLE_TIMEOUT, PerEndpoint, connect_tcp};
+use super::{ConnectionPolicy, IDLE_TIMEOUT, PerEndpoint, connect_tcp};
 use crate::body::Body;
 use crate::error::ProxyError;
 
@@ -63,17 +63,17 @@ impl std::fmt::Debug for Http2Pool {
 
 impl Http2Pool {
     /// Send `request` (absolute URI: HTTP/2 sends its scheme and authority as pseudo-headers)
-    /// to `endpoint` on its shared connection. `max_requests`: how many requests one connection
-    /// may carry (`maxRequestsPerConnection`), `None` for no limit.
+    /// to `endpoint` on its shared connection, which follows `policy` (requests per connection,
+    /// connect timeout).
     pub async fn send(
         &self,
         endpoint: SocketAddr,
         request: Request<Body>,
-        max_requests: Option<u32>,
+        policy: ConnectionPolicy,
     ) -> Result<Response<Incoming>, ProxyError> {
         let slot = self.slot(endpoint);
         let mut request = request;
-        if let Some(mut sender) = slot.sender(max_requests) {
+        if let Some(mut sender) = slot.sender(policy.max_requests) {
             match sender.try_send_request(request).await {
                 Ok(response) => return Ok(response),
                 Err(mut error) => match error.take_message() {
@@ -83,7 +83,7 @@ impl Http2Pool {
                 },
             }
         }
-        let mut sender = slot.connect(endpoint, max_requests).await?;
+        let mut sender = slot.connect(endpoint, policy).await?;
         sender
             .send_request(request)
             .await
@@ -122,13 +122,13 @@ impl Slot {
     async fn connect(
         self: &Arc<Self>,
         endpoint: SocketAddr,
-        max_requests: Option<u32>,
+        policy: ConnectionPolicy,
     ) -> Result<SendRequest<Body>, ProxyError> {
         let _connecting = self.connecting.lock().await;
-        if let Some(sender) = self.sender(max_requests) {
+        if let Some(sender) = self.sender(policy.max_requests) {
             return Ok(sender);
         }
-        let stream = connect_tcp(endpoint).await?;
+        let stream = connect_tcp(endpoint, policy.connect_timeout).await?;
         let (sender, connection) = http2::Builder::new(TokioExecutor::new())
             .handshake(TokioIo::new(stream))
             .await

@@ -13,6 +13,7 @@
 //! | `http.http2MaxRequests`           | requests in flight at once, never waiting; one more is 503 `UO` |
 //! | `http.maxRequestsPerConnection`   | requests one upstream connection carries; counted by the pools (`crate::pool`) |
 //! | `http.maxRetries`                 | retries in progress at once; a retry over the limit is not made |
+//! | `tcp.connectTimeout`              | how long connecting may take (default 10 s), then 503 `UF`; used by the pools |
 //!
 //! Each limit is a tokio [`Semaphore`] (or an atomic counter, for the waiting room and the
 //! retries). Permits are taken for one attempt and held until its response body has been sent,
@@ -37,6 +38,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use mesh_config::model::ConnectionPoolSettings;
+
+use crate::pool::{CONNECT_TIMEOUT, ConnectionPolicy};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::body::Body;
@@ -66,6 +69,8 @@ pub struct Limits {
     pub max_requests: Option<u32>,
     pub max_requests_per_connection: Option<u32>,
     pub max_retries: Option<u32>,
+    /// Not a limit on counts, but part of the same `connectionPool`: see [`Limits::connection_policy`].
+    pub connect_timeout: Option<std::time::Duration>,
 }
 
 impl Limits {
@@ -79,6 +84,20 @@ impl Limits {
             max_requests: positive(http.and_then(|h| h.http2_max_requests)),
             max_requests_per_connection: positive(http.and_then(|h| h.max_requests_per_connection)),
             max_retries: http.and_then(|h| h.max_retries),
+            connect_timeout: pool
+                .tcp
+                .as_ref()
+                .and_then(|t| t.connect_timeout)
+                .map(|d| d.get())
+                .filter(|d| !d.is_zero()),
+        }
+    }
+
+    /// What the pools need to know: requests per connection, and the connect timeout.
+    pub fn connection_policy(&self) -> ConnectionPolicy {
+        ConnectionPolicy {
+            max_requests: self.max_requests_per_connection,
+            connect_timeout: self.connect_timeout.unwrap_or(CONNECT_TIMEOUT),
         }
     }
 

@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 use crate::body::{self, Body};
 use crate::error::ProxyError;
-use crate::pool::{Http1Pool, Http2Pool};
+use crate::pool::{ConnectionPolicy, Http1Pool, Http2Pool};
 use crate::stage::route::Route;
 
 /// Bodies up to this size (with a known length) are buffered, so they can be retried.
@@ -251,24 +251,33 @@ pub async fn prepare(
     })
 }
 
-/// Send one attempt to `endpoint`, with no limit on requests per connection (see [`send_to`]).
+/// Send one attempt to `endpoint`, on connections with the default policy (see [`send_to`]).
 pub async fn send(
     clients: &Clients,
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,
 ) -> Result<Response<Body>, ProxyError> {
-    send_to(clients, outgoing, endpoint, &authority_of(endpoint)?, None).await
+    let authority = authority_of(endpoint)?;
+    send_to(
+        clients,
+        outgoing,
+        endpoint,
+        &authority,
+        ConnectionPolicy::default(),
+    )
+    .await
 }
 
 /// Send one attempt to `endpoint`, whose address is also given as a URI authority (`authority`,
-/// `127.0.0.1:9080`; the registry keeps one per endpoint). `max_requests`: how many requests
-/// one upstream connection may carry (`maxRequestsPerConnection`; the pools count them).
+/// `127.0.0.1:9080`; the registry keeps one per endpoint). `policy`: the DestinationRule's say
+/// on the upstream connections (`maxRequestsPerConnection`, counted by the pools, and
+/// `connectTimeout`).
 pub async fn send_to(
     clients: &Clients,
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,
     authority: &Authority,
-    max_requests: Option<u32>,
+    policy: ConnectionPolicy,
 ) -> Result<Response<Body>, ProxyError> {
     let body = match &mut outgoing.body {
         RequestBody::Buffered(bytes, trailers) => {
@@ -283,7 +292,7 @@ pub async fn send_to(
     if outgoing.version != Version::HTTP_2 {
         // HTTP/1.1: origin form on our own pool (the path is shared with the caller's request).
         *request.uri_mut() = http::Uri::from(outgoing.path_and_query.clone());
-        return clients.http1.send(endpoint, request, max_requests).await;
+        return clients.http1.send(endpoint, request, policy).await;
     }
     // HTTP/2: an absolute URI, since HTTP/2 sends the scheme and authority as pseudo-headers;
     // built from parts, so nothing is re-parsed.
@@ -292,7 +301,7 @@ pub async fn send_to(
     uri.authority = Some(authority.clone());
     uri.path_and_query = Some(outgoing.path_and_query.clone());
     *request.uri_mut() = http::Uri::from_parts(uri).map_err(|_| ProxyError::NoHost)?;
-    let response = clients.http2.send(endpoint, request, max_requests).await?;
+    let response = clients.http2.send(endpoint, request, policy).await?;
     Ok(response.map(BodyExt::boxed))
 }
 

@@ -65,8 +65,13 @@ pub fn send(
             return;
         };
         let address = endpoint.address;
-        let sent =
-            crate::stage::forward::send_to(&clients, &mut copy, address, &endpoint.authority, None);
+        let sent = crate::stage::forward::send_to(
+            &clients,
+            &mut copy,
+            address,
+            &endpoint.authority,
+            crate::pool::ConnectionPolicy::default(),
+        );
         match sent.await {
             // Read to the end so the connection goes back to the pool.
             Ok(response) => drop(response.into_body().collect().await),

@@ -173,6 +173,30 @@ pub fn refused_addr() -> SocketAddr {
     // Dropped here: the port is closed again.
 }
 
+/// A listener that never completes a new connection: its accept queue (backlog 0) is already
+/// taken by a connection nobody accepts, so the kernel drops the next one's SYN and connecting
+/// to it hangs, as to a host that does not answer. Keep it alive while it is used.
+pub struct Silent {
+    pub addr: SocketAddr,
+    _listener: tokio::net::TcpListener,
+    _queued: std::net::TcpStream,
+}
+
+pub fn silent_addr() -> Silent {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let listener = socket.listen(0).expect("listen");
+    let addr = listener.local_addr().expect("address");
+    let queued = std::net::TcpStream::connect(addr).expect("the one queued connection");
+    Silent {
+        addr,
+        _listener: listener,
+        _queued: queued,
+    }
+}
+
 /// A registry entry: (service, [(address, version)]).
 pub type Entry<'a> = (&'a str, Vec<(SocketAddr, &'a str)>);
 
