@@ -5,43 +5,21 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Mesh, stat, upstream, upstream_with};
+use support::{Mesh, ratings_dr, ratings_vs, stat, upstream, upstream_with};
 
 const RATINGS: &str = "http://ratings:9080/ratings/0";
 
 /// No retries (so every failure shows), and the DestinationRule's `outlierDetection`.
 fn config(max_ejection_percent: u32, base_ejection_time: &str) -> Vec<(&'static str, String)> {
-    let vs = r#"
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: ratings
-spec:
-  hosts: [ratings]
-  http:
-    - route:
-        - destination:
-            host: ratings
-      retries:
-        attempts: 0
-"#;
-    let dr = format!(
-        r#"
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: ratings
-spec:
-  host: ratings
-  trafficPolicy:
-    outlierDetection:
+    let vs = ratings_vs("      retries:\n        attempts: 0");
+    let dr = ratings_dr(&format!(
+        "    outlierDetection:
       consecutive5xxErrors: 1
       interval: 1s
       baseEjectionTime: {base_ejection_time}
-      maxEjectionPercent: {max_ejection_percent}
-"#
-    );
-    vec![("vs.yaml", vs.to_owned()), ("dr.yaml", dr)]
+      maxEjectionPercent: {max_ejection_percent}"
+    ));
+    vec![("vs.yaml", vs), ("dr.yaml", dr)]
 }
 
 #[tokio::test]

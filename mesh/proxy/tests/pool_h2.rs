@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http2::SendRequest;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use support::{Mesh, flags, ratings_vs};
+use support::{Mesh, flags, ratings_dr, ratings_vs};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -296,21 +296,11 @@ async fn a_closed_h2_connection_is_replaced() {
 #[tokio::test]
 async fn max_requests_per_connection_applies_to_http2() {
     let upstream = h2_upstream(Duration::ZERO, false).await;
-    let destination_rule = r#"
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: ratings
-spec:
-  host: ratings
-  trafficPolicy:
-    connectionPool:
-      http:
-        maxRequestsPerConnection: 3
-"#;
+    let destination_rule =
+        ratings_dr("    connectionPool:\n      http:\n        maxRequestsPerConnection: 3");
     let mesh = Mesh::start(
         &[("ratings", vec![(upstream.addr, "v1")])],
-        &[("ratings-dr.yaml", destination_rule.to_owned())],
+        &[("ratings-dr.yaml", destination_rule)],
     )
     .await;
     let client = h2c_client(&mesh).await;

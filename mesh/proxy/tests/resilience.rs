@@ -4,7 +4,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Mesh, ratings_vs, refused_addr, scenario, silent_addr, upstream, upstream_with};
+use support::{
+    Mesh, ratings_dr, ratings_vs, refused_addr, scenario, silent_addr, upstream, upstream_with,
+};
 
 const RATINGS: &str = "http://ratings:9080/ratings/0";
 
@@ -166,18 +168,7 @@ async fn connect_timeout_of_the_destination_rule_ends_a_hanging_connect() {
             ),
             (
                 "dr.yaml",
-                "apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: ratings
-spec:
-  host: ratings
-  trafficPolicy:
-    connectionPool:
-      tcp:
-        connectTimeout: 300ms
-"
-                .to_string(),
+                ratings_dr("    connectionPool:\n      tcp:\n        connectTimeout: 300ms"),
             ),
         ],
     )

@@ -254,6 +254,23 @@ spec:
     )
 }
 
+/// A DestinationRule for `ratings` whose `trafficPolicy` is `traffic_policy` (indented by four
+/// spaces, as under `trafficPolicy:`).
+pub fn ratings_dr(traffic_policy: &str) -> String {
+    format!(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: ratings
+spec:
+  host: ratings
+  trafficPolicy:
+{traffic_policy}
+"#
+    )
+}
+
 /// A running proxy with its temporary config directory and registry.
 pub struct Mesh {
     pub dir: tempfile::TempDir,
