@@ -9,10 +9,12 @@
 //!
 //! Lookup ([`RouteTable::route`]):
 //! 1. the request's host gives candidate names (`host::request_candidates`);
-//! 2. among VirtualServices bound to the request's gateway (`None` = the sidecar mesh), the one
+//! 2. through a gateway, the Gateway resource must exist and list the host in its servers'
+//!    `hosts`; otherwise nothing routes;
+//! 3. among VirtualServices bound to the request's gateway (`None` = the sidecar mesh), the one
 //!    whose host matches most specifically wins (exact name, then longest wildcard; ties: first
 //!    loaded);
-//! 3. its `http[]` rules are tried in order; the first rule with a matching `match` entry (or no
+//! 4. its `http[]` rules are tried in order; the first rule with a matching `match` entry (or no
 //!    `match` at all) wins.
 //!
 //! Choosing among weighted destinations takes the random number as an argument
@@ -553,6 +555,10 @@ impl RouteTable {
             Some(g) => qualify_gateway(g, &self.namespace).into(),
         };
         let gateway = gateway.as_ref();
+        // Through a gateway, only the hosts its Gateway's servers list come in at all.
+        if request.gateway.is_some() && !self.gateway_admits(gateway, candidates) {
+            return Lookup::NoVirtualService;
+        }
         let mut best: Option<(usize, &CompiledVirtualService)> = None;
         for vs in self
             .virtual_services
@@ -587,6 +593,26 @@ impl RouteTable {
             }),
             None => Lookup::NoRuleMatched(vs),
         }
+    }
+
+    /// True when the Gateway resource `gateway` (`namespace/name`) exists and one of its
+    /// servers' `hosts` covers the request host (any of `candidates`). A Gateway host may carry
+    /// a namespace part (`./bookinfo.example.com`, `prod/*`), which only says where the
+    /// VirtualServices bound to it may live; the host is what follows the `/`.
+    fn gateway_admits(&self, gateway: &str, candidates: &[String]) -> bool {
+        self.gateways
+            .iter()
+            .filter(|(id, _)| id == gateway)
+            .any(|(id, spec)| {
+                let namespace = id.split_once('/').map_or(id.as_str(), |(ns, _)| ns);
+                spec.servers.iter().flat_map(|s| &s.hosts).any(|listed| {
+                    let listed = listed.split_once('/').map_or(listed.as_str(), |(_, h)| h);
+                    let pattern = host::qualify(listed, namespace);
+                    candidates
+                        .iter()
+                        .any(|c| host::match_score(&pattern, c).is_some())
+                })
+            })
     }
 
     /// The traffic policy towards `host` (qualified, as in [`WeightedDestination::host`]), its

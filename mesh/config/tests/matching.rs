@@ -534,3 +534,82 @@ spec:
         Default::default()
     );
 }
+
+#[test]
+fn a_gateway_lets_in_only_the_hosts_its_servers_list() {
+    let text = "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: shop-gateway
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+    - port: {number: 80, name: http, protocol: HTTP}
+      hosts: [bookinfo.example.com, \"prod/*.shop.example\"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: shop
+spec:
+  hosts: [\"*\"]
+  gateways: [shop-gateway]
+  http:
+    - name: in
+      route:
+        - destination: {host: productpage}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: ghost
+spec:
+  hosts: [\"*\"]
+  gateways: [ghost-gateway]
+  http:
+    - name: ghost
+      route:
+        - destination: {host: productpage}
+";
+    let loaded = load_str("gw.yaml", text);
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    let t = compile(&loaded.resources);
+    let no_labels = BTreeMap::new();
+    let through = |gateway: &'static str, host: &'static str| RequestView {
+        host,
+        port: 80,
+        method: "GET",
+        path: "/productpage",
+        query: "",
+        headers: &[],
+        source_labels: &no_labels,
+        gateway: Some(gateway),
+    };
+    for host in [
+        "bookinfo.example.com",
+        "bookinfo.example.com:8080",
+        "a.shop.example",
+    ] {
+        let routed = t.route(&through("shop-gateway", host));
+        assert_eq!(
+            routed.and_then(|d| d.rule.name.clone()).as_deref(),
+            Some("in"),
+            "{host}"
+        );
+    }
+    // Not listed: the VirtualService's `*` does not widen what the Gateway lets in.
+    for host in ["other.example.com", "shop.example", "productpage"] {
+        assert!(
+            matches!(
+                t.lookup(&through("shop-gateway", host)),
+                Lookup::NoVirtualService
+            ),
+            "{host}"
+        );
+    }
+    // A VirtualService bound to a Gateway that does not exist routes nothing.
+    assert!(matches!(
+        t.lookup(&through("ghost-gateway", "bookinfo.example.com")),
+        Lookup::NoVirtualService
+    ));
+}

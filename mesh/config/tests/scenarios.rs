@@ -139,6 +139,14 @@ fn check(name: &str) {
                     "{path}"
                 );
             }
+            // The Gateway's servers list `*`: any host comes in.
+            assert!(
+                t.route(&RequestView {
+                    host: "203.0.113.7",
+                    ..through_gateway("/productpage")
+                })
+                .is_some()
+            );
             // Bound to the gateway only: sidecar traffic is not affected.
             assert!(matches!(
                 t.lookup(&request("productpage", "/productpage", &ANON)),
