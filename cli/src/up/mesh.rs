@@ -50,6 +50,9 @@ pub const SERVICE_PORT: u16 = 9080;
 pub const GATEWAY_WORKLOAD: &str = "istio-ingressgateway";
 /// The Gateway resource it serves: Bookinfo's (`k8s/networking/bookinfo-gateway.yaml`).
 pub const GATEWAY_NAME: &str = "bookinfo-gateway";
+/// The port of that Gateway's server (Istio's ingress gateway pod listens on 8080). The gateway
+/// listens on the stack's own port (9088) and stands for this one, as a port mapping would.
+pub const GATEWAY_SERVER_PORT: u16 = 8080;
 
 /// `<data_dir>/mesh/config`.
 pub fn config_dir(data_dir: &Path) -> PathBuf {
@@ -126,7 +129,15 @@ pub fn sidecar_args(
 pub fn gateway_args(data_dir: &Path, addr_file: &Path) -> Vec<String> {
     let labels = format!("app={GATEWAY_WORKLOAD},istio=ingressgateway");
     let mut args = proxy_args(data_dir, addr_file, &labels);
-    args.splice(1..1, ["--gateway".to_string(), GATEWAY_NAME.to_string()]);
+    args.splice(
+        1..1,
+        [
+            "--gateway".to_string(),
+            GATEWAY_NAME.to_string(),
+            "--gateway-port".to_string(),
+            GATEWAY_SERVER_PORT.to_string(),
+        ],
+    );
     args
 }
 
@@ -246,6 +257,7 @@ mod tests {
         };
         assert_eq!(args[0], "proxy");
         assert_eq!(after("--gateway"), "bookinfo-gateway");
+        assert_eq!(after("--gateway-port"), "8080");
         assert_eq!(after("--config-dir"), "/d/mesh/config");
         assert_eq!(
             after("--labels"),

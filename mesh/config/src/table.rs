@@ -9,8 +9,9 @@
 //!
 //! Lookup ([`RouteTable::route`]):
 //! 1. the request's host gives candidate names (`host::request_candidates`);
-//! 2. through a gateway, the Gateway resource must exist and list the host in its servers'
-//!    `hosts`; otherwise nothing routes;
+//! 2. through a gateway, the Gateway resource must exist and one of its servers on the
+//!    gateway's port (`RequestView::port`) must list the host in its `hosts`; otherwise nothing
+//!    routes;
 //! 3. among VirtualServices bound to the request's gateway (`None` = the sidecar mesh), the one
 //!    whose host matches most specifically wins (exact name, then longest wildcard; ties: first
 //!    loaded);
@@ -72,7 +73,8 @@ impl HeaderSource for Vec<(String, String)> {
 pub struct RequestView<'a> {
     /// `Host`/`:authority`, with or without a port.
     pub host: &'a str,
-    /// The port the request was addressed to (for `match[].port`).
+    /// The port the request was addressed to (for `match[].port`); through a gateway, the
+    /// gateway's port, which also picks the Gateway's servers.
     pub port: u16,
     pub method: &'a str,
     /// Path without the query string.
@@ -556,7 +558,7 @@ impl RouteTable {
         };
         let gateway = gateway.as_ref();
         // Through a gateway, only the hosts its Gateway's servers list come in at all.
-        if request.gateway.is_some() && !self.gateway_admits(gateway, candidates) {
+        if request.gateway.is_some() && !self.gateway_admits(gateway, request.port, candidates) {
             return Lookup::NoVirtualService;
         }
         let mut best: Option<(usize, &CompiledVirtualService)> = None;
@@ -595,17 +597,18 @@ impl RouteTable {
         }
     }
 
-    /// True when the Gateway resource `gateway` (`namespace/name`) exists and one of its
-    /// servers' `hosts` covers the request host (any of `candidates`). A Gateway host may carry
-    /// a namespace part (`./bookinfo.example.com`, `prod/*`), which only says where the
-    /// VirtualServices bound to it may live; the host is what follows the `/`.
-    fn gateway_admits(&self, gateway: &str, candidates: &[String]) -> bool {
+    /// True when the Gateway resource `gateway` (`namespace/name`) exists and one of its servers
+    /// on `port` (the gateway's port) lists the request host (any of `candidates`) in `hosts`.
+    /// A Gateway host may carry a namespace part (`./bookinfo.example.com`, `prod/*`), which
+    /// only says where the VirtualServices bound to it may live; the host is what follows `/`.
+    fn gateway_admits(&self, gateway: &str, port: u16, candidates: &[String]) -> bool {
         self.gateways
             .iter()
             .filter(|(id, _)| id == gateway)
             .any(|(id, spec)| {
                 let namespace = id.split_once('/').map_or(id.as_str(), |(ns, _)| ns);
-                spec.servers.iter().flat_map(|s| &s.hosts).any(|listed| {
+                let servers = spec.servers.iter().filter(|s| s.port.number == port);
+                servers.flat_map(|s| &s.hosts).any(|listed| {
                     let listed = listed.split_once('/').map_or(listed.as_str(), |(_, h)| h);
                     let pattern = host::qualify(listed, namespace);
                     candidates

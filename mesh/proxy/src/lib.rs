@@ -107,6 +107,11 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
         admin,
         inbound,
     } = listeners;
+    let mut settings = settings;
+    // A gateway's listener stands for the Gateway servers on its own port, unless told otherwise.
+    if settings.gateway.is_some() && settings.gateway_port.is_none() {
+        settings.gateway_port = outbound.local_addr().ok().map(|a| a.port());
+    }
     let settings_access_log = settings.access_log;
     // A fixed `--app` is known from the start; `--app-addr-file` is read by the watcher.
     let snapshot = state::Snapshot {

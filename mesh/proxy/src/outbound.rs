@@ -66,6 +66,7 @@ async fn life(
         namespace,
         source_labels: &proxy.labels,
         gateway: proxy.settings.gateway.as_deref(),
+        gateway_port: proxy.settings.gateway_port.unwrap_or(0),
     };
     let route = match route::route(
         &routes.table,

@@ -65,6 +65,12 @@ pub struct Settings {
     /// mesh's. A host or path none of them routes is 404 `NR`: a gateway has no default route.
     #[arg(long, value_name = "NAME", conflicts_with = "inbound")]
     pub gateway: Option<String>,
+    /// With `--gateway`: the port of the Gateway's `servers[]` this listener stands for (only
+    /// servers on that port let anything in, and `match[].port` sees it). Default: the outbound
+    /// listener's own port. `sailkit up` gives 8080, the port Bookinfo's Gateway declares, to its
+    /// gateway listening on 9088, as a container's port mapping would.
+    #[arg(long, value_name = "PORT", requires = "gateway", value_parser = clap::value_parser!(u16).range(1..))]
+    pub gateway_port: Option<u16>,
     /// Where the access log goes: `stdout` (one line per request, written in batches at least
     /// every 100 ms) or `off`.
     #[arg(long, value_name = "WHERE", value_enum, default_value_t = crate::log_buffer::Destination::Stdout)]

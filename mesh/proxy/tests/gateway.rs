@@ -22,8 +22,10 @@ async fn get(mesh: &Mesh, path: &str) -> (u16, String, String) {
 async fn the_gateway_routes_what_its_virtual_service_routes_and_nothing_else() {
     let productpage = echo_upstream().await;
     let reviews = upstream("reviews-v1").await;
+    // Bookinfo's Gateway declares port 8080: the gateway stands for it.
     let mesh = Mesh::start_gateway(
         "bookinfo-gateway",
+        8080,
         &[
             ("productpage", vec![(productpage.addr, "v1")]),
             ("reviews", vec![(reviews.addr, "v1")]),
@@ -92,14 +94,21 @@ async fn mesh_and_gateway_virtual_services_stay_apart() {
     assert_eq!((status, body.as_str()), (200, "reviews-v1"));
 
     // The gateway ignores the mesh's VirtualServices: all-v1 routes `reviews`, but not here.
-    let gateway = Mesh::start_gateway("bookinfo-gateway", &services, &files).await;
+    let gateway = Mesh::start_gateway("bookinfo-gateway", 8080, &services, &files).await;
     let (status, flags, _) = gateway.get("http://reviews:9080/reviews/0", None).await;
     assert_eq!((status, flags.as_str()), (404, "NR"));
     let (status, _, _) = get(&gateway, "/productpage").await;
     assert_eq!(status, 200);
 
     // A gateway no VirtualService is bound to lets nothing in.
-    let other = Mesh::start_gateway("other-gateway", &services, &files).await;
+    let other = Mesh::start_gateway("other-gateway", 8080, &services, &files).await;
     let (status, flags, _) = get(&other, "/productpage").await;
     assert_eq!((status, flags.as_str()), (404, "NR"));
+
+    // Nor does a gateway standing for a port the Gateway has no server on (it declares 8080).
+    let elsewhere = Mesh::start_gateway("bookinfo-gateway", 443, &services, &files).await;
+    let hits = productpage.hits();
+    let (status, flags, _) = get(&elsewhere, "/productpage").await;
+    assert_eq!((status, flags.as_str()), (404, "NR"));
+    assert_eq!(productpage.hits(), hits, "nothing reached productpage");
 }

@@ -214,6 +214,9 @@ pub struct Router<'a> {
     pub source_labels: &'a BTreeMap<String, String>,
     /// `Some(name)` when this proxy is the ingress gateway `name` (`--gateway`).
     pub gateway: Option<&'a str>,
+    /// A gateway's port (`--gateway-port`): which of the Gateway's servers it stands for, and
+    /// the port `match[].port` compares with. A sidecar takes the port from the request's host.
+    pub gateway_port: u16,
 }
 
 /// Decide the route. `roll` is uniform in `[0, 1)` and picks among weighted destinations.
@@ -229,12 +232,17 @@ pub fn route<B>(
         namespace,
         source_labels,
         gateway,
+        gateway_port,
     } = router;
     let path = request.uri().path();
     let headers = Headers(request.headers());
     let view = RequestView {
         host: authority,
-        port: port_of(authority),
+        port: if gateway.is_some() {
+            gateway_port
+        } else {
+            port_of(authority)
+        },
         method: request.method().as_str(),
         path,
         query: request.uri().query().unwrap_or(""),

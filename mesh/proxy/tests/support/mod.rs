@@ -315,13 +315,15 @@ impl Mesh {
         Mesh::start_labelled(&[], services, files).await
     }
 
-    /// Start a proxy as the ingress gateway `gateway` (`--gateway`), and wait until ready.
+    /// Start a proxy as the ingress gateway `gateway` (`--gateway`) standing for the Gateway's
+    /// servers on `port` (`--gateway-port`), and wait until ready.
     pub async fn start_gateway(
         gateway: &str,
+        port: u16,
         services: &[Entry<'_>],
         files: &[(&str, String)],
     ) -> Mesh {
-        let mesh = Mesh::start_with(&[], Some(gateway), Some(services), files).await;
+        let mesh = Mesh::start_with(&[], Some((gateway, port)), Some(services), files).await;
         mesh.wait_ready().await;
         mesh
     }
@@ -336,7 +338,7 @@ impl Mesh {
 
     async fn start_with(
         labels: &[(&str, &str)],
-        gateway: Option<&str>,
+        gateway: Option<(&str, u16)>,
         services: Option<&[Entry<'_>]>,
         files: &[(&str, String)],
     ) -> Mesh {
@@ -372,7 +374,8 @@ impl Mesh {
                 .collect(),
             workers: 1,
             access_log: mesh_proxy::log_buffer::Destination::Stdout,
-            gateway: gateway.map(str::to_owned),
+            gateway: gateway.map(|(name, _)| name.to_owned()),
+            gateway_port: gateway.map(|(_, port)| port),
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(mesh_proxy::run(settings, outbound, admin, shutdown.clone()));
@@ -500,6 +503,7 @@ impl InboundProxy {
             workers: 1,
             access_log: mesh_proxy::log_buffer::Destination::Stdout,
             gateway: None,
+            gateway_port: None,
         };
         let shutdown = CancellationToken::new();
         let listeners = mesh_proxy::Listeners {
