@@ -612,4 +612,12 @@ spec:
         t.lookup(&through("ghost-gateway", "bookinfo.example.com")),
         Lookup::NoVirtualService
     ));
+    // The Gateway's one server is on port 80: a gateway standing for 8080 lets nothing in.
+    assert!(matches!(
+        t.lookup(&RequestView {
+            port: 8080,
+            ..through("shop-gateway", "bookinfo.example.com")
+        }),
+        Lookup::NoVirtualService
+    ));
 }
