@@ -224,10 +224,6 @@ async fn run_stack(
             // requests to a dead port until the instance writes its own.
             let app_addr_file = instance_addr_file(&spec.name);
             let _ = std::fs::remove_file(&app_addr_file);
-            let mut env = vec![(common::shutdown::EXIT_ON_STDIN_EOF.to_string(), "1".into())];
-            if let Some(level) = &rust_log {
-                env.push(("RUST_LOG".to_string(), level.clone()));
-            }
             let config = sidecar::SidecarConfig {
                 role: sidecar::Role::Sidecar {
                     instance: spec.name.clone(),
@@ -236,14 +232,9 @@ async fn run_stack(
                 args: mesh::sidecar_args(data_dir, &addr_file, spec.service, spec.version),
                 // The inbound listener only with `--inbound`.
                 app_addr_file: args.inbound.then_some(app_addr_file),
-                env,
+                env: proxy_env(rust_log.as_deref()),
                 addr_file,
-                sink: LogSink {
-                    prefix: console.prefix(&name, index).into(),
-                    color: console.color(),
-                    file: open_log(&data_dir.join(LOGS_DIR), &name, &console),
-                    tail: Arc::default(),
-                },
+                sink: log_sink(&console, data_dir, &name, index),
                 name,
             };
             let (started, report) = oneshot::channel();
@@ -300,12 +291,7 @@ async fn run_stack(
         if let Some(listening) = sidecars[index] {
             mesh::through_sidecar(&mut env, listening.outbound);
         }
-        let sink = LogSink {
-            prefix: console.prefix(&spec.name, index).into(),
-            color: console.color(),
-            file: open_log(&data_dir.join(LOGS_DIR), &spec.name, &console),
-            tail: Arc::default(),
-        };
+        let sink = log_sink(&console, data_dir, &spec.name, index);
         let config = InstanceConfig {
             port: ports.instance(index),
             front: sidecars[index].and_then(|s| s.inbound),
@@ -493,23 +479,14 @@ fn start_gateway(
 ) -> oneshot::Receiver<Result<sidecar::Listening, UpError>> {
     let name = mesh::GATEWAY_WORKLOAD.to_string();
     let addr_file = data_dir.join(RUN_DIR).join(format!("{name}.addr"));
-    let mut env = vec![(common::shutdown::EXIT_ON_STDIN_EOF.to_string(), "1".into())];
-    if let Some(level) = rust_log {
-        env.push(("RUST_LOG".to_string(), level.to_string()));
-    }
     let config = sidecar::SidecarConfig {
         role: sidecar::Role::Gateway,
         outbound_port: shared.ports.gateway(),
         args: mesh::gateway_args(data_dir, &addr_file),
         app_addr_file: None,
-        env,
+        env: proxy_env(rust_log),
         addr_file,
-        sink: LogSink {
-            prefix: shared.console.prefix(&name, color).into(),
-            color: shared.console.color(),
-            file: open_log(&data_dir.join(LOGS_DIR), &name, &shared.console),
-            tail: Arc::default(),
-        },
+        sink: log_sink(&shared.console, data_dir, &name, color),
         name,
     };
     let (started, report) = oneshot::channel();
@@ -597,6 +574,27 @@ fn prepare_data_dir(dir: &Path) -> Result<PathBuf, UpError> {
     // The banner admin's password, made on the first start and kept after.
     plan::ensure_admin_password(&dir).map_err(error)?;
     Ok(dir)
+}
+
+/// The environment of a sidecar or the gateway: stop when the launcher's pipe closes, and the
+/// launcher's `RUST_LOG`, if set.
+fn proxy_env(rust_log: Option<&str>) -> Vec<(String, String)> {
+    let mut env = vec![(common::shutdown::EXIT_ON_STDIN_EOF.to_string(), "1".into())];
+    if let Some(level) = rust_log {
+        env.push(("RUST_LOG".to_string(), level.to_string()));
+    }
+    env
+}
+
+/// Where a child's output goes: the terminal, prefixed with its `name` in the colour of its
+/// place `index`, and `<data_dir>/logs/<name>.log`.
+fn log_sink(console: &Console, data_dir: &Path, name: &str, index: usize) -> LogSink {
+    LogSink {
+        prefix: console.prefix(name, index).into(),
+        color: console.color(),
+        file: open_log(&data_dir.join(LOGS_DIR), name, console),
+        tail: Arc::default(),
+    }
 }
 
 /// Opens (appending) an instance's log file. Without it the instance still runs, its lines
