@@ -373,7 +373,22 @@ pub struct RouteTable {
     virtual_services: Vec<CompiledVirtualService>,
     destination_rules: Vec<CompiledDestinationRule>,
     gateways: Vec<(String, Gateway)>,
+    /// Every Gateway server's host, compiled once: what a gateway lets in (see
+    /// [`RouteTable::gateway_admits`]).
+    gateway_hosts: Vec<GatewayHost>,
     service_entries: Vec<(String, ServiceEntry)>,
+}
+
+/// One host of one server of a Gateway: `(gateway id, server port, qualified host pattern)`.
+#[derive(Debug, Clone)]
+struct GatewayHost {
+    /// `namespace/name` of the Gateway.
+    gateway: String,
+    port: u16,
+    /// The host, qualified as VirtualService hosts are. A Gateway host may carry a namespace
+    /// part (`./bookinfo.example.com`, `prod/*`), which only says where the VirtualServices
+    /// bound to it may live; the host is what follows `/`.
+    pattern: String,
 }
 
 /// Compile for a proxy in namespace `default`.
@@ -416,7 +431,19 @@ pub fn compile_in(resources: &[Resource], namespace: &str) -> RouteTable {
                 policy: dr.traffic_policy.clone(),
                 subsets: dr.subsets.clone(),
             }),
-            Spec::Gateway(gw) => table.gateways.push((id, gw.clone())),
+            Spec::Gateway(gw) => {
+                for server in &gw.servers {
+                    for listed in &server.hosts {
+                        let listed = listed.split_once('/').map_or(listed.as_str(), |(_, h)| h);
+                        table.gateway_hosts.push(GatewayHost {
+                            gateway: id.clone(),
+                            port: server.port.number,
+                            pattern: host::qualify(listed, ns),
+                        });
+                    }
+                }
+                table.gateways.push((id, gw.clone()));
+            }
             Spec::ServiceEntry(se) => table.service_entries.push((id, se.clone())),
         }
     }
@@ -599,22 +626,14 @@ impl RouteTable {
 
     /// True when the Gateway resource `gateway` (`namespace/name`) exists and one of its servers
     /// on `port` (the gateway's port) lists the request host (any of `candidates`) in `hosts`.
-    /// A Gateway host may carry a namespace part (`./bookinfo.example.com`, `prod/*`), which
-    /// only says where the VirtualServices bound to it may live; the host is what follows `/`.
     fn gateway_admits(&self, gateway: &str, port: u16, candidates: &[String]) -> bool {
-        self.gateways
+        self.gateway_hosts
             .iter()
-            .filter(|(id, _)| id == gateway)
-            .any(|(id, spec)| {
-                let namespace = id.split_once('/').map_or(id.as_str(), |(ns, _)| ns);
-                let servers = spec.servers.iter().filter(|s| s.port.number == port);
-                servers.flat_map(|s| &s.hosts).any(|listed| {
-                    let listed = listed.split_once('/').map_or(listed.as_str(), |(_, h)| h);
-                    let pattern = host::qualify(listed, namespace);
-                    candidates
-                        .iter()
-                        .any(|c| host::match_score(&pattern, c).is_some())
-                })
+            .filter(|h| h.port == port && h.gateway == gateway)
+            .any(|h| {
+                candidates
+                    .iter()
+                    .any(|c| host::match_score(&h.pattern, c).is_some())
             })
     }
 
