@@ -537,41 +537,40 @@ spec:
 
 #[test]
 fn a_gateway_lets_in_only_the_hosts_its_servers_list() {
-    let text = "apiVersion: networking.istio.io/v1
+    // A VirtualService for every host, bound to `gateway`, its one rule named `rule`.
+    let bound = |name: &str, gateway: &str, rule: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: {name}
+spec:
+  hosts: [\"*\"]
+  gateways: [{gateway}]
+  http:
+    - name: {rule}
+      route:
+        - destination: {{host: productpage}}
+"
+        )
+    };
+    let text = format!(
+        "apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata:
   name: shop-gateway
 spec:
-  selector: {istio: ingressgateway}
+  selector: {{istio: ingressgateway}}
   servers:
-    - port: {number: 80, name: http, protocol: HTTP}
+    - port: {{number: 80, name: http, protocol: HTTP}}
       hosts: [bookinfo.example.com, \"prod/*.shop.example\"]
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: shop
-spec:
-  hosts: [\"*\"]
-  gateways: [shop-gateway]
-  http:
-    - name: in
-      route:
-        - destination: {host: productpage}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: ghost
-spec:
-  hosts: [\"*\"]
-  gateways: [ghost-gateway]
-  http:
-    - name: ghost
-      route:
-        - destination: {host: productpage}
-";
-    let loaded = load_str("gw.yaml", text);
+{}---
+{}",
+        bound("shop", "shop-gateway", "in"),
+        bound("ghost", "ghost-gateway", "ghost")
+    );
+    let loaded = load_str("gw.yaml", &text);
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
     let t = compile(&loaded.resources);
     let no_labels = BTreeMap::new();

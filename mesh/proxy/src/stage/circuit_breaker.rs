@@ -38,12 +38,11 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use mesh_config::model::ConnectionPoolSettings;
-
-use crate::pool::{CONNECT_TIMEOUT, ConnectionPolicy};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::body::Body;
 use crate::error::ProxyError;
+use crate::pool::{CONNECT_TIMEOUT, ConnectionPolicy};
 
 /// A destination: the qualified host and the subset (`None`: every instance).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,7 +68,8 @@ pub struct Limits {
     pub max_requests: Option<u32>,
     pub max_requests_per_connection: Option<u32>,
     pub max_retries: Option<u32>,
-    /// Not a limit on counts, but part of the same `connectionPool`: see [`Limits::connection_policy`].
+    /// `tcp.connectTimeout`: not a limit on counts but part of the same `connectionPool`, passed
+    /// on to the pools (see [`Limits::connection_policy`]).
     pub connect_timeout: Option<std::time::Duration>,
 }
 
