@@ -13,6 +13,8 @@
 //! A document with an error is left out of the result; the others are kept, so one bad document
 //! does not hide the problems in the rest.
 
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,7 +27,7 @@ use crate::model::{
     API_GROUP, API_VERSIONS, Kind, Metadata, Resource, Source, Spec, Unimplemented,
 };
 use crate::validate;
-use crate::yaml::{self, Document, Position, SpanMap};
+use crate::yaml::{self, Document, LIMITS, Position, SpanMap};
 
 /// What loading produced: the resources that passed, and every diagnostic found.
 #[derive(Debug, Clone, Default)]
@@ -56,24 +58,45 @@ const OTHER_NETWORKING_KINDS: [&str; 6] = [
     "Telemetry",
 ];
 
-/// Load one file. An unreadable file is a single error diagnostic.
+/// Load one file. An unreadable file, or one past [`LIMITS`]`.file_bytes`, is a single error
+/// diagnostic.
 pub fn load_file(path: impl AsRef<Path>) -> Loaded {
     let path = path.as_ref();
     let name = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&name, &text),
-        Err(error) => Loaded {
-            resources: Vec::new(),
-            diagnostics: vec![Diagnostic {
-                severity: Severity::Error,
-                file: name,
-                line: 1,
-                column: 1,
-                path: String::new(),
-                message: format!("cannot read the file: {error}"),
-            }],
-        },
+    let message = match read_within_limit(path) {
+        Ok(text) => return load_str(&name, &text),
+        Err(message) => message,
+    };
+    Loaded {
+        resources: Vec::new(),
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            file: name,
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message,
+        }],
     }
+}
+
+/// The file's text, or why it cannot be loaded. At most one byte past the size limit is read,
+/// so a huge file (or `/dev/zero`) costs no more memory than one that fits.
+fn read_within_limit(path: &Path) -> Result<String, String> {
+    let cannot_read = |error: std::io::Error| format!("cannot read the file: {error}");
+    let limit = LIMITS.file_bytes;
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
+        .map_err(cannot_read)?;
+    if bytes.len() > limit {
+        // The size on disk, when it says more than what was read (it may not: `/dev/zero`).
+        let on_disk = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
+        yaml::check_file_size(on_disk.max(bytes.len()), LIMITS)
+            .map_err(|too_large| too_large.to_string())?;
+    }
+    String::from_utf8(bytes)
+        .map_err(|error| format!("cannot read the file: it is not UTF-8 text ({error})"))
 }
 
 /// Load several files as one set: each file as [`load_file`] does, then the checks that need the
@@ -105,7 +128,7 @@ pub fn load_str(name: &str, text: &str) -> Loaded {
                 line: error.position.line,
                 column: error.position.column,
                 path: String::new(),
-                message: format!("malformed YAML: {}", error.message),
+                message: error.to_string(),
             });
             return out;
         }
