@@ -6,6 +6,8 @@
 
 use http::StatusCode;
 
+use crate::body::BodyState;
+
 /// Who caused a failure, in the spirit of Envoy's and pingora's error sources: the application
 /// that sent the request (downstream), the service it was going to (upstream), or the proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +33,22 @@ pub enum ProxyError {
     /// 400 `DPE`: the request names no host (no absolute URI, no `Host` header).
     #[error("downstream protocol error: the request names no host")]
     NoHost,
-    /// 400 `DPE`: the request body could not be read from the caller.
-    #[error("downstream protocol error: cannot read the request body")]
+    /// 400 `DPE`: the caller's request body is malformed (a chunk size that is not
+    /// hexadecimal, say). The connection is closed after the answer, as Envoy does: the bytes
+    /// after a broken body cannot be trusted to start the next request.
+    #[error("downstream protocol error: the request body is malformed")]
     DownstreamBody,
+    /// `DC`: the caller went away (closed or reset its connection or stream) before its request
+    /// body was complete. Nobody is left to read an answer; if a half-closed caller still is,
+    /// it gets 400, and the access log shows status 0, as Envoy's does.
+    #[error("downstream connection termination: the request body ended before it was complete")]
+    DownstreamDisconnect,
+    /// 408: the route's `timeout` (or a `perTryTimeout`) ran out while the proxy was waiting
+    /// for the caller to send more of its body, not for the upstream. Envoy's route timeout
+    /// only starts once the request is complete, so a slow caller meets Envoy's request
+    /// timeout instead, which is this answer.
+    #[error("request timeout: the request body did not arrive in time")]
+    DownstreamTimeout,
     /// 503 `UH`: no route table or no registry has loaded yet (see `/ready`).
     #[error("no healthy upstream: the proxy has not loaded its config and registry yet")]
     NotReady,
@@ -86,10 +101,22 @@ pub enum ProxyError {
 }
 
 impl ProxyError {
+    /// The caller's failure, when the caller's body broke (`None` while it is whole so far).
+    pub fn of_caller_body(state: BodyState) -> Option<ProxyError> {
+        match state {
+            BodyState::Malformed => Some(ProxyError::DownstreamBody),
+            BodyState::Disconnected => Some(ProxyError::DownstreamDisconnect),
+            BodyState::Reading | BodyState::WaitingForCaller | BodyState::Ended => None,
+        }
+    }
+
     /// The status the caller receives.
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::NoHost | ProxyError::DownstreamBody => StatusCode::BAD_REQUEST,
+            ProxyError::NoHost | ProxyError::DownstreamBody | ProxyError::DownstreamDisconnect => {
+                StatusCode::BAD_REQUEST
+            }
+            ProxyError::DownstreamTimeout => StatusCode::REQUEST_TIMEOUT,
             ProxyError::NoRouteMatched => StatusCode::NOT_FOUND,
             ProxyError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             ProxyError::FaultAbort(status) => *status,
@@ -109,10 +136,11 @@ impl ProxyError {
     pub fn flag(&self) -> Option<&'static str> {
         Some(match self {
             ProxyError::NoHost | ProxyError::DownstreamBody => "DPE",
+            ProxyError::DownstreamDisconnect => "DC",
             ProxyError::NoRouteMatched => "NR",
             ProxyError::NoCluster(_) => "NC",
             ProxyError::NoHealthyUpstream | ProxyError::NotReady | ProxyError::AppUnknown => "UH",
-            ProxyError::Unsupported(_) => return None,
+            ProxyError::Unsupported(_) | ProxyError::DownstreamTimeout => return None,
             ProxyError::FaultAbort(_) => "FI",
             ProxyError::Timeout => "UT",
             ProxyError::Overflow => "UO",
@@ -122,10 +150,14 @@ impl ProxyError {
         })
     }
 
-    /// Who failed.
+    /// Who failed. A downstream failure is never retried and never counts against an endpoint
+    /// (`retry`, `outlier`): the upstream did nothing wrong.
     pub fn culprit(&self) -> Culprit {
         match self {
-            ProxyError::NoHost | ProxyError::DownstreamBody => Culprit::Downstream,
+            ProxyError::NoHost
+            | ProxyError::DownstreamBody
+            | ProxyError::DownstreamDisconnect
+            | ProxyError::DownstreamTimeout => Culprit::Downstream,
             ProxyError::Timeout
             | ProxyError::ConnectFailure
             | ProxyError::UpstreamReset

@@ -14,7 +14,7 @@
 //! | 0 | `state`               | the application's address; none known yet: 503 `UH`          |
 //! | 1 | `stage::forward`      | `prepare`: origin form, hop-by-hop headers dropped           |
 //! | 2 | `stage::forward`      | `send` to the application (no retries: the caller's sidecar decides those) |
-//! | 3 | `rescue`              | the application is down: 503 `UF`, "who failed: upstream"    |
+//! | 3 | `rescue`              | the application is down: 503 `UF`, "who failed: upstream"; the caller's body broke: 400 `DPE` or `DC`, "who failed: downstream" |
 //! | 4 | `stage::access_log`   | one line, with the route name below                          |
 //!
 //! The access log's route name is `inbound|<app port>`, Istio's name for the inbound cluster:
@@ -63,7 +63,8 @@ async fn life(
     // The application sees the Host the caller used; without one, its own address.
     let authority = route::authority(&request).unwrap_or_else(|_| app.to_string());
     let route = route::Route::direct(entry.route_name.clone(), authority.clone());
-    // 1. prepare, 2. send.
+    // 1. prepare, 2. send. A failure of the caller's body comes back as the caller's
+    //    (`forward` tells it apart), never as the application being down.
     let mut outgoing = forward::prepare(request, &authority, &route).await?;
     entry.bytes_in = outgoing.body_len();
     entry.upstream = Some(app);

@@ -19,6 +19,10 @@
 //! | 9 | `stage::outlier`      | the attempt's result counts towards ejecting its endpoint    |
 //! |10 | `rescue`              | any error above becomes the caller's response                |
 //! |11 | `stage::access_log`   | one line when the response body ends                         |
+//!
+//! A failure the caller caused (a malformed or cut-off body: 400 `DPE` or `DC`; a deadline
+//! passed while waiting for its body: 408) is told apart in `forward` and here, and then
+//! skipped by 5. retry and 9. outlier: one client's bad requests never eject an endpoint.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -171,7 +175,15 @@ async fn life(
         ));
         timeout::within(route.timeout, attempts).await
     };
-    // The deadline may have cut an attempt short: that counts against its endpoint.
+    // A deadline that passed while the proxy was waiting for the caller's body is the
+    // caller's slowness: 408, and no endpoint is blamed (`settle_cancelled`).
+    let result = result.map_err(|error| match error {
+        ProxyError::Timeout if upstream.outgoing.waiting_for_caller() => {
+            ProxyError::DownstreamTimeout
+        }
+        other => other,
+    });
+    // Otherwise the deadline may have cut an attempt short: that counts against its endpoint.
     upstream.settle_cancelled();
     entry.upstream = upstream.tried.last().copied();
     let permit = upstream.permit.take();
@@ -217,9 +229,12 @@ impl Upstream<'_> {
     }
 
     /// An attempt that never finished was cut short by a timeout (per try, or the route's):
-    /// for outlier detection that is a 504 from its endpoint.
+    /// for outlier detection that is a 504 from its endpoint, unless the proxy was waiting for
+    /// the caller's body at the time (the caller was the slow one).
     fn settle_cancelled(&mut self) {
-        if let Some(address) = self.sending.take() {
+        if let Some(address) = self.sending.take()
+            && !self.outgoing.waiting_for_caller()
+        {
             self.record(address, 504);
         }
     }
@@ -272,12 +287,10 @@ impl retry::Attempt for Upstream<'_> {
         .await;
         self.sending = None;
         // 9. outlier: every finished attempt counts, the proxy's own 503 for a failed
-        //    connection included.
-        let status = match &outcome {
-            Ok(response) => response.status().as_u16(),
-            Err(error) => error.status().as_u16(),
-        };
-        self.record(endpoint.address, status);
+        //    connection included, except a failure the caller caused (its body broke).
+        if let Some(status) = outlier::judged_status(&outcome) {
+            self.record(endpoint.address, status);
+        }
         outcome
     }
 

@@ -7,7 +7,7 @@
 //! - `x-sailkit-failed`: who failed, `upstream`, `downstream` or `proxy`.
 
 use http::Response;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 
 use crate::body::{self, Body};
 use crate::error::ProxyError;
@@ -33,6 +33,18 @@ pub fn respond(error: &ProxyError, flags: &mut Flags) -> Response<Body> {
     );
     if let Ok(value) = HeaderValue::from_str(&flags.join(",")) {
         headers.insert(FLAGS_HEADER, value);
+    }
+    if matches!(
+        error,
+        ProxyError::DownstreamBody
+            | ProxyError::DownstreamDisconnect
+            | ProxyError::DownstreamTimeout
+    ) {
+        // As Envoy does after a downstream protocol error: the rest of what the caller sent on
+        // this connection cannot be trusted to frame a next request, so it is not read (nor
+        // is the rest of a body too slow to arrive). HTTP/2 has no such header; hyper's HTTP/2
+        // server leaves it out, and the stream alone ends.
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }

@@ -34,7 +34,10 @@ use crate::Proxy;
 use crate::body::Body;
 use crate::stats::FLAGS;
 
-/// Envoy response flags set on this request (`DI`, `FI`, `UF`, `URX`, ...).
+/// Envoy response flags set on this request (`DI`, `FI`, `UF`, `URX`, ...). Two of them name
+/// the caller, not the upstream: `DPE`, a downstream protocol error (a request without a host,
+/// a malformed body: 400), and `DC`, a downstream connection termination (the caller went away
+/// before its answer, or halfway through its body: status 0 in the log).
 pub type Flags = Vec<&'static str>;
 
 /// Add a flag once, keeping the order of `stats::FLAGS` so a line always reads the same way
@@ -83,7 +86,13 @@ impl Entry {
 
     /// Attach the entry to the response: it is logged when the body ends.
     pub fn finish(self, response: Response<Body>, proxy: Arc<Proxy>) -> Response<LoggedBody> {
-        let status = response.status().as_u16();
+        // A caller that went away (`DC`) is not there to receive a status: logged and counted
+        // as 0, as Envoy does, and as `InFlight` does for a request dropped unanswered.
+        let status = if self.flags.contains(&"DC") {
+            0
+        } else {
+            response.status().as_u16()
+        };
         response.map(|inner| LoggedBody {
             inner,
             bytes_out: 0,

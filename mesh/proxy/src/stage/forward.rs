@@ -24,6 +24,13 @@
 //! requests. A failure to connect is 503 `UF`; a connection that breaks before the response
 //! headers is 503 `UC`; an HTTP/2 stream the upstream refused (`REFUSED_STREAM`, it never
 //! processed the request) is 503 `UR`.
+//!
+//! **Unless the caller broke it.** The caller's body is read through `body::CallerBody`,
+//! which records how far it got. When an exchange fails because that body broke, the failure
+//! is the caller's, whatever the upstream connection says: a malformed body is 400 `DPE`, a
+//! caller gone halfway is `DC` (see `ProxyError::of_caller_body`). The same holds for a
+//! buffered body that cannot be read whole in `prepare`. Those errors are never retried and
+//! never count against the endpoint.
 
 use std::net::SocketAddr;
 
@@ -37,7 +44,7 @@ use mesh_config::model::HeaderOperations;
 
 use std::sync::Arc;
 
-use crate::body::{self, Body};
+use crate::body::{self, Body, BodyProgress, BodyState, CallerBody};
 use crate::error::ProxyError;
 use crate::pool::{ConnectionPolicy, Http1Pool, Http2Pool};
 use crate::stage::route::Route;
@@ -65,7 +72,7 @@ enum RequestBody {
     /// Data and trailers, read whole.
     Buffered(Bytes, Option<HeaderMap>),
     /// Taken by the first attempt.
-    Streaming(Option<Incoming>),
+    Streaming(Option<CallerBody>),
 }
 
 /// The upstream request, minus the endpoint (each attempt may choose another one).
@@ -75,6 +82,8 @@ pub struct Outgoing {
     path_and_query: PathAndQuery,
     headers: HeaderMap,
     body: RequestBody,
+    /// How far the caller's body has been read (already `Ended` when buffered).
+    progress: Arc<BodyProgress>,
     /// HTTP/2 when the request came in over HTTP/2, else HTTP/1.1.
     version: Version,
 }
@@ -98,6 +107,7 @@ impl Outgoing {
             path_and_query: self.path_and_query.clone(),
             headers,
             body: RequestBody::Buffered(bytes.clone(), trailers.clone()),
+            progress: BodyProgress::ended(),
             version: self.version,
         })
     }
@@ -110,6 +120,17 @@ impl Outgoing {
     /// Can this request be sent more than once?
     pub fn replayable(&self) -> bool {
         matches!(self.body, RequestBody::Buffered(..))
+    }
+
+    /// Is the proxy waiting for the caller to send more of its body? A deadline that passes
+    /// then is the caller's slowness, not the upstream's.
+    pub fn waiting_for_caller(&self) -> bool {
+        self.progress.get() == BodyState::WaitingForCaller
+    }
+
+    /// The caller's failure, if its body broke.
+    pub fn caller_failure(&self) -> Option<ProxyError> {
+        ProxyError::of_caller_body(self.progress.get())
     }
 
     /// Request body size, when known (for the access log).
@@ -228,21 +249,27 @@ pub async fn prepare(
         .size_hint()
         .upper()
         .is_some_and(|n| n <= MAX_BUFFERED);
-    let body = if small {
-        let collected = incoming
-            .collect()
-            .await
-            .map_err(|_| ProxyError::DownstreamBody)?;
+    let (body, progress) = if small {
+        let collected = incoming.collect().await.map_err(|error| {
+            ProxyError::of_caller_body(BodyState::of_read_error(&error))
+                .unwrap_or(ProxyError::DownstreamDisconnect)
+        })?;
         let trailers = collected.trailers().cloned();
-        RequestBody::Buffered(collected.to_bytes(), trailers)
+        (
+            RequestBody::Buffered(collected.to_bytes(), trailers),
+            BodyProgress::ended(),
+        )
     } else {
-        RequestBody::Streaming(Some(incoming))
+        let progress = BodyProgress::reading();
+        let watched = CallerBody::new(incoming, progress.clone());
+        (RequestBody::Streaming(Some(watched)), progress)
     };
     Ok(Outgoing {
         method: parts.method,
         path_and_query,
         headers,
         body,
+        progress,
         version: if parts.version == Version::HTTP_2 {
             Version::HTTP_2
         } else {
@@ -271,8 +298,21 @@ pub async fn send(
 /// Send one attempt to `endpoint`, whose address is also given as a URI authority (`authority`,
 /// `127.0.0.1:9080`; the registry keeps one per endpoint). `policy`: the DestinationRule's say
 /// on the upstream connections (`maxRequestsPerConnection`, counted by the pools, and
-/// `connectTimeout`).
+/// `connectTimeout`). A failure the caller's body caused is the caller's (see the module doc).
 pub async fn send_to(
+    clients: &Clients,
+    outgoing: &mut Outgoing,
+    endpoint: SocketAddr,
+    authority: &Authority,
+    policy: ConnectionPolicy,
+) -> Result<Response<Body>, ProxyError> {
+    let sent = exchange(clients, outgoing, endpoint, authority, policy).await;
+    // The pools see only a broken exchange; the body's progress says who broke it.
+    sent.map_err(|error| outgoing.caller_failure().unwrap_or(error))
+}
+
+/// The exchange itself, on the pool of the request's protocol.
+async fn exchange(
     clients: &Clients,
     outgoing: &mut Outgoing,
     endpoint: SocketAddr,

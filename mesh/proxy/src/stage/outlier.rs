@@ -11,7 +11,11 @@
 //!   upstream's own and the proxy's answers for that endpoint (503 for a refused or broken
 //!   connection, 504 for a per-try or route timeout);
 //! - `consecutiveGatewayErrors` (default off): 502, 503 and 504 in a row;
-//! - any status below 500 resets both streaks; a 500 or 501 resets the gateway streak only.
+//! - any status below 500 resets both streaks; a 500 or 501 resets the gateway streak only;
+//! - a failure the caller caused (a malformed or cut-off request body, a caller too slow to
+//!   send it: `ProxyError::culprit` is downstream) is no news about the endpoint and is not
+//!   recorded at all ([`judged_status`]). Counting it would let any client eject a healthy
+//!   service for everyone with a few bad requests.
 //!
 //! When a streak reaches its threshold, the endpoint is ejected at once for
 //! `baseEjectionTime` (default 30 s) × the number of times it has been ejected, at most
@@ -40,6 +44,7 @@ use std::time::{Duration, Instant};
 
 use mesh_config::model::OutlierDetection;
 
+use crate::error::{Culprit, ProxyError};
 use crate::registry::Endpoint;
 use crate::stage::circuit_breaker::Destination;
 
@@ -249,6 +254,17 @@ impl Pool {
     }
 }
 
+/// The status an attempt's endpoint is judged by: the upstream's answer, or the proxy's own
+/// status for a failure of the endpoint (503 for a broken connection, ...). `None` when the
+/// caller caused the failure: the endpoint is not to blame, and its streaks stay as they were.
+pub fn judged_status<B>(outcome: &Result<http::Response<B>, ProxyError>) -> Option<u16> {
+    match outcome {
+        Ok(response) => Some(response.status().as_u16()),
+        Err(error) if error.culprit() == Culprit::Downstream => None,
+        Err(error) => Some(error.status().as_u16()),
+    }
+}
+
 /// Every destination's pool, created on first use.
 #[derive(Debug, Default)]
 pub struct Detectors {
@@ -303,6 +319,24 @@ mod tests {
 
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn the_callers_failures_are_not_the_endpoints() {
+        let ok = || Ok::<_, ProxyError>(http::Response::new(()));
+        assert_eq!(judged_status(&ok()), Some(200));
+        assert_eq!(
+            judged_status::<()>(&Err(ProxyError::UpstreamReset)),
+            Some(503)
+        );
+        assert_eq!(judged_status::<()>(&Err(ProxyError::Timeout)), Some(504));
+        for error in [
+            ProxyError::DownstreamBody,
+            ProxyError::DownstreamDisconnect,
+            ProxyError::DownstreamTimeout,
+        ] {
+            assert_eq!(judged_status::<()>(&Err(error)), None);
+        }
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //! | `503` (a number) | that status                                                     |
 //! | `refused-stream` | the upstream refused an HTTP/2 stream (`REFUSED_STREAM`, `UR`)  |
 //!
+//! **Never the caller's failures.** An attempt that failed because of the caller (a malformed
+//! or cut-off request body, a caller too slow to send it) is not retried under any condition:
+//! another attempt cannot fix the caller's request, and would only load the upstream again.
+//!
 //! **Default when the rule has no `retries`** (Istio's mesh default): 2 retries on
 //! `connect-failure,refused-stream,503`. `retries: {attempts: 0}` turns retries off.
 //!
@@ -34,7 +38,7 @@ use std::time::Duration;
 use http::Response;
 use mesh_config::RetryPolicy;
 
-use crate::error::ProxyError;
+use crate::error::{Culprit, ProxyError};
 use crate::stage::access_log::{Flags, add_flag};
 use crate::stats::Counter;
 
@@ -103,6 +107,11 @@ impl Policy {
     }
 
     fn retriable<B>(&self, outcome: &Result<Response<B>, ProxyError>) -> bool {
+        if let Err(error) = outcome
+            && error.culprit() == Culprit::Downstream
+        {
+            return false;
+        }
         self.conditions.iter().any(|c| match outcome {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -226,6 +235,22 @@ mod tests {
         assert!(p.retriable(&status(409)));
         assert!(p.retriable(&status(502)));
         assert!(!p.retriable(&status(503)));
+    }
+
+    #[test]
+    fn the_callers_failures_are_never_retried() {
+        for p in [
+            policy("5xx,gateway-error,reset,connect-failure,refused-stream,400,408"),
+            Policy::for_route(None),
+        ] {
+            for error in [
+                ProxyError::DownstreamBody,
+                ProxyError::DownstreamDisconnect,
+                ProxyError::DownstreamTimeout,
+            ] {
+                assert!(!p.retriable(&Err::<Response<()>, _>(error)));
+            }
+        }
     }
 
     #[test]
