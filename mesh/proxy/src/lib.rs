@@ -19,8 +19,8 @@
 //! - `state`: the immutable [`state::Snapshot`] behind an `ArcSwap`, loaded "last good wins".
 //! - `watch`: polls the config directory, the registry and the application's address file,
 //!   reloads what changed.
-//! - `server`: the accept loop (HTTP/1.1 and h2c on one port) with graceful shutdown, shared by
-//!   every listener.
+//! - `server`: every listener's accept loop (HTTP/1.1 and h2c on one port, head and idle
+//!   timeouts, a connection cap, graceful shutdown), from the shared `listener` crate.
 //! - `outbound`: the outbound side, the whole life of a request in one function.
 //! - `inbound`: the inbound side (`--inbound`, with `--app` or `--app-addr-file`): in front of
 //!   the local application.
@@ -138,16 +138,19 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
     });
     let last = proxy.clone();
     let admin_proxy = proxy.clone();
-    let admin = tokio::spawn(server::serve(admin, shutdown.clone(), move |request| {
+    // Every listener gets the same limits (`--header-timeout-ms`, `--idle-timeout-ms`,
+    // `--max-connections`), each its own cap.
+    let limits = proxy.settings.limits();
+    let admin = tokio::spawn(server::serve(admin, limits, shutdown.clone(), move |request| {
         admin::handle(admin_proxy.clone(), request)
     }));
     let inbound = inbound.map(|listener| {
         let inbound_proxy = proxy.clone();
-        tokio::spawn(server::serve(listener, shutdown.clone(), move |request| {
+        tokio::spawn(server::serve(listener, limits, shutdown.clone(), move |request| {
             inbound::handle(inbound_proxy.clone(), request)
         }))
     });
-    server::serve(outbound, shutdown, move |request| {
+    server::serve(outbound, limits, shutdown, move |request| {
         outbound::handle(proxy.clone(), request)
     })
     .await;

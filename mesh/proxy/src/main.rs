@@ -1,4 +1,5 @@
-//! `mesh-proxy`: parse the command line, start the runtime `--workers` asks for, bind, run
+//! `mesh-proxy`: raise the open-file limit, parse the command line, start the runtime
+//! `--workers` asks for, bind, run
 //! until Ctrl-C or SIGTERM.
 
 use std::process::ExitCode;
@@ -23,6 +24,10 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    // Each connection is a file descriptor: take all the hard limit allows.
+    if let Err(error) = listener::raise_file_limit() {
+        tracing::warn!(%error, "cannot raise the open-file limit");
+    }
     let settings = match mesh_proxy::Settings::try_parse() {
         Ok(settings) => settings,
         Err(error) if !error.use_stderr() => {

@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
+use listener::Limits;
 
 /// Everything the proxy is told at start.
 #[derive(Debug, Clone, Parser)]
@@ -75,9 +77,61 @@ pub struct Settings {
     /// every 100 ms) or `off`.
     #[arg(long, value_name = "WHERE", value_enum, default_value_t = crate::log_buffer::Destination::Stdout)]
     pub access_log: crate::log_buffer::Destination,
+    /// Head and idle timeouts and the connection cap, the same on every listener.
+    #[command(flatten)]
+    pub connections: ConnectionLimits,
+}
+
+/// The limits every listener applies to its clients' connections (see the `listener` crate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct ConnectionLimits {
+    /// How long a client may take to send a whole request head (request line and headers), in
+    /// milliseconds, from its first byte (on a new connection, from the accept); then its
+    /// connection is closed. On every listener.
+    #[arg(long, value_name = "MS", default_value_t = millis(Limits::DEFAULT_HEAD_TIMEOUT), value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_ms: u64,
+    /// How long a keep-alive connection may wait for its next request, in milliseconds; then it
+    /// is closed (HTTP/2: told to go away). On every listener.
+    #[arg(long, value_name = "MS", default_value_t = millis(Limits::DEFAULT_IDLE_TIMEOUT), value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_ms: u64,
+    /// Connections each listener serves at once; past it a new connection is answered 503 and
+    /// closed, and a warning is logged (at most every 10 s).
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+impl ConnectionLimits {
+    /// As the `listener` crate takes them.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            head_timeout: Duration::from_millis(self.header_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            max_connections: self.max_connections,
+        }
+    }
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout_ms: millis(Limits::DEFAULT_HEAD_TIMEOUT),
+            idle_timeout_ms: millis(Limits::DEFAULT_IDLE_TIMEOUT),
+            max_connections: Limits::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// A default duration as the whole milliseconds its flag takes.
+const fn millis(duration: Duration) -> u64 {
+    duration.as_millis() as u64
 }
 
 impl Settings {
+    /// The limits every listener applies to its connections.
+    pub fn limits(&self) -> Limits {
+        self.connections.limits()
+    }
+
     /// The async runtime these settings ask for: single-threaded with `--workers 1`.
     pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
         let mut builder = if self.workers == 1 {

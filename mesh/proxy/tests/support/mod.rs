@@ -376,6 +376,7 @@ impl Mesh {
             access_log: mesh_proxy::log_buffer::Destination::Stdout,
             gateway: gateway.map(|(name, _)| name.to_owned()),
             gateway_port: gateway.map(|(_, port)| port),
+            connections: Default::default(),
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(mesh_proxy::run(settings, outbound, admin, shutdown.clone()));
@@ -504,6 +505,7 @@ impl InboundProxy {
             access_log: mesh_proxy::log_buffer::Destination::Stdout,
             gateway: None,
             gateway_port: None,
+            connections: Default::default(),
         };
         let shutdown = CancellationToken::new();
         let listeners = mesh_proxy::Listeners {
