@@ -4,7 +4,8 @@
 //!    so that the form can carry a CSRF token: forging a *login* is an attack too (it signs the
 //!    victim into the attacker's account).
 //! 2. `POST /admin/login` checks the token, then the password (rate-limited, see
-//!    `auth::rate_limit`), and on success replaces the session with a signed-in one with a new
+//!    `auth::rate_limit`; a user name over `auth::MAX_USER_BYTES` is refused first, next to
+//!    its field), and on success replaces the session with a signed-in one with a new
 //!    id, then sends the browser on to the page it first asked for.
 //! 3. `POST /admin/logout` (a form, with its token: a link would let any page sign you out)
 //!    removes the cookie.
@@ -16,7 +17,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::SignedCookieJar;
 use serde::Deserialize;
@@ -38,6 +39,8 @@ struct LoginPage<'a> {
     user: &'a str,
     next: &'a str,
     error: Option<&'a str>,
+    /// What is wrong with the user name itself (too long), shown next to its field.
+    user_error: Option<&'a str>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +89,7 @@ pub async fn page(
         user: "",
         next,
         error: None,
+        user_error: None,
     })?;
     if fresh {
         let jar =
@@ -125,8 +129,8 @@ pub async fn submit(
                 .add(signed_in.cookie(auth.secure_cookies()));
             Ok((jar, Redirect::to(&next)).into_response())
         }
+        // `check_password` has logged the failure; the form comes back with the message.
         Err(error @ (Error::WrongPassword | Error::TooManyAttempts { .. })) => {
-            tracing::warn!(user = form.user, ?client, %error, "admin sign-in refused");
             let message = error.to_string();
             let token = csrf::token(auth.key(), &session);
             let html = render(&LoginPage {
@@ -135,6 +139,7 @@ pub async fn submit(
                 user: &form.user,
                 next: &next,
                 error: Some(&message),
+                user_error: None,
             })?;
             let mut response = (error.status(), html).into_response();
             if let Error::TooManyAttempts { retry_after_secs } = error {
@@ -143,6 +148,22 @@ pub async fn submit(
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             Ok(response)
+        }
+        // A name too long to be anyone's: said next to the field, and not echoed back.
+        Err(Error::Invalid {
+            field: "user",
+            reason,
+        }) => {
+            let token = csrf::token(auth.key(), &session);
+            let html = render(&LoginPage {
+                admin: None,
+                csrf: &token,
+                user: "",
+                next: &next,
+                error: None,
+                user_error: Some(&reason),
+            })?;
+            Ok((StatusCode::BAD_REQUEST, html).into_response())
         }
         Err(error) => Err(error.into()),
     }

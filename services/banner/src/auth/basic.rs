@@ -7,6 +7,10 @@
 //! A request without credentials gets 401 with `WWW-Authenticate: Basic realm="banner"`, the
 //! standard way to say "this needs a user name and password". Session cookies are not accepted
 //! here, even valid ones: see the `auth` module for why.
+//!
+//! The password is checked by `Auth::check_password`, as on the login form: the same sign-in
+//! limit counts both doors together, a user name over `auth::MAX_USER_BYTES` is a 400 naming
+//! `user`, and every failure is logged.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;

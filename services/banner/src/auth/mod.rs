@@ -17,7 +17,8 @@
 //! - [`password`]: the admin account and the argon2 password check.
 //! - [`session`]: the signed session cookie.
 //! - [`csrf`]: the token in every form.
-//! - [`rate_limit`]: at most five wrong passwords per user and client per 15 minutes.
+//! - [`rate_limit`]: at most five wrong passwords per user and client per 15 minutes, in a
+//!   table of bounded size.
 //! - [`basic`]: the `Authorization: Basic` extractor of the JSON API.
 //! - [`AdminSession`] (here): the extractor of the admin pages.
 
@@ -27,6 +28,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod session;
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -49,6 +51,13 @@ use session::Session;
 /// exhaust the machine.
 const CONCURRENT_CHECKS: usize = 2;
 
+/// The longest user name a sign-in may send, in bytes. No account name comes near it (see
+/// `password::MAX_USER_CHARS`), so a longer one is refused before any work is done on it.
+pub const MAX_USER_BYTES: usize = 256;
+
+/// How much of a user name the log shows.
+const LOGGED_NAME_CHARS: usize = 64;
+
 /// Everything about authentication that lives as long as the service.
 #[derive(Debug)]
 pub struct Auth {
@@ -61,6 +70,11 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(config: &Config) -> Self {
+        Self::with_limiter(config, RateLimiter::default())
+    }
+
+    /// [`Auth::new`] with a limiter of the caller's, such as one with a small table.
+    pub fn with_limiter(config: &Config, limiter: RateLimiter) -> Self {
         let key = match &config.session_secret {
             Some(secret) => Key::derive_from(secret.as_bytes()),
             None => {
@@ -85,7 +99,7 @@ impl Auth {
                 .public_url
                 .as_deref()
                 .is_some_and(|url| url.starts_with("https://")),
-            limiter: RateLimiter::default(),
+            limiter,
             checks: Semaphore::new(CONCURRENT_CHECKS),
         }
     }
@@ -105,8 +119,9 @@ impl Auth {
         self.secure_cookies
     }
 
-    /// Checks `user` and `password` against the admin account, counting failures per user and
-    /// `client`. [`Error::WrongPassword`] says nothing about which of the two was wrong.
+    /// Checks `user` and `password` against the admin account, under the limits of
+    /// [`rate_limit`]. [`Error::WrongPassword`] says nothing about which of the two was wrong.
+    /// Every failure and refusal is logged at warn level, so that an operator sees an attack.
     pub async fn check_password(
         &self,
         user: &str,
@@ -114,20 +129,29 @@ impl Auth {
         client: Option<IpAddr>,
     ) -> Result<(), Error> {
         let admin = self.admin()?.clone();
-        // Wait for a turn first, then look at the count: at most CONCURRENT_CHECKS guesses are
-        // in flight past the check, so the limit can be exceeded by that many at the very most.
+        let who = Who { user, client };
+        // Refused at the door, before any hashing or counting: no name this long can be right.
+        if user.len() > MAX_USER_BYTES {
+            tracing::warn!(%who, "sign-in refused: the user name is too long");
+            return Err(Error::invalid(
+                "user",
+                format!("must be at most {MAX_USER_BYTES} bytes, got {}", user.len()),
+            ));
+        }
+        // Wait for a turn first, then count: the attempt is counted as a failure until the
+        // password proves right (see `rate_limit`), and with at most CONCURRENT_CHECKS counted
+        // but unchecked at any time, the admin's own requests sent at once never add up to
+        // the limit.
         let _turn = self
             .checks
             .acquire()
             .await
             .map_err(|_| Error::ShuttingDown)?;
-        let attempt = Attempt {
-            user: user.to_string(),
-            client,
-        };
-        if let Err(wait) = self.limiter.check(&attempt, Instant::now()) {
+        let attempt = Attempt::new(user, client);
+        if let Err(refusal) = self.limiter.begin(&attempt, Instant::now()) {
+            tracing::warn!(%who, ?refusal, "sign-in refused: too many failed sign-ins");
             return Err(Error::TooManyAttempts {
-                retry_after_secs: wait.as_secs() + 1,
+                retry_after_secs: refusal.retry_after().as_secs() + 1,
             });
         }
         let (user, password) = (user.to_string(), password.to_string());
@@ -137,11 +161,41 @@ impl Auth {
             .await
             .map_err(|_| Error::ShuttingDown)?;
         if matches {
-            self.limiter.forget(&attempt);
+            self.limiter.succeeded(&attempt);
             Ok(())
         } else {
-            self.limiter.record_failure(&attempt, Instant::now());
+            tracing::warn!(%who, "failed sign-in: wrong user name or password");
             Err(Error::WrongPassword)
+        }
+    }
+
+    /// How much the sign-in limiter holds (see [`RateLimiter::footprint`]).
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+}
+
+/// Who tried to sign in, as the log shows it: `user="adm\u{202e}in" client=192.0.2.7`. The name
+/// is cut to its first [`LOGGED_NAME_CHARS`] characters and escaped, so that a hostile name can
+/// neither flood the log nor forge a line of it (a newline, a terminal escape).
+struct Who<'a> {
+    user: &'a str,
+    client: Option<IpAddr>,
+}
+
+impl fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("user=\"")?;
+        for c in self.user.chars().take(LOGGED_NAME_CHARS) {
+            write!(f, "{}", c.escape_debug())?;
+        }
+        f.write_str("\"")?;
+        if self.user.chars().nth(LOGGED_NAME_CHARS).is_some() {
+            write!(f, "... ({} bytes)", self.user.len())?;
+        }
+        match self.client {
+            Some(ip) => write!(f, " client={ip}"),
+            None => f.write_str(" client=unknown"),
         }
     }
 }
@@ -228,7 +282,98 @@ pub fn is_local_admin_path(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+
+    /// The log, written to memory for a test to read.
+    #[derive(Clone, Default)]
+    struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for CapturedLog {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("not poisoned").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl CapturedLog {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
+        }
+    }
+
+    fn auth() -> Auth {
+        let mut config = Config::with_database("sqlite::memory:");
+        let account = AdminAccount::from_password("admin".into(), "right").expect("hashable");
+        config.admin = Some(account);
+        Auth::new(&config)
+    }
+
+    /// Item 5 of the hardening issue: 15,000 failed sign-ins used to leave no line in the log.
+    #[tokio::test]
+    async fn every_failed_sign_in_is_logged_with_a_short_escaped_name_and_the_address() {
+        let log = CapturedLog::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let auth = auth();
+        let client = Some(IpAddr::from([192, 0, 2, 7]));
+
+        let name = format!("evil\nname\u{202e}{}", "x".repeat(200));
+        let result = auth.check_password(&name, "wrong", client).await;
+        assert!(matches!(result, Err(Error::WrongPassword)), "{result:?}");
+        let result = auth.check_password("admin", "wrong", None).await;
+        assert!(matches!(result, Err(Error::WrongPassword)), "{result:?}");
+
+        let text = log.text();
+        let failures: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("failed sign-in"))
+            .collect();
+        assert_eq!(failures.len(), 2, "{text}");
+        let first = failures[0];
+        assert!(first.contains("WARN"), "{first}");
+        // The name escaped (one line, no hidden direction change) and cut to 64 characters.
+        let shown = format!("user=\"evil\\nname\\u{{202e}}{}\"", "x".repeat(54));
+        assert!(first.contains(&shown), "{first}");
+        assert!(
+            first.contains("... (212 bytes) client=192.0.2.7"),
+            "{first}"
+        );
+        assert!(first.len() < 300, "{first}");
+        assert!(
+            failures[1].contains("user=\"admin\" client=unknown"),
+            "{text}"
+        );
+    }
+
+    /// Item 4 of the hardening issue: a 200 KB name is refused at the door, never counted.
+    #[tokio::test]
+    async fn an_over_long_user_name_is_refused_before_it_is_counted() {
+        let auth = auth();
+        let name = "x".repeat(200 * 1024);
+        let result = auth.check_password(&name, "wrong", None).await;
+        match result {
+            Err(Error::Invalid { field, reason }) => {
+                assert_eq!(field, "user");
+                assert_eq!(reason, "must be at most 256 bytes, got 204800");
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+        assert_eq!(auth.limiter().footprint().entries, 0);
+        let longest = "x".repeat(MAX_USER_BYTES);
+        let result = auth.check_password(&longest, "wrong", None).await;
+        assert!(matches!(result, Err(Error::WrongPassword)), "{result:?}");
+    }
 
     #[test]
     fn only_admin_pages_are_return_paths() {

@@ -5,10 +5,12 @@
 
 pub mod browser;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use banner::Config;
+use banner::auth::Auth;
 use banner::auth::password::AdminAccount;
+use banner::auth::rate_limit::RateLimiter;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -110,6 +112,24 @@ impl Api {
             server,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// The service with a sign-in table of `capacity` entries, and its [`Auth`], through which
+    /// a test can see how much the table holds.
+    pub async fn start_with_sign_in_capacity(db: &TestDb, capacity: usize) -> (Self, Arc<Auth>) {
+        let config = config(db);
+        let store = banner::Store::connect(&config.database_url)
+            .await
+            .expect("the test database");
+        let auth = Arc::new(Auth::with_limiter(&config, RateLimiter::new(capacity)));
+        let mut state = banner::AppState::new(store, &config);
+        state.auth = auth.clone();
+        let server = testkit::serve(banner::app(state)).await;
+        let api = Self {
+            server,
+            http: reqwest::Client::new(),
+        };
+        (api, auth)
     }
 
     pub async fn get(&self, path: &str) -> Reply {
