@@ -27,6 +27,10 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_URL_CHARS: usize = 2000;
 /// The slots of each platform, numbered from 1.
 pub const SLOTS: std::ops::RangeInclusive<u8> = 1..=6;
+/// The years, in UTC, that a schedule's start and end must fall in. Wide enough for any real
+/// campaign; narrow enough to catch a typo (the year 0000, 20260) and the "forever" of 9999
+/// that other systems' date handling chokes on.
+pub const SCHEDULE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// Which site a banner slot belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -218,11 +222,13 @@ pub fn check_schedule(starts_at: OffsetDateTime, ends_at: OffsetDateTime) -> Res
     Ok(())
 }
 
-/// The title is stored exactly as sent; it only has to say something, briefly.
+/// The title is stored exactly as sent; it only has to say something, briefly, in characters
+/// that show as themselves (see [`check_text`]).
 pub fn check_title(title: String) -> Result<String, Error> {
     if title.trim().is_empty() {
         return Err(Error::invalid("title", "must not be empty"));
     }
+    check_text("title", &title)?;
     let chars = title.chars().count();
     if chars > MAX_TITLE_CHARS {
         return Err(Error::invalid(
@@ -231,6 +237,53 @@ pub fn check_title(title: String) -> Result<String, Error> {
         ));
     }
     Ok(title)
+}
+
+/// Free text (a title, a URL) must not hold characters that do not show as themselves but act
+/// on what is around them:
+/// - control characters (Unicode category Cc: NUL, BEL, newline, escape, ...), which cut
+///   strings short in other systems, ring terminals and forge log lines;
+/// - the bidirectional embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069),
+///   which reorder the text after them: with U+202E, `sale\u{202e}gnp.exe` shows as
+///   `saleexe.png`.
+///
+/// The direction *marks* (U+200E, U+200F, U+061C) stay allowed: they reorder nothing beyond
+/// themselves, and titles that mix right-to-left and left-to-right words need them.
+pub fn check_text(field: &'static str, text: &str) -> Result<(), Error> {
+    let found = text.chars().enumerate().find(|&(_, c)| acts_on_text(c));
+    match found {
+        Some((at, c)) => Err(Error::invalid(
+            field,
+            format!(
+                "must not contain control or text-direction characters, found U+{:04X} at \
+                 character {}",
+                u32::from(c),
+                at + 1
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Whether `c` is one of the characters [`check_text`] refuses.
+fn acts_on_text(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A schedule boundary must fall in [`SCHEDULE_YEARS`].
+pub fn check_schedule_year(field: &'static str, t: OffsetDateTime) -> Result<(), Error> {
+    if SCHEDULE_YEARS.contains(&t.year()) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        field,
+        format!(
+            "must fall in the years {} to {} (UTC), got the year {:04}",
+            SCHEDULE_YEARS.start(),
+            SCHEDULE_YEARS.end(),
+            t.year()
+        ),
+    ))
 }
 
 /// An absent (or `null`) URL is fine; a present one must be an absolute http(s) URL, because
@@ -246,6 +299,8 @@ pub fn check_url(field: &'static str, url: Option<String>) -> Result<Option<Stri
             format!("must be at most {MAX_URL_CHARS} characters, got {chars}"),
         ));
     }
+    // The URL parser would quietly drop a tab or a newline, but the URL is stored as sent.
+    check_text(field, &raw)?;
     match url::Url::parse(&raw) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
             Ok(Some(raw))
@@ -269,8 +324,8 @@ pub fn parse_time(field: &'static str, raw: &str) -> Result<OffsetDateTime, Erro
         })
 }
 
-/// A schedule boundary. These are stored as whole seconds; refusing a fraction, instead of
-/// dropping it, means the banner the client reads back is the one it sent.
+/// A schedule boundary, in [`SCHEDULE_YEARS`]. These are stored as whole seconds; refusing a
+/// fraction, instead of dropping it, means the banner the client reads back is the one it sent.
 fn parse_schedule_time(field: &'static str, raw: &str) -> Result<OffsetDateTime, Error> {
     let t = parse_time(field, raw)?;
     if t.nanosecond() != 0 {
@@ -279,6 +334,7 @@ fn parse_schedule_time(field: &'static str, raw: &str) -> Result<OffsetDateTime,
             format!("must be a whole second, got {raw:?}"),
         ));
     }
+    check_schedule_year(field, t)?;
     Ok(t)
 }
 
@@ -377,6 +433,40 @@ mod tests {
                 |r| r.link_url = Some(format!("https://e.com/{}", "a".repeat(2000))),
                 "link_url must be at most 2000",
             ),
+            (
+                |r| r.title = "Sale\0".into(),
+                "title must not contain control or text-direction characters, found U+0000 at \
+                 character 5",
+            ),
+            (
+                |r| r.title = "\u{7}Sale".into(),
+                "title must not contain control or text-direction characters, found U+0007",
+            ),
+            (
+                |r| r.title = "sale\u{202e}gnp.exe".into(),
+                "title must not contain control or text-direction characters, found U+202E",
+            ),
+            (
+                |r| r.title = "\u{2067}sale".into(),
+                "title must not contain control or text-direction characters, found U+2067",
+            ),
+            (
+                |r| r.link_url = Some("https://e.com/\npath".into()),
+                "link_url must not contain control or text-direction characters, found U+000A",
+            ),
+            (
+                |r| r.starts_at = "0000-01-01T00:00:00Z".into(),
+                "starts_at must fall in the years 2000 to 2100 (UTC), got the year 0000",
+            ),
+            (
+                |r| r.ends_at = "9999-01-01T00:00:00Z".into(),
+                "ends_at must fall in the years 2000 to 2100 (UTC), got the year 9999",
+            ),
+            (
+                // In UTC, this is already 2101.
+                |r| r.ends_at = "2100-12-31T23:00:00-05:00".into(),
+                "ends_at must fall in the years 2000 to 2100 (UTC), got the year 2101",
+            ),
         ];
         for (break_it, expected) in cases {
             let mut r = request();
@@ -393,6 +483,15 @@ mod tests {
     fn a_title_of_exactly_200_characters_is_fine() {
         let mut r = request();
         r.title = "é".repeat(200);
+        assert!(r.validate().is_ok());
+    }
+
+    #[test]
+    fn direction_marks_and_the_ends_of_the_year_window_are_fine() {
+        let mut r = request();
+        r.title = "\u{5de}\u{5d1}\u{5e6}\u{5e2} 50%\u{200f}".into();
+        r.starts_at = "2000-01-01T00:00:00Z".into();
+        r.ends_at = "2100-12-31T23:59:59Z".into();
         assert!(r.validate().is_ok());
     }
 

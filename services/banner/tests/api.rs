@@ -257,7 +257,7 @@ async fn active_lookup(db: TestDb) {
             "mobile",
             4,
             "2000-01-01T00:00:00Z",
-            "9999-01-01T00:00:00Z",
+            "2100-12-31T00:00:00Z",
         ))
         .await;
     let now = active("platform=mobile&slot=4".into()).await;

@@ -10,7 +10,8 @@
 //! (`check_title`, `check_url`, ...), so both paths accept exactly the same banners.
 //!
 //! Times arrive from `<input type="datetime-local">` as `2026-06-01T09:30`, with no time zone;
-//! the form says they are UTC, and they are read as UTC.
+//! the form says they are UTC, and they are read as UTC, within the years the model allows
+//! (`model::SCHEDULE_YEARS`).
 
 use std::collections::BTreeMap;
 
@@ -26,7 +27,9 @@ use crate::AppState;
 use crate::auth::{AdminSession, csrf};
 use crate::error::{Error, Page};
 use crate::images::{NewImage, too_large};
-use crate::model::{Banner, BannerData, Platform, Slot, check_schedule, check_title, check_url};
+use crate::model::{
+    Banner, BannerData, Platform, Slot, check_schedule, check_schedule_year, check_title, check_url,
+};
 
 /// Room for the form's text fields and multipart framing on top of the largest image: the body
 /// limit of the form routes is the image limit plus this.
@@ -320,7 +323,7 @@ fn parse_local(field: &'static str, raw: &str) -> Result<OffsetDateTime, Error> 
     if raw.is_empty() {
         return Err(Error::invalid(field, "is required"));
     }
-    PrimitiveDateTime::parse(raw, MINUTES)
+    let t = PrimitiveDateTime::parse(raw, MINUTES)
         .or_else(|_| PrimitiveDateTime::parse(raw, SECONDS))
         .map(PrimitiveDateTime::assume_utc)
         .map_err(|_| {
@@ -328,7 +331,9 @@ fn parse_local(field: &'static str, raw: &str) -> Result<OffsetDateTime, Error> 
                 field,
                 format!("must be a date and time such as 2026-06-01T09:30, got {raw:?}"),
             )
-        })
+        })?;
+    check_schedule_year(field, t)?;
+    Ok(t)
 }
 
 /// The part of a rule's message that goes next to its field: `must be between 1 and 6, got 7`
@@ -452,6 +457,29 @@ mod tests {
             errors
                 .get("ends_at")
                 .is_some_and(|e| e.contains("such as 2026-06-01T09:30"))
+        );
+    }
+
+    #[test]
+    fn hidden_characters_and_years_out_of_the_window_are_named() {
+        let mut form = good();
+        form.title = "Sale\u{202e}".into();
+        form.starts_at = "0000-06-01T09:30".into();
+        form.ends_at = "2101-01-01T00:00".into();
+        let errors = check(&posted(form), None, 100).expect_err("invalid");
+        assert_eq!(
+            errors.get("title"),
+            Some(
+                "must not contain control or text-direction characters, found U+202E at character 5"
+            )
+        );
+        assert_eq!(
+            errors.get("starts_at"),
+            Some("must fall in the years 2000 to 2100 (UTC), got the year 0000")
+        );
+        assert_eq!(
+            errors.get("ends_at"),
+            Some("must fall in the years 2000 to 2100 (UTC), got the year 2101")
         );
     }
 
