@@ -510,6 +510,18 @@ struct Refusal {
     message: &'static str,
 }
 
+/// 342 bytes that stand for 9^9 strings: `a: &a ["lol",...]`, then each next letter a list of
+/// nine aliases of the one before, up to `i`. Expanding it takes more memory than any machine has.
+fn alias_bomb() -> String {
+    let mut text = format!("a: &a [\"lol\"{}]\n", ",\"lol\"".repeat(8));
+    for pair in b"abcdefghi".windows(2) {
+        let (previous, next) = (pair[0] as char, pair[1] as char);
+        let aliases = vec![format!("*{previous}"); 9].join(",");
+        text += &format!("{next}: &{next} [{aliases}]\n");
+    }
+    text
+}
+
 /// The classes of mistake `sailkit apply` must refuse, one each.
 const REFUSALS: &[Refusal] = &[
     Refusal {
@@ -625,6 +637,14 @@ const REFUSALS: &[Refusal] = &[
         at: (11, 9),
         path: "spec.http[0].retries.retryOn",
         message: "\"sometimes\"",
+    },
+    Refusal {
+        // Refused at the alias that would take the copies past their limit, the sixth `*d`.
+        name: "alias-bomb.yaml",
+        bad: alias_bomb,
+        at: (5, 23),
+        path: "",
+        message: "limit of 50000 nodes copied by aliases",
     },
 ];
 
