@@ -8,9 +8,11 @@
 //! The order of start-up, and the exit codes:
 //! 1. command line (`[PORT]`, `--bind`, `--help`): Bookinfo passes the port as the first argument;
 //! 2. telemetry;
-//! 3. config from the environment; a bad variable exits with 64 (`EX_USAGE`) and names it;
-//! 4. bind the listener; a port in use exits with 69 (`EX_UNAVAILABLE`);
-//! 5. run until Ctrl-C / SIGTERM, finishing requests in flight; an error while running exits 1.
+//! 3. config from the environment, the connection limits included (`server::limits_from_env`);
+//!    a bad variable exits with 64 (`EX_USAGE`) and names it;
+//! 4. raise the open-file limit to the hard one (each connection is a file descriptor);
+//! 5. bind the listener; a port in use exits with 69 (`EX_UNAVAILABLE`);
+//! 6. run until Ctrl-C / SIGTERM, finishing requests in flight; an error while running exits 1.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,6 +22,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use tokio::net::TcpListener;
 
 use crate::env::{self, ConfigError, Env, ProcessEnv};
+use crate::server;
 use crate::shutdown::{self, Shutdown};
 use crate::telemetry;
 
@@ -115,6 +118,17 @@ pub async fn start<S: Service>(listen: ListenArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
+    match server::limits_from_env(&ProcessEnv) {
+        Ok(limits) => server::set_limits(limits),
+        Err(e) => {
+            eprintln!("{}: {e}", S::NAME);
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    }
+    // Each connection is a file descriptor: take all the hard limit allows.
+    if let Err(error) = listener::raise_file_limit() {
+        tracing::warn!(%error, "cannot raise the open-file limit");
+    }
     let addr = SocketAddr::new(listen.bind, listen.port);
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
