@@ -20,9 +20,12 @@
 //! ```text
 //!  client ──► [1 accept] ──► [2 pick] ──► [3 rewrite] ──► [4 forward] ──► instance
 //!                              │                              │
-//!                              └──── [5 rescue]: 503 / 502 ◄──┘
+//!                              └──── [5 rescue]: 503 / 502 / 400 ◄──┘
 //! ```
 //! 1. **accept** ([`serve`]): a connection to the VIP; HTTP/1.1 (or HTTP/2) is spoken on it.
+//!    The shared `listener` crate accepts it, as it does for the services and the sidecars: a
+//!    client that sends no request head in time, or stays idle too long, loses its connection,
+//!    and past the cap on connections a new one is answered 503 (see [`Limits`]).
 //! 2. **pick** (`ServiceProxy::pick`): round robin over the endpoints that are ready. One atomic
 //!    add chooses the next one: no lock, whatever the number of requests in flight.
 //! 3. **rewrite** (`upstream_request`): the request is addressed to the instance
@@ -32,7 +35,10 @@
 //!    each instance sends it. Bodies are streamed, in both directions, never buffered.
 //! 5. **rescue** (the `Either::Right` answers): no ready instance is a 503; an instance that
 //!    cannot be reached is a 502. A *connect* error is tried once on the next instance, because
-//!    then nothing was sent and the request can safely go elsewhere.
+//!    then nothing was sent and the request can safely go elsewhere. A request whose own body
+//!    is broken (a bad chunk, a client that hung up) is the client's fault, not the instance's:
+//!    400. The answers name the service only; which instance failed, at which address and why
+//!    goes to the log, never to the client.
 //!
 //! Readiness is not this module's business: like kube-proxy, which follows the endpoints that
 //! the kubelet's probes mark ready, it only reads the flag that the launcher sets on each
@@ -40,8 +46,10 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -53,21 +61,18 @@ use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use listener::Limits;
+
 /// The body sent to an instance: the client's own body, streamed, or nothing at all. A request
 /// without a body is sent with [`Empty`] so that it can be sent a second time (see `forward`).
-type UpstreamBody = Either<Incoming, Empty<Bytes>>;
+type UpstreamBody = Either<ClientBody, Empty<Bytes>>;
 
 /// The body of an answer: the instance's body, streamed, or one of our own error bodies.
 pub type ResponseBody = Either<Incoming, Full<Bytes>>;
-
-/// How long a stopping VIP lets the requests in flight finish.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The headers that describe one connection rather than the request (RFC 9110, section 7.6.1).
 /// A proxy must not pass them on; the names listed in `Connection` are removed as well.
@@ -135,6 +140,8 @@ pub struct ServiceProxy {
     client: Client<HttpConnector, UpstreamBody>,
     /// The 503 body, built once.
     no_endpoint_body: Bytes,
+    /// The 502 body, built once: it names the service, never an instance or an address.
+    bad_gateway_body: Bytes,
 }
 
 impl ServiceProxy {
@@ -151,12 +158,14 @@ impl ServiceProxy {
             .pool_max_idle_per_host(1024)
             .build(connector);
         let no_endpoint_body = error_body(&format!("no instance of {service} is available"));
+        let bad_gateway_body = error_body(&format!("{service} did not answer"));
         Arc::new(Self {
             service,
             endpoints: endpoints.into_boxed_slice(),
             next: AtomicUsize::new(0),
             client,
             no_endpoint_body,
+            bad_gateway_body,
         })
     }
 
@@ -197,10 +206,14 @@ impl ServiceProxy {
         let replayable = body.is_end_stream();
         let retry =
             (replayable && self.endpoints.len() > 1).then(|| (headers.clone(), path.clone()));
+        let client_failed = Arc::new(AtomicBool::new(false));
         let body = if replayable {
             Either::Right(Empty::new())
         } else {
-            Either::Left(body)
+            Either::Left(ClientBody {
+                body,
+                failed: client_failed.clone(),
+            })
         };
 
         let endpoint = &self.endpoints[first];
@@ -209,6 +222,9 @@ impl ServiceProxy {
             Ok(response) => return downstream_response(response),
             Err(error) => error,
         };
+        if client_failed.load(Ordering::Relaxed) {
+            return self.bad_request(endpoint, &error);
+        }
         let Some((headers, path)) = retry.filter(|_| error.is_connect()) else {
             return self.bad_gateway(endpoint, &error);
         };
@@ -254,19 +270,76 @@ impl ServiceProxy {
             .find(|&i| self.endpoints[i].is_ready())
     }
 
-    /// Phase 5, when the instance could not be reached or broke the exchange off.
+    /// Phase 5, when the instance could not be reached or broke the exchange off. The client
+    /// learns which service failed; the log, which instance, where, and why.
     fn bad_gateway(
         &self,
         endpoint: &Endpoint,
         error: &hyper_util::client::legacy::Error,
     ) -> Response<ResponseBody> {
         let reason = error_chain(error);
-        tracing::warn!(service = %self.service, instance = %endpoint.name, %reason, "bad gateway");
-        let message = format!(
-            "instance {} of {} at {} cannot be reached: {reason}",
-            endpoint.name, self.service, endpoint.addr
+        tracing::warn!(
+            service = %self.service,
+            instance = %endpoint.name,
+            address = %endpoint.addr,
+            %reason,
+            "bad gateway"
         );
-        json_response(StatusCode::BAD_GATEWAY, error_body(&message))
+        json_response(StatusCode::BAD_GATEWAY, self.bad_gateway_body.clone())
+    }
+
+    /// Phase 5, when the client's own body broke the exchange (a malformed chunk, a client that
+    /// hung up): a 400, and no instance is blamed.
+    fn bad_request(
+        &self,
+        endpoint: &Endpoint,
+        error: &hyper_util::client::legacy::Error,
+    ) -> Response<ResponseBody> {
+        let reason = error_chain(error);
+        tracing::info!(
+            service = %self.service,
+            instance = %endpoint.name,
+            %reason,
+            "the client's request body could not be read"
+        );
+        json_response(StatusCode::BAD_REQUEST, bad_body())
+    }
+}
+
+/// The 400 body, the same for every service.
+fn bad_body() -> Bytes {
+    Bytes::from_static(br#"{"error":"the request body could not be read"}"#)
+}
+
+/// The client's request body on its way to an instance, which notes whether reading it failed:
+/// when the exchange then fails, the client is the cause, not the instance.
+#[derive(Debug)]
+pub struct ClientBody {
+    body: Incoming,
+    failed: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for ClientBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(Some(Err(_))) = &polled {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -353,48 +426,31 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Phase 1: serves the VIP on `listener` until `shutdown`, then lets the requests in flight
-/// finish (up to a few seconds).
+/// Phase 1: serves the VIP on `listener` until `shutdown` with the default [`Limits`], then
+/// lets the requests in flight finish (up to a few seconds).
+pub async fn serve(listener: TcpListener, proxy: Arc<ServiceProxy>, shutdown: CancellationToken) {
+    serve_with(listener, proxy, Limits::default(), shutdown).await;
+}
+
+/// [`serve`], with the given head and idle timeouts and cap on connections.
 ///
 /// Each connection gets its own task. The service function only clones an `Arc` per request:
 /// the proxy itself is shared, and its future is stored inside hyper's connection state, not
 /// boxed.
-pub async fn serve(listener: TcpListener, proxy: Arc<ServiceProxy>, shutdown: CancellationToken) {
-    // `auto` answers HTTP/1.1, and HTTP/2 for clients that start with its preface.
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                Err(error) => {
-                    // Typically "too many open files": wait for some to close rather than spin.
-                    tracing::warn!(service = %proxy.service, %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = shutdown.cancelled() => break,
-        };
-        let _ = stream.set_nodelay(true);
+pub async fn serve_with(
+    tcp: TcpListener,
+    proxy: Arc<ServiceProxy>,
+    limits: Limits,
+    shutdown: CancellationToken,
+) {
+    listener::serve(tcp, limits, shutdown, move |_client| {
         let proxy = proxy.clone();
-        let service = service_fn(move |request| {
+        service_fn(move |request| {
             let proxy = proxy.clone();
             async move { Ok::<_, Infallible>(proxy.forward(request).await) }
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            // A client that goes away mid-request is its own business, not an error of ours.
-            let _ = connection.await;
-        });
-    }
-    // Stop accepting (the listener closes here), then wait for the connections to finish the
-    // requests they were serving; idle keep-alive connections are closed at once.
-    drop(listener);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+        })
+    })
+    .await;
 }
 
 #[cfg(test)]

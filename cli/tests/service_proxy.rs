@@ -15,10 +15,11 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use sailkit::service_proxy::{self, Endpoint, ServiceProxy};
+use sailkit::service_proxy::{self, Endpoint, Limits, ServiceProxy};
 use serde_json::{Value, json};
 use testkit::TestServer;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -30,11 +31,20 @@ struct Vip {
 
 impl Vip {
     async fn start(service: &str, endpoints: Vec<Arc<Endpoint>>) -> Self {
+        Self::start_with(service, endpoints, Limits::default()).await
+    }
+
+    async fn start_with(service: &str, endpoints: Vec<Arc<Endpoint>>, limits: Limits) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let stop = CancellationToken::new();
         let proxy = ServiceProxy::new(service, endpoints);
-        tokio::spawn(service_proxy::serve(listener, proxy, stop.clone()));
+        tokio::spawn(service_proxy::serve_with(
+            listener,
+            proxy,
+            limits,
+            stop.clone(),
+        ));
         Self { addr, stop }
     }
 
@@ -168,7 +178,10 @@ async fn a_single_unreachable_instance_is_a_json_502() {
     assert_eq!(response.status(), 502);
     let body: Value = response.json().await.expect("JSON");
     let message = body["error"].as_str().expect("an error message");
-    assert!(message.contains("details-v1"), "{message}");
+    assert!(message.contains("details"), "names the service: {message}");
+    // Which instance, where and why is for the log, not for the client.
+    assert!(!message.contains("details-v1"), "{message}");
+    assert!(!message.contains("127.0.0.1"), "{message}");
 }
 
 #[tokio::test]
@@ -285,4 +298,130 @@ async fn a_large_body_arrives_whole() {
         .expect("answers");
     assert_eq!(response.status(), 200);
     assert_eq!(response.bytes().await.expect("body").as_ref(), &sent[..]);
+}
+
+/// A client's broken body is the client's fault: 400, no instance blamed, and nothing internal
+/// (instance name, address, parser error) in the answer.
+#[tokio::test]
+async fn a_malformed_request_body_is_a_400_that_names_nothing_internal() {
+    let echo =
+        testkit::serve(Router::new().route("/echo", post(|body: Bytes| async move { body }))).await;
+    let vip = Vip::start("productpage", vec![ready("productpage-v1", &echo)]).await;
+    let mut client = TcpStream::connect(vip.addr).await.expect("connect");
+    client
+        .write_all(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+              ZZZ\r\nhello\r\n0\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut answer)).await;
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    for internal in [
+        "productpage-v1",
+        &echo.addr.to_string(),
+        "127.0.0.1",
+        "chunk",
+    ] {
+        assert!(!answer.contains(internal), "{internal:?} in {answer}");
+    }
+    // The instance is fine, and the VIP still answers.
+    assert_eq!(
+        client_post(&vip.url("/echo"), "hello").await,
+        (200, "hello".into())
+    );
+}
+
+async fn client_post(url: &str, body: &'static str) -> (u16, String) {
+    let response = client().post(url).body(body).send().await.expect("answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+/// Short limits, so the tests below stay fast.
+fn short(max_connections: u32) -> Limits {
+    Limits {
+        head_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(800),
+        max_connections,
+    }
+}
+
+/// Reads until the VIP closes the connection; how long that took, or `None` past 5 s.
+async fn closed_after(stream: &mut TcpStream) -> Option<Duration> {
+    let started = tokio::time::Instant::now();
+    let mut sink = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut sink))
+        .await
+        .ok()
+        .map(|_| started.elapsed())
+}
+
+/// One `GET /who` on `stream`, kept alive; the answer's text.
+async fn who(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /who HTTP/1.1\r\nHost: reviews\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !answer.ends_with(b"\r\n\r\na") {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        assert!(read > 0, "closed: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&chunk[..read]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn half_a_request_line_is_closed_after_the_head_timeout() {
+    let a = instance("a").await;
+    let vip = Vip::start_with("reviews", vec![ready("a", &a)], short(100)).await;
+    let mut client = TcpStream::connect(vip.addr).await.expect("connect");
+    client.write_all(b"GET /wh").await.expect("write");
+    let took = closed_after(&mut client).await.expect("closed");
+    assert!(took >= Duration::from_millis(250), "too early: {took:?}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let a = instance("a").await;
+    let vip = Vip::start_with("reviews", vec![ready("a", &a)], short(100)).await;
+    let mut client = TcpStream::connect(vip.addr).await.expect("connect");
+    assert!(who(&mut client).await.starts_with("HTTP/1.1 200"));
+    let took = closed_after(&mut client).await.expect("closed");
+    assert!(took >= Duration::from_millis(700), "too early: {took:?}");
+}
+
+#[tokio::test]
+async fn past_the_cap_a_client_gets_503_and_a_freed_slot_lets_a_request_through() {
+    let a = instance("a").await;
+    let vip = Vip::start_with("reviews", vec![ready("a", &a)], short(1)).await;
+    let mut held = TcpStream::connect(vip.addr).await.expect("connect");
+    who(&mut held).await;
+    let mut second = TcpStream::connect(vip.addr).await.expect("connect");
+    let mut refusal = String::new();
+    tokio::time::timeout(Duration::from_secs(5), second.read_to_string(&mut refusal))
+        .await
+        .expect("refused at once")
+        .expect("read");
+    assert!(refusal.starts_with("HTTP/1.1 503 "), "{refusal}");
+    drop(held);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut next = TcpStream::connect(vip.addr).await.expect("connect");
+        let answer = who(&mut next).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never let in: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
