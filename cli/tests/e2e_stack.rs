@@ -110,7 +110,13 @@ async fn the_stack_serves_the_book_page_with_every_reviews_version_and_stops_cle
     assert!(text.contains(&app), "{text}");
     assert!(text.contains("reviews-v3"), "{text}");
 
-    // 4. SIGTERM: exit 0, every instance gone, the state file and lock removed.
+    // 4. The data directory is the user's alone: the databases (with the admin's sessions),
+    //    the admin password and the logs are readable by nobody else.
+    assert_private(&stack.data_dir());
+    assert_private(&stack.data_dir().join("logs"));
+    assert!(stack.data_dir().join("banner.db").exists());
+
+    // 5. SIGTERM: exit 0, every instance gone, the state file and lock removed.
     let pids: Vec<u32> = stack.state.instances.iter().filter_map(|i| i.pid).collect();
     assert_eq!(pids.len(), 8);
     let exit = stack.terminate();
@@ -124,6 +130,30 @@ async fn the_stack_serves_the_book_page_with_every_reviews_version_and_stops_cle
     assert!(stack.output().contains("stopped"), "{}", stack.output());
     let status = run(&["status", "--data-dir", &data_dir]);
     assert_eq!(status.status.code(), Some(3), "not running any more");
+}
+
+/// `dir` is `0700` and no file directly in it has a group or other permission bit.
+fn assert_private(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    for entry in std::fs::read_dir(dir).expect("listed") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            assert_eq!(
+                mode(&path) & 0o077,
+                0,
+                "{} is readable by others",
+                path.display()
+            );
+        }
+    }
 }
 
 /// The pid `sailkit up` records for `instance` right now.

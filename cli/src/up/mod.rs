@@ -54,6 +54,7 @@ pub mod logs;
 pub mod mesh;
 pub mod plan;
 pub mod ports;
+pub mod private;
 pub mod process;
 pub mod sidecar;
 pub mod state;
@@ -397,7 +398,13 @@ async fn run_stack(
             instances: endpoints.iter().map(|e| e.name().to_string()).collect(),
         });
         let proxy = ServiceProxy::new(vip.service.as_str(), endpoints);
-        vip_tasks.spawn(service_proxy::serve(vip.listener, proxy, stop_vips.clone()));
+        let limits = args.connections.limits();
+        vip_tasks.spawn(service_proxy::serve_with(
+            vip.listener,
+            proxy,
+            limits,
+            stop_vips.clone(),
+        ));
     }
 
     // 5. The state file, then the table.
@@ -561,15 +568,20 @@ async fn stop_all(token: &CancellationToken, instances: &mut JoinSet<()>) {
 }
 
 /// Makes the data directory absolute (the instances get paths inside it) and creates it with
-/// its `run/` and `logs/` folders and the banner admin's `admin-password` file.
+/// its `run/` and `logs/` folders and the banner admin's `admin-password` file, all private to
+/// the user (see `private.rs`).
 fn prepare_data_dir(dir: &Path) -> Result<PathBuf, UpError> {
     let error = |source| UpError::DataDir {
         path: dir.to_path_buf(),
         source,
     };
     let dir = std::path::absolute(dir).map_err(error)?;
+    private::restrict_new_files();
+    private::private_dir(&dir).map_err(error)?;
+    private::tighten_files(&dir).map_err(error)?;
     for sub in [RUN_DIR, LOGS_DIR] {
-        std::fs::create_dir_all(dir.join(sub)).map_err(error)?;
+        private::private_dir(&dir.join(sub)).map_err(error)?;
+        private::tighten_files(&dir.join(sub)).map_err(error)?;
     }
     // The banner admin's password, made on the first start and kept after.
     plan::ensure_admin_password(&dir).map_err(error)?;
