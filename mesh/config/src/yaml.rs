@@ -167,7 +167,7 @@ fn scan_error(error: &ScanError, limits: Limits) -> SyntaxError {
         ScanErrorKind::RecursionLimitExceeded => SyntaxError::new(
             ErrorKind::OverLimit,
             position,
-            limits::too_deep(limits.depth + 1, limits.depth),
+            limits::too_deep(limits.depth),
         ),
         _ => SyntaxError::new(ErrorKind::Malformed, position, error.info()),
     }

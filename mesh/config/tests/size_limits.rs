@@ -98,7 +98,7 @@ fn nesting_past_64_levels_is_refused_at_the_collection_past_the_limit() {
     let too_deep = load_str("deep.yaml", &nested(10_000));
     assert_eq!(
         refusal(&too_deep).to_string(),
-        "deep.yaml:1:65: error: YAML over a limit: this collection is nested 65 deep, \
-         past the limit of 64 levels"
+        "deep.yaml:1:65: error: YAML over a limit: this collection is nested deeper than \
+         the limit of 64 levels"
     );
 }

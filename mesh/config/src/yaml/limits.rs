@@ -95,7 +95,7 @@ impl Meter {
     pub fn check_depth(&self, depth: usize) -> Result<(), String> {
         let limit = self.limits().depth;
         if depth > limit {
-            return Err(too_deep(depth, limit));
+            return Err(too_deep(limit));
         }
         Ok(())
     }
@@ -139,9 +139,9 @@ impl Meter {
     }
 }
 
-/// The reason a collection nested `depth` deep is refused.
-pub fn too_deep(depth: usize, limit: usize) -> String {
-    format!("this collection is nested {depth} deep, past the limit of {limit} levels")
+/// The reason a collection nested deeper than `limit` is refused.
+pub fn too_deep(limit: usize) -> String {
+    format!("this collection is nested deeper than the limit of {limit} levels")
 }
 
 /// The reason a file of `bytes` bytes is refused, if it is.
