@@ -14,7 +14,8 @@
 # lets stable rustc accept them. cargo-fuzz is installed first if missing.
 #
 # Corpora grow in fuzz/corpus/<target>/ (git-ignored; delete them at will). Seeds:
-#   config_load   every k8s/networking/*.yaml, read in place (never copied, never written)
+#   config_load   every k8s/networking/*.yaml and fuzz/seeds/config_load/* (anchors, aliases,
+#                 merge keys, alias bombs), read in place (never copied, never written)
 #   request_path  a few hand-written requests, written to its corpus directory on each run
 # A crash stops the script with a non-zero status; the input is in fuzz/artifacts/<target>/, and
 # `cargo fuzz run <target> <that file>` (with the same environment) replays it. docs/fuzzing.md
@@ -61,7 +62,7 @@ for target in "${targets[@]}"; do
   corpus=(fuzz/corpus/"$target")
   mkdir -p "${corpus[0]}"
   case "$target" in
-    config_load) corpus+=(k8s/networking) ;;
+    config_load) corpus+=(k8s/networking fuzz/seeds/config_load) ;;
     request_path) seed_requests ;;
   esac
   # -close_fd_mask=1: the targets' standard output (the access log) is closed; reports go to stderr.

@@ -6,7 +6,8 @@
 //! choice run on whatever the fuzzer managed to get past validation. Diagnostics are formatted
 //! too: their `Display` is what the proxy logs.
 //!
-//! Run it with `scripts/fuzz.sh` (seeds: `k8s/networking/*.yaml`); see docs/fuzzing.md.
+//! Run it with `scripts/fuzz.sh` (seeds: `k8s/networking/*.yaml` and the anchors, aliases and
+//! alias bombs of `fuzz/seeds/config_load/`); see docs/fuzzing.md.
 
 #![no_main]
 
