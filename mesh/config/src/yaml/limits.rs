@@ -6,15 +6,15 @@
 //! ... is the "billion laughs" or *alias bomb*, a few hundred bytes of text that stand for
 //! hundreds of millions of nodes. Copying them blindly takes every byte of memory the machine has.
 //!
-//! So the walker in `yaml` keeps a [`Meter`] per document. It knows the size of every named
+//! So the walker (`builder`) keeps a [`Meter`] per document. It knows the size of every named
 //! node (counted once, when the node was built), and refuses an alias *before* copying it when
 //! the copy would pass a limit. The cost of a bomb is then the limit, not its expansion.
 //!
 //! The limits ([`LIMITS`]) are far above what a real Istio file needs and far below what hurts:
-//! - the file is at most 8 MiB: a VirtualService with 10,000 routes is about 1.6 MB;
+//! - the file is at most 8 MiB: a VirtualService with 10,000 routes is 1.6 to 1.7 MB;
 //! - collections nest at most 64 deep: Istio's deepest fields are about 10 levels down;
 //! - a document has at most 1,000,000 nodes once aliases are copied: the 10,000-route file has
-//!   about 100,000;
+//!   about 110,000;
 //! - aliases copy at most 50,000 nodes and 512 KiB of text (keys and scalars) per document:
 //!   enough to repeat a small block in every route of a large file, while a bomb stops at a
 //!   few MB.
