@@ -165,6 +165,12 @@ pub struct UpArgs {
         conflicts_with = "stage"
     )]
     pub extra: Vec<Extra>,
+
+    /// The VIPs' head and idle timeouts and their cap on connections (each VIP its own), with
+    /// the sidecar's flags and defaults. The services read `SAILKIT_HEADER_TIMEOUT_MS`,
+    /// `SAILKIT_IDLE_TIMEOUT_MS` and `SAILKIT_MAX_CONNECTIONS` from the launcher's environment.
+    #[command(flatten)]
+    pub connections: mesh_proxy::settings::ConnectionLimits,
 }
 
 #[derive(Debug, Clone, Args)]
