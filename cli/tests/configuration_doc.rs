@@ -12,6 +12,9 @@ const SHARED: &[&str] = &[
     "LOG_FORMAT",
     "SAILKIT_ADDR_FILE",
     "SAILKIT_EXIT_ON_STDIN_EOF",
+    "SAILKIT_HEADER_TIMEOUT_MS",
+    "SAILKIT_IDLE_TIMEOUT_MS",
+    "SAILKIT_MAX_CONNECTIONS",
 ];
 
 /// The variable names at the start of the lines of an `ENV_HELP` text (`  NAME   meaning`).
