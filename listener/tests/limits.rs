@@ -1,6 +1,7 @@
 //! The listener over real sockets, with short limits: clients that send nothing, half a
-//! request line, or nothing more after an answer lose their connection in time; over the cap a
-//! client is answered 503, and a slot freed lets the next one in.
+//! request line, or nothing more after an answer lose their connection in time (an HTTP/2 one
+//! after the idle timeout only); over the cap a client is answered 503, and a slot freed lets
+//! the next one in.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -139,4 +140,29 @@ async fn get_once_in(addr: SocketAddr) -> String {
         assert!(Instant::now() < deadline, "never got in: {answer}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_told_to_go_away_after_the_idle_timeout() {
+    let (addr, _server) = start(SHORT).await;
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("h2c handshake");
+    let connection = tokio::spawn(connection);
+    let request = Request::get(format!("http://{addr}/"))
+        .body(http_body_util::Empty::<Bytes>::new())
+        .expect("request");
+    let response = sender.send_request(request).await.expect("an answer");
+    assert_eq!(response.status(), 200);
+    drop(response);
+    // Idle past the head timeout: pings and settings are not a head, the connection stays.
+    tokio::time::sleep(SHORT.head_timeout + Duration::from_millis(100)).await;
+    assert!(!connection.is_finished(), "closed on the head timeout");
+    // Past the idle timeout: GOAWAY, and the connection ends.
+    let ended = timeout(Duration::from_secs(5), connection).await;
+    assert!(ended.is_ok(), "an idle HTTP/2 connection stays open");
 }
