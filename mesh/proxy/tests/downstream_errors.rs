@@ -326,3 +326,88 @@ async fn inbound_a_malformed_body_is_the_callers_error_not_the_applications() {
     let answer = send_raw(proxy.inbound, &malformed_chunked("/ratings/0", "ratings")).await;
     assert_eq!((answer.status, answer.flags.as_str()), (400, "DPE"));
 }
+
+/// An h2c upstream that reads each request's body to its end (or its reset) and answers 200;
+/// it counts the requests that reached it.
+async fn h2_body_reader() -> (SocketAddr, Arc<AtomicUsize>, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(mut connection) = h2::server::handshake(stream).await else {
+                    return;
+                };
+                while let Some(Ok((request, mut respond))) = connection.accept().await {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        let mut body = request.into_body();
+                        while let Some(chunk) = body.data().await {
+                            let Ok(chunk) = chunk else { return };
+                            let _ = body.flow_control().release_capacity(chunk.len());
+                        }
+                        let response = http::Response::new(());
+                        let _ = respond.send_response(response, true);
+                    });
+                }
+            });
+        }
+    });
+    (addr, hits, task)
+}
+
+/// Over HTTP/2 a caller that gives up resets its stream: the request ends there (hyper drops
+/// it, and the access log's `InFlight` writes `DC`), so the attempt in flight is not counted.
+#[tokio::test]
+async fn an_http2_caller_that_resets_its_stream_halfway_is_dc_and_ejects_nobody() {
+    let (addr, hits, task) = h2_body_reader().await;
+    let mesh = Mesh::start(
+        &[("ratings", vec![(addr, "v1")])],
+        &[("dr.yaml", strict_outlier_detection())],
+    )
+    .await;
+    let stream = TcpStream::connect(mesh.outbound).await.expect("connect");
+    let (client, connection) = h2::client::handshake(stream).await.expect("h2c handshake");
+    tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let post = || http::Request::post(RATINGS).body(()).expect("request");
+
+    for sent in 1..=BAD_REQUESTS {
+        let (_response, mut body) = client.send_request(post(), false).expect("send");
+        body.send_data(bytes::Bytes::from_static(&[b'x'; 1000]), false)
+            .expect("data");
+        for _ in 0..200 {
+            if hits.load(Ordering::SeqCst) >= sent {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            sent,
+            "the upstream has the request"
+        );
+        body.send_reset(h2::Reason::CANCEL);
+        client = client.ready().await.expect("ready");
+    }
+    let stats = mesh
+        .wait_for("/stats", |_, stats| {
+            stat(stats, "flag_DC") >= BAD_REQUESTS as u64
+        })
+        .await;
+    assert_eq!(stat(&stats, "flag_UC"), 0, "{stats}");
+
+    // The same connection, a whole request: the endpoint is still in.
+    let (response, _) = client.send_request(post(), true).expect("send");
+    let response = tokio::time::timeout(Duration::from_secs(10), response)
+        .await
+        .expect("an answer within 10 s")
+        .expect("response");
+    assert_eq!(response.status(), 200);
+    let (_, stats) = mesh.admin_get("/stats").await;
+    assert_eq!(stat(&stats, "outlier_ejections_total"), 0, "{stats}");
+    task.abort();
+}
