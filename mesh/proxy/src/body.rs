@@ -119,11 +119,6 @@ impl BodyProgress {
         Arc::new(BodyProgress(AtomicU8::new(BodyState::Reading as u8)))
     }
 
-    /// A body already read whole (buffered, or empty).
-    pub fn ended() -> Arc<BodyProgress> {
-        Arc::new(BodyProgress(AtomicU8::new(BodyState::Ended as u8)))
-    }
-
     pub fn get(&self) -> BodyState {
         let raw = self.0.load(Ordering::Acquire);
         BodyState::ALL
@@ -193,6 +188,5 @@ mod tests {
             progress.set(state);
             assert_eq!(progress.get(), state);
         }
-        assert_eq!(BodyProgress::ended().get(), BodyState::Ended);
     }
 }

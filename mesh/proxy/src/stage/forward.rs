@@ -82,8 +82,9 @@ pub struct Outgoing {
     path_and_query: PathAndQuery,
     headers: HeaderMap,
     body: RequestBody,
-    /// How far the caller's body has been read (already `Ended` when buffered).
-    progress: Arc<BodyProgress>,
+    /// How far the caller's streamed body has been read; `None` for a buffered one, read
+    /// whole already (so the common case allocates nothing for it).
+    progress: Option<Arc<BodyProgress>>,
     /// HTTP/2 when the request came in over HTTP/2, else HTTP/1.1.
     version: Version,
 }
@@ -107,7 +108,7 @@ impl Outgoing {
             path_and_query: self.path_and_query.clone(),
             headers,
             body: RequestBody::Buffered(bytes.clone(), trailers.clone()),
-            progress: BodyProgress::ended(),
+            progress: None,
             version: self.version,
         })
     }
@@ -125,12 +126,14 @@ impl Outgoing {
     /// Is the proxy waiting for the caller to send more of its body? A deadline that passes
     /// then is the caller's slowness, not the upstream's.
     pub fn waiting_for_caller(&self) -> bool {
-        self.progress.get() == BodyState::WaitingForCaller
+        self.progress
+            .as_ref()
+            .is_some_and(|p| p.get() == BodyState::WaitingForCaller)
     }
 
     /// The caller's failure, if its body broke.
     pub fn caller_failure(&self) -> Option<ProxyError> {
-        ProxyError::of_caller_body(self.progress.get())
+        ProxyError::of_caller_body(self.progress.as_ref()?.get())
     }
 
     /// Request body size, when known (for the access log).
@@ -255,14 +258,11 @@ pub async fn prepare(
                 .unwrap_or(ProxyError::DownstreamDisconnect)
         })?;
         let trailers = collected.trailers().cloned();
-        (
-            RequestBody::Buffered(collected.to_bytes(), trailers),
-            BodyProgress::ended(),
-        )
+        (RequestBody::Buffered(collected.to_bytes(), trailers), None)
     } else {
         let progress = BodyProgress::reading();
         let watched = CallerBody::new(incoming, progress.clone());
-        (RequestBody::Streaming(Some(watched)), progress)
+        (RequestBody::Streaming(Some(watched)), Some(progress))
     };
     Ok(Outgoing {
         method: parts.method,
