@@ -104,15 +104,15 @@ pub enum ErrorKind {
 /// A YAML text refused, with where: the character the parser stopped at, or the node that
 /// broke a rule or crossed a limit.
 #[derive(Debug, Clone)]
-pub struct SyntaxError {
+pub struct ParseError {
     pub kind: ErrorKind,
     pub position: Position,
     pub message: String,
 }
 
-impl SyntaxError {
+impl ParseError {
     fn new(kind: ErrorKind, position: Position, message: impl Into<String>) -> Self {
-        SyntaxError {
+        ParseError {
             kind,
             position,
             message: message.into(),
@@ -120,7 +120,7 @@ impl SyntaxError {
     }
 }
 
-impl fmt::Display for SyntaxError {
+impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind {
             ErrorKind::Malformed => "malformed YAML",
@@ -132,19 +132,19 @@ impl fmt::Display for SyntaxError {
 }
 
 /// Parse every document of a `---` separated stream. Empty documents come back as `Value::Null`.
-pub fn parse_documents(text: &str) -> Result<Vec<Document>, SyntaxError> {
+pub fn parse_documents(text: &str) -> Result<Vec<Document>, ParseError> {
     parse_documents_within(text, LIMITS)
 }
 
 /// Refuses a file of `bytes` bytes past `limits.file_bytes`, at its first line.
-pub fn check_file_size(bytes: usize, limits: Limits) -> Result<(), SyntaxError> {
+pub fn check_file_size(bytes: usize, limits: Limits) -> Result<(), ParseError> {
     let first_line = Position { line: 1, column: 1 };
     limits::file_size(bytes, limits)
-        .map_err(|message| SyntaxError::new(ErrorKind::OverLimit, first_line, message))
+        .map_err(|message| ParseError::new(ErrorKind::OverLimit, first_line, message))
 }
 
 /// [`parse_documents`] with other limits (tests use small ones).
-pub fn parse_documents_within(text: &str, limits: Limits) -> Result<Vec<Document>, SyntaxError> {
+pub fn parse_documents_within(text: &str, limits: Limits) -> Result<Vec<Document>, ParseError> {
     check_file_size(text.len(), limits)?;
     let mut builder = Builder::new(limits);
     let mut options = Options::default();
@@ -161,15 +161,15 @@ pub fn parse_documents_within(text: &str, limits: Limits) -> Result<Vec<Document
     Ok(builder.into_documents())
 }
 
-fn scan_error(error: &ScanError, limits: Limits) -> SyntaxError {
+fn scan_error(error: &ScanError, limits: Limits) -> ParseError {
     let position = Position::from_marker(error.marker());
     match error.kind() {
-        ScanErrorKind::RecursionLimitExceeded => SyntaxError::new(
+        ScanErrorKind::RecursionLimitExceeded => ParseError::new(
             ErrorKind::OverLimit,
             position,
             limits::too_deep(limits.depth),
         ),
-        _ => SyntaxError::new(ErrorKind::Malformed, position, error.info()),
+        _ => ParseError::new(ErrorKind::Malformed, position, error.info()),
     }
 }
 

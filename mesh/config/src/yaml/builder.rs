@@ -11,7 +11,7 @@ use serde_json::{Map, Number, Value};
 use serde_saphyr::granit_parser::{Event, ScalarStyle};
 
 use super::limits::{Limits, Meter, Size};
-use super::{Document, ErrorKind, Position, SpanMap, SyntaxError};
+use super::{Document, ErrorKind, ParseError, Position, SpanMap};
 
 /// A collection being filled while its events stream past.
 /// `opened_at` is the document's [`Meter`] reading when the collection opened: at its end, the
@@ -65,7 +65,7 @@ impl Builder {
     }
 
     /// Takes the next event, which starts at `at`.
-    pub(super) fn event(&mut self, event: Event<'_>, at: Position) -> Result<(), SyntaxError> {
+    pub(super) fn event(&mut self, event: Event<'_>, at: Position) -> Result<(), ParseError> {
         match event {
             Event::DocumentStart(..) => {
                 self.spans = SpanMap {
@@ -93,7 +93,7 @@ impl Builder {
                 {
                     let key = text.into_owned();
                     if style == ScalarStyle::Plain && key == "<<" {
-                        return Err(SyntaxError::new(
+                        return Err(ParseError::new(
                             ErrorKind::Unsupported,
                             at,
                             "merge keys (`<<`) are not supported: write the fields out, \
@@ -101,7 +101,7 @@ impl Builder {
                         ));
                     }
                     if entries.contains_key(&key) {
-                        return Err(SyntaxError::new(
+                        return Err(ParseError::new(
                             ErrorKind::Malformed,
                             at,
                             format!("duplicate key `{key}`"),
@@ -135,7 +135,7 @@ impl Builder {
             }
             Event::Alias(anchor) => {
                 if self.key_expected() {
-                    return Err(SyntaxError::new(
+                    return Err(ParseError::new(
                         ErrorKind::Malformed,
                         at,
                         "an alias cannot be used as a mapping key here",
@@ -215,7 +215,7 @@ impl Builder {
 
     /// A sequence or mapping starts at `at`: it must not be a key, nor too deep, nor one node
     /// too many.
-    fn open_collection(&mut self, at: Position) -> Result<(), SyntaxError> {
+    fn open_collection(&mut self, at: Position) -> Result<(), ParseError> {
         self.reject_collection_key(at)?;
         self.meter
             .check_depth(self.stack.len() + 1)
@@ -233,9 +233,9 @@ impl Builder {
         )
     }
 
-    fn reject_collection_key(&self, at: Position) -> Result<(), SyntaxError> {
+    fn reject_collection_key(&self, at: Position) -> Result<(), ParseError> {
         if self.key_expected() {
-            return Err(SyntaxError::new(
+            return Err(ParseError::new(
                 ErrorKind::Malformed,
                 at,
                 "mapping keys must be plain strings in Istio resources",
@@ -276,8 +276,8 @@ impl Builder {
 }
 
 /// Turns a limit's refusal into an error at `at`, the node that crossed it.
-fn over_limit(at: Position) -> impl Fn(String) -> SyntaxError {
-    move |message| SyntaxError::new(ErrorKind::OverLimit, at, message)
+fn over_limit(at: Position) -> impl Fn(String) -> ParseError {
+    move |message| ParseError::new(ErrorKind::OverLimit, at, message)
 }
 
 fn join_key(parent: &str, key: &str) -> String {
