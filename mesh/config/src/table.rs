@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
-use regex::Regex;
+use regex_automata::meta::Regex;
 
 use crate::host;
 use crate::model::{
@@ -32,6 +32,12 @@ use crate::model::{
     Headers, HttpRedirect, HttpRewrite, LoadBalancerSettings, OutlierDetection, Resource,
     ServiceEntry, Spec, StringMatch, Subset, TrafficPolicy,
 };
+
+mod regexes;
+
+pub use regexes::UriRegexes;
+pub(crate) use regexes::check_regex;
+use regexes::{UriHits, compile_regex};
 
 /// Header lookup for matching: implement it for whatever header map the caller has.
 /// `name` is lowercase; implementations compare names case-insensitively.
@@ -95,6 +101,9 @@ pub enum Matcher {
     Prefix(String),
     /// Anchored: the whole value must match, as in Istio.
     Regex(Regex),
+    /// A URI regex, compiled with the other URI regexes of its VirtualService: pattern `n` of
+    /// its [`UriRegexes`] (see `table/regexes.rs`). Anchored, like [`Matcher::Regex`].
+    UriRegex(usize),
     /// `{}`: the header or parameter only has to be present.
     Present,
 }
@@ -107,21 +116,23 @@ impl Matcher {
             Matcher::Prefix(prefix.clone())
         } else if let Some(regex) = &m.regex {
             // Validation compiled the unanchored pattern; anchoring cannot break it.
-            match Regex::new(&format!("^(?:{regex})$")) {
-                Ok(regex) => Matcher::Regex(regex),
-                Err(_) => Matcher::Exact(regex.clone()),
+            match compile_regex(regex) {
+                Some(regex) => Matcher::Regex(regex),
+                None => Matcher::Exact(regex.clone()),
             }
         } else {
             Matcher::Present
         }
     }
 
-    /// Does `value` match?
+    /// Does `value` match? A [`Matcher::UriRegex`] is answered by its VirtualService's
+    /// [`UriRegexes`] instead, and says no here.
     pub fn matches(&self, value: &str) -> bool {
         match self {
             Matcher::Exact(exact) => value == exact,
             Matcher::Prefix(prefix) => value.starts_with(prefix.as_str()),
             Matcher::Regex(regex) => regex.is_match(value),
+            Matcher::UriRegex(_) => false,
             Matcher::Present => true,
         }
     }
@@ -142,12 +153,14 @@ pub struct RequestMatch {
 }
 
 impl RequestMatch {
-    fn matches(&self, request: &RequestView<'_>, gateway: &str) -> bool {
-        self.uri.as_ref().is_none_or(|m| m.matches(request.path))
-            && self
-                .method
-                .as_ref()
-                .is_none_or(|m| m.matches(request.method))
+    fn matches(&self, request: &RequestView<'_>, gateway: &str, uri_hits: &UriHits<'_>) -> bool {
+        self.uri.as_ref().is_none_or(|m| match m {
+            Matcher::UriRegex(index) => uri_hits.contains(*index),
+            other => other.matches(request.path),
+        }) && self
+            .method
+            .as_ref()
+            .is_none_or(|m| m.matches(request.method))
             && self.port.is_none_or(|port| port == request.port)
             && (self.gateways.is_empty() || self.gateways.iter().any(|g| g == gateway))
             && self
@@ -285,6 +298,8 @@ pub struct CompiledVirtualService {
     /// Qualified `namespace/name` gateways, or `mesh`.
     pub gateways: Vec<String>,
     pub rules: Vec<HttpRule>,
+    /// The URI regexes of `rules`, compiled together; `None` when there are none.
+    pub uri_regexes: Option<UriRegexes>,
 }
 
 /// The answer to "where does this request go?".
@@ -413,6 +428,15 @@ pub fn compile_in(resources: &[Resource], namespace: &str) -> RouteTable {
                 } else {
                     vs.gateways.iter().map(|g| qualify_gateway(g, ns)).collect()
                 };
+                let uri_patterns: Vec<&str> = vs
+                    .http
+                    .iter()
+                    .flat_map(|rule| &rule.matches)
+                    .filter_map(|m| m.uri.as_ref()?.regex.as_deref())
+                    .collect();
+                let uri_regexes = UriRegexes::compile(&uri_patterns);
+                // Numbers the URI regexes in the order `uri_patterns` lists them.
+                let mut next_uri_regex = uri_regexes.as_ref().map(|_| 0);
                 table.virtual_services.push(CompiledVirtualService {
                     name: resource.metadata.name.clone(),
                     namespace: ns.to_owned(),
@@ -422,8 +446,9 @@ pub fn compile_in(resources: &[Resource], namespace: &str) -> RouteTable {
                         .http
                         .iter()
                         .enumerate()
-                        .map(|(i, rule)| compile_rule(i, rule, ns))
+                        .map(|(i, rule)| compile_rule(i, rule, ns, &mut next_uri_regex))
                         .collect(),
+                    uri_regexes,
                 });
             }
             Spec::DestinationRule(dr) => table.destination_rules.push(CompiledDestinationRule {
@@ -458,7 +483,14 @@ fn qualify_gateway(gateway: &str, namespace: &str) -> String {
     }
 }
 
-fn compile_rule(index: usize, rule: &crate::model::HttpRoute, ns: &str) -> HttpRule {
+/// `next_uri_regex` is the number of the rule's first URI regex in its VirtualService's
+/// [`UriRegexes`], or `None` when they were not compiled together.
+fn compile_rule(
+    index: usize,
+    rule: &crate::model::HttpRoute,
+    ns: &str,
+    next_uri_regex: &mut Option<usize>,
+) -> HttpRule {
     let single = rule.route.len() == 1;
     let destinations = rule
         .route
@@ -482,7 +514,16 @@ fn compile_rule(index: usize, rule: &crate::model::HttpRoute, ns: &str) -> HttpR
                     .collect()
             };
             RequestMatch {
-                uri: m.uri.as_ref().map(Matcher::compile),
+                uri: m
+                    .uri
+                    .as_ref()
+                    .map(|uri| match (&uri.regex, next_uri_regex.as_mut()) {
+                        (Some(_), Some(next)) => {
+                            *next += 1;
+                            Matcher::UriRegex(*next - 1)
+                        }
+                        _ => Matcher::compile(uri),
+                    }),
                 method: m.method.as_ref().map(Matcher::compile),
                 headers: pairs(&m.headers),
                 without_headers: pairs(&m.without_headers),
@@ -612,8 +653,13 @@ impl RouteTable {
         let Some((_, vs)) = best else {
             return Lookup::NoVirtualService;
         };
+        let uri_hits = UriHits::new(vs.uri_regexes.as_ref(), request.path);
         let rule = vs.rules.iter().find(|rule| {
-            rule.matches.is_empty() || rule.matches.iter().any(|m| m.matches(request, gateway))
+            rule.matches.is_empty()
+                || rule
+                    .matches
+                    .iter()
+                    .any(|m| m.matches(request, gateway, &uri_hits))
         });
         match rule {
             Some(rule) => Lookup::Matched(RouteDecision {

@@ -14,11 +14,13 @@
 //! subset that no DestinationRule defines is a **warning**, like `istioctl analyze` says it: Istio
 //! accepts such a VirtualService (requests to it fail with 503 at run time), and files are often
 //! applied one by one, VirtualService first.
+//!
+//! Against the services that exist ([`check_hosts`]): a route or mirror to a host that no
+//! service has (not in the list the caller gives, no ServiceEntry) is a **warning** too, for
+//! the same reason; `sailkit apply` gives it the mesh's workload registry.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration as StdDuration;
-
-use regex::Regex;
 
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::host;
@@ -215,7 +217,7 @@ fn string_match(m: &StringMatch, at: &str, empty_ok: bool, report: &mut Report<'
         report.error(at, "set one of `exact`, `prefix` or `regex`");
     }
     if let Some(pattern) = &m.regex
-        && let Err(error) = Regex::new(pattern)
+        && let Err(error) = crate::table::check_regex(pattern)
     {
         report.error(&format!("{at}.regex"), format!("invalid regex: {error}"));
     }
@@ -634,38 +636,80 @@ pub fn check_set(resources: &[Resource]) -> Vec<Diagnostic> {
         let Spec::VirtualService(vs) = &resource.spec else {
             continue;
         };
-        for (i, rule) in vs.http.iter().enumerate() {
-            let targets = rule
-                .route
+        for (path, destination) in route_targets(vs) {
+            let Some(subset) = &destination.subset else {
+                continue;
+            };
+            let fqdn = host::qualify(&destination.host, resource.namespace());
+            if !subsets
+                .get(&fqdn)
+                .is_some_and(|names| names.contains(subset.as_str()))
+            {
+                out.push(diagnostic(
+                    resource,
+                    Severity::Warning,
+                    &format!("{path}.subset"),
+                    format!("no DestinationRule defines subset {subset:?} of {fqdn}: requests routed here will fail (503)"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Every place a VirtualService sends requests (each `route[].destination` and each `mirror`),
+/// with its field path.
+fn route_targets(vs: &VirtualService) -> impl Iterator<Item = (String, &Destination)> {
+    vs.http.iter().enumerate().flat_map(|(i, rule)| {
+        let routes = rule.route.iter().enumerate().map(move |(k, r)| {
+            (
+                format!("spec.http[{i}].route[{k}].destination"),
+                &r.destination,
+            )
+        });
+        let mirror = rule
+            .mirror
+            .iter()
+            .map(move |m| (format!("spec.http[{i}].mirror"), m));
+        routes.chain(mirror)
+    })
+}
+
+/// Routes to hosts that no service has: a **warning** for each destination or mirror whose
+/// host is neither in `services` (qualified names, e.g. those of the mesh's workload registry)
+/// nor covered by a ServiceEntry of `resources`. As with an undefined subset, Istio accepts
+/// such a VirtualService (`istioctl analyze` reports the host as not found), and every request
+/// routed there fails: the sidecars answer 503 `NC`. The caller decides what the known services
+/// are; this crate knows no registry.
+pub fn check_hosts(resources: &[Resource], services: &BTreeSet<String>) -> Vec<Diagnostic> {
+    let entries: Vec<String> = resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::ServiceEntry(se) => Some((r, se)),
+            _ => None,
+        })
+        .flat_map(|(r, se)| se.hosts.iter().map(|h| host::qualify(h, r.namespace())))
+        .collect();
+    let known = |fqdn: &str| {
+        services.contains(fqdn)
+            || entries
                 .iter()
-                .enumerate()
-                .map(|(k, r)| {
-                    (
-                        format!("spec.http[{i}].route[{k}].destination.subset"),
-                        &r.destination,
-                    )
-                })
-                .chain(
-                    rule.mirror
-                        .iter()
-                        .map(|m| (format!("spec.http[{i}].mirror.subset"), m)),
-                );
-            for (path, destination) in targets {
-                let Some(subset) = &destination.subset else {
-                    continue;
-                };
-                let fqdn = host::qualify(&destination.host, resource.namespace());
-                if !subsets
-                    .get(&fqdn)
-                    .is_some_and(|names| names.contains(subset.as_str()))
-                {
-                    out.push(diagnostic(
-                        resource,
-                        Severity::Warning,
-                        &path,
-                        format!("no DestinationRule defines subset {subset:?} of {fqdn}: requests routed here will fail (503)"),
-                    ));
-                }
+                .any(|pattern| host::match_score(pattern, fqdn).is_some())
+    };
+    let mut out = Vec::new();
+    for resource in resources {
+        let Spec::VirtualService(vs) = &resource.spec else {
+            continue;
+        };
+        for (path, destination) in route_targets(vs) {
+            let fqdn = host::qualify(&destination.host, resource.namespace());
+            if !destination.host.is_empty() && !known(&fqdn) {
+                out.push(diagnostic(
+                    resource,
+                    Severity::Warning,
+                    &format!("{path}.host"),
+                    format!("no service has host {fqdn} (not in the mesh's registry, and no ServiceEntry lists it): requests routed here will fail (503 NC)"),
+                ));
             }
         }
     }
