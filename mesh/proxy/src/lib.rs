@@ -141,14 +141,20 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
     // Every listener gets the same limits (`--header-timeout-ms`, `--idle-timeout-ms`,
     // `--max-connections`), each its own cap.
     let limits = proxy.settings.limits();
-    let admin = tokio::spawn(server::serve(admin, limits, shutdown.clone(), move |request| {
-        admin::handle(admin_proxy.clone(), request)
-    }));
+    let admin = tokio::spawn(server::serve(
+        admin,
+        limits,
+        shutdown.clone(),
+        move |request| admin::handle(admin_proxy.clone(), request),
+    ));
     let inbound = inbound.map(|listener| {
         let inbound_proxy = proxy.clone();
-        tokio::spawn(server::serve(listener, limits, shutdown.clone(), move |request| {
-            inbound::handle(inbound_proxy.clone(), request)
-        }))
+        tokio::spawn(server::serve(
+            listener,
+            limits,
+            shutdown.clone(),
+            move |request| inbound::handle(inbound_proxy.clone(), request),
+        ))
     });
     server::serve(outbound, limits, shutdown, move |request| {
         outbound::handle(proxy.clone(), request)
