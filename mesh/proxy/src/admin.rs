@@ -3,7 +3,8 @@
 //! - `GET /ready`: 200 once a route table and a registry are in force (and, with
 //!   `--app-addr-file`, the application's address is known), else 503 with the reason.
 //! - `GET /config_dump`: JSON of what is loaded: files, the latest diagnostics (each
-//!   `file:line:col: severity: path: message`), a summary of every VirtualService rule, and the
+//!   `file:line:col: severity: path: message`), the `version` of the latest config attempt
+//!   and whether a new one is `loading` (see `state::config_version`), a summary of every VirtualService rule, and the
 //!   registry, the application's address (`app`: `--app` or `--app-addr-file`, with the latest
 //!   read error), and the live `circuit_breakers` (limits and use per destination) and `outlier`
 //!   state (ejected endpoints per destination).
@@ -137,6 +138,8 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
             "dir": settings.config_dir,
             "files": snapshot.routes.as_ref().map(|r| &r.files),
             "rejected": snapshot.config_rejected,
+            "version": snapshot.config_version,
+            "loading": snapshot.config_loading,
             "diagnostics": snapshot.diagnostics,
             "virtual_services": virtual_services,
         },

@@ -9,13 +9,18 @@
 //! not parse, is logged and reported in `/config_dump`, and the previous value stays in force.
 //! The same holds for the application's address file (`--app-addr-file`), whose address the
 //! inbound side reads from the snapshot on every request.
+//!
+//! Each config attempt is named by its [`config_version`], a digest of the files' names and
+//! bytes. `/config_dump` shows it, so `sailkit apply`, which computes the same digest over the
+//! files it wrote, can tell when every sidecar has loaded exactly them.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use mesh_config::RouteTable;
+use mesh_config::{Loaded, RouteTable};
+use sha2::{Digest, Sha256};
 
 use crate::registry::Registry;
 use crate::settings::Settings;
@@ -47,6 +52,11 @@ pub struct Snapshot {
     pub diagnostics: Vec<String>,
     /// True when the latest config attempt had errors and was not applied.
     pub config_rejected: bool,
+    /// The [`config_version`] of the files of the latest config attempt; `None` before the first.
+    pub config_version: Option<String>,
+    /// True while a changed config directory is being loaded and compiled (off the request
+    /// path: requests keep using the table in force until the new one is swapped in).
+    pub config_loading: bool,
     pub registry: Option<Arc<Registry>>,
     /// Why the latest registry read failed, if it did.
     pub registry_error: Option<String>,
@@ -113,20 +123,14 @@ pub fn reload_config(settings: &Settings, shared: &Shared) {
                 update(shared, |s| {
                     s.diagnostics = vec![message.clone()];
                     s.config_rejected = true;
+                    s.config_loading = false;
                 });
                 return;
             }
         },
         None => Vec::new(),
     };
-    let loaded = mesh_config::load_files(&files);
-    for d in &loaded.diagnostics {
-        match d.severity {
-            mesh_config::Severity::Error => tracing::error!("{d}"),
-            mesh_config::Severity::Warning => tracing::warn!("{d}"),
-            mesh_config::Severity::Info => tracing::info!("{d}"),
-        }
-    }
+    let (loaded, version) = load_config_files(&files);
     let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
     if loaded.has_errors() {
         tracing::error!(
@@ -136,6 +140,8 @@ pub fn reload_config(settings: &Settings, shared: &Shared) {
         update(shared, |s| {
             s.diagnostics = diagnostics.clone();
             s.config_rejected = true;
+            s.config_version = Some(version.clone());
+            s.config_loading = false;
         });
         return;
     }
@@ -146,13 +152,75 @@ pub fn reload_config(settings: &Settings, shared: &Shared) {
     tracing::info!(
         files = files.len(),
         resources = loaded.resources.len(),
+        %version,
         "config applied"
     );
+    // The parsed resources are not needed once compiled: free them before the old table goes.
+    drop(loaded);
     update(shared, |s| {
         s.routes = Some(routes.clone());
         s.diagnostics = diagnostics.clone();
         s.config_rejected = false;
+        s.config_version = Some(version.clone());
+        s.config_loading = false;
     });
+}
+
+/// Say in the snapshot that a config load has started (`/config_dump` shows `loading`).
+pub fn mark_config_loading(shared: &Shared, loading: bool) {
+    update(shared, |s| s.config_loading = loading);
+}
+
+/// Load `files` as one set, reading each file once, and name the set by what was read: the
+/// version and the table then describe the same bytes even if a file changes meanwhile.
+fn load_config_files(files: &[PathBuf]) -> (Loaded, String) {
+    let mut loaded = Loaded::default();
+    let mut read = Vec::with_capacity(files.len());
+    for path in files {
+        let one = match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let one = mesh_config::load_str(&path.display().to_string(), &text);
+                read.push((file_name(path), text));
+                one
+            }
+            // The loader turns an unreadable file into its usual diagnostic.
+            Err(_) => mesh_config::load_file(path),
+        };
+        loaded.resources.extend(one.resources);
+        loaded.diagnostics.extend(one.diagnostics);
+    }
+    loaded
+        .diagnostics
+        .extend(mesh_config::validate::check_set(&loaded.resources));
+    let version = config_version(
+        read.iter()
+            .map(|(name, text)| (name.as_str(), text.as_bytes())),
+    );
+    (loaded, version)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The version of a set of config files: the first 16 hex digits of the SHA-256 of each file's
+/// name and bytes, in load order. Equal versions mean the same files with the same contents,
+/// whoever computes it (the sidecar after loading, `sailkit apply` after writing).
+pub fn config_version<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut digest = Sha256::new();
+    for (name, bytes) in files {
+        // Lengths first, so that no two different sets can give the same stream of bytes.
+        digest.update((name.len() as u64).to_le_bytes());
+        digest.update(name.as_bytes());
+        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(bytes);
+    }
+    digest.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Read the registry file; on error keep the previous registry and say why.
@@ -243,6 +311,8 @@ fn update(shared: &Shared, change: impl Fn(&mut Snapshot)) {
         routes: current.routes.clone(),
         diagnostics: current.diagnostics.clone(),
         config_rejected: current.config_rejected,
+        config_version: current.config_version.clone(),
+        config_loading: current.config_loading,
         registry: current.registry.clone(),
         registry_error: current.registry_error.clone(),
         app: current.app,

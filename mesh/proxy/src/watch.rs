@@ -4,6 +4,11 @@
 //! Polling every 500 ms is simple and works everywhere (editors that replace files, bind mounts,
 //! network file systems), and half a second is quick enough for a learner applying a scenario.
 //! A change is any difference in the list of files, their sizes or modification times.
+//!
+//! A changed config directory is loaded and compiled on tokio's blocking pool, not on the
+//! thread that runs this loop: with `--workers 1` that thread also serves every request, and
+//! a large config (10,000 routes) takes long enough to build that requests would wait for it.
+//! Requests keep the table in force until the new one is swapped in whole (see `state`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,7 +79,7 @@ impl Watcher {
             let config_now = config_fingerprint(settings.config_dir.as_deref());
             if config_now != self.config_seen {
                 self.config_seen = config_now;
-                state::reload_config(settings, &proxy.state);
+                reload_config_off_the_request_path(&proxy).await;
                 proxy.stats.config_reloads.increment();
             }
             let registry_now = fingerprint(std::slice::from_ref(&settings.registry));
@@ -89,5 +94,18 @@ impl Watcher {
                 state::reload_app(settings, &proxy.state);
             }
         }
+    }
+}
+
+/// Load and compile the config directory on the blocking pool, and wait for it there; this
+/// loop is the only writer of the snapshot, so nothing else changes it meanwhile.
+async fn reload_config_off_the_request_path(proxy: &Arc<Proxy>) {
+    state::mark_config_loading(&proxy.state, true);
+    let loader = proxy.clone();
+    let reload =
+        tokio::task::spawn_blocking(move || state::reload_config(&loader.settings, &loader.state));
+    if let Err(error) = reload.await {
+        tracing::error!(%error, "config reload failed; the last good config stays in force");
+        state::mark_config_loading(&proxy.state, false);
     }
 }
