@@ -10,7 +10,14 @@
 //!    answers 503 at run time, and so do our sidecars);
 //! 2. on any error, change **nothing**: the routing in force stays as it was;
 //! 3. otherwise **copy** the files in (each written to a temporary name and renamed, so a
-//!    sidecar never reads half a file), and take out what they replace.
+//!    sidecar never reads half a file), and take out what they replace;
+//! 4. **wait** until every sidecar and the ingress gateway of the running stack report the new
+//!    files in force, and say how long that took, or which proxies had not by the deadline
+//!    (`rollout`).
+//!
+//! When a stack has run, step 1 also checks every route and mirror against the mesh's workload
+//! registry (`<data-dir>/mesh/registry.json`): a host that no service has (nor a ServiceEntry)
+//! is a warning, as for an undefined subset (`mesh_config::validate::check_hosts`).
 //!
 //! Replacing follows Istio's rule that a resource is known by its kind, namespace and name, as
 //! `kubectl apply` does: a new VirtualService `reviews` replaces the one in force, and only that
@@ -23,11 +30,16 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use mesh_config::{Kind, Loaded, Resource};
 
 use crate::cli::ApplyArgs;
 use crate::up::mesh;
+
+pub mod rollout;
+
+use rollout::Rollout;
 
 /// A resource's identity: kind, namespace, name.
 type Key = (Kind, String, String);
@@ -42,11 +54,14 @@ fn key(resource: &Resource) -> Key {
 
 /// `sailkit apply`, from the command line to the exit code.
 pub fn main(args: ApplyArgs) -> ExitCode {
-    let dir = mesh::config_dir(&args.data_dir.data_dir);
+    let data_dir = &args.data_dir.data_dir;
+    let dir = mesh::config_dir(data_dir);
     let result = if args.list {
         list(&dir)
     } else {
-        apply(&dir, &args.files)
+        let services = known_services(&mesh::registry_path(data_dir));
+        apply(&dir, &args.files, services.as_ref())
+            .and_then(|written| wait_for_proxies(data_dir, &dir, written))
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,13 +93,43 @@ pub struct Trimmed {
     pub taken_out: Vec<String>,
 }
 
-/// Checks `files` with what stays in `dir`, then copies them in. Prints what it did.
-pub fn apply(dir: &Path, files: &[PathBuf]) -> Result<(), String> {
+/// The services of the mesh's workload registry, qualified as the sidecars qualify them; `None`
+/// (and hosts left unchecked, which is said) when no stack has written one.
+pub fn known_services(registry: &Path) -> Option<BTreeSet<String>> {
+    if !registry.exists() {
+        println!(
+            "hosts not checked: no workload registry at {} (`sailkit up` writes it)",
+            registry.display()
+        );
+        return None;
+    }
+    match mesh_proxy::registry::Registry::load(registry, mesh_config::model::DEFAULT_NAMESPACE) {
+        Ok(loaded) => Some(
+            loaded
+                .services
+                .iter()
+                .map(|s| s.qualified.clone())
+                .collect(),
+        ),
+        Err(message) => {
+            println!("hosts not checked: {message}");
+            None
+        }
+    }
+}
+
+/// Checks `files` with what stays in `dir` (and, given `services`, their hosts), then copies
+/// them in. Prints what it did, and returns when the files were written.
+pub fn apply(
+    dir: &Path,
+    files: &[PathBuf],
+    services: Option<&BTreeSet<String>>,
+) -> Result<Instant, String> {
     let Checked {
         loaded,
         replaced,
         trimmed,
-    } = check(dir, files)?;
+    } = check(dir, files, services)?;
     for diagnostic in &loaded.diagnostics {
         println!("{diagnostic}");
     }
@@ -121,12 +166,53 @@ pub fn apply(dir: &Path, files: &[PathBuf]) -> Result<(), String> {
             old.taken_out.join(", ")
         );
     }
-    println!("the sidecars load it within a second");
-    Ok(())
+    Ok(Instant::now())
+}
+
+/// Step 4: wait for the proxies of the stack running on `data_dir`, and print what they did.
+/// An error when a proxy refused the files or some had not loaded them by the deadline.
+pub fn wait_for_proxies(data_dir: &Path, dir: &Path, written: Instant) -> Result<(), String> {
+    let Some(proxies) = rollout::proxies(data_dir) else {
+        println!("no stack is running: the sidecars load it when they start");
+        return Ok(());
+    };
+    if proxies.is_empty() {
+        println!("the running stack has no sidecars (--no-mesh): nothing loads it");
+        return Ok(());
+    }
+    let version = rollout::expected_version(&config_files(dir)?)?;
+    match rollout::wait(&proxies, &version, written, rollout::DEADLINE) {
+        Rollout::InForce { proxies, took } => {
+            println!(
+                "in force in all {proxies} proxies {:.1} s after it was written (config version {version})",
+                took.as_secs_f64()
+            );
+            Ok(())
+        }
+        Rollout::Incomplete { in_force, missing } => {
+            println!(
+                "after {} s, {in_force} of {} proxies have it in force (config version {version}); not yet:",
+                rollout::DEADLINE.as_secs(),
+                in_force + missing.len()
+            );
+            for (name, why) in &missing {
+                println!("  {name}: {why}");
+            }
+            Err("not in force in every proxy yet: see above".to_owned())
+        }
+        Rollout::Rejected { name, diagnostics } => Err(format!(
+            "{name} refused the files (they changed after they were checked):\n{diagnostics}"
+        )),
+    }
 }
 
 /// Steps 1 and 2, with no change to `dir` (but creating it): the set that would be in force.
-pub fn check(dir: &Path, files: &[PathBuf]) -> Result<Checked, String> {
+/// With `services` (the registry's), routes to hosts none of them has are warned about.
+pub fn check(
+    dir: &Path,
+    files: &[PathBuf],
+    services: Option<&BTreeSet<String>>,
+) -> Result<Checked, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut names = BTreeSet::new();
     for file in files {
@@ -201,6 +287,14 @@ pub fn check(dir: &Path, files: &[PathBuf]) -> Result<Checked, String> {
     loaded
         .diagnostics
         .extend(mesh_config::validate::check_set(&loaded.resources));
+    if let Some(services) = services {
+        loaded
+            .diagnostics
+            .extend(mesh_config::validate::check_hosts(
+                &loaded.resources,
+                services,
+            ));
+    }
     Ok(Checked {
         loaded,
         replaced,
@@ -327,7 +421,7 @@ mod tests {
         let src = tempfile::tempdir().expect("tempdir");
         let config = tempfile::tempdir().expect("tempdir");
         let vs = write(src.path(), "vs.yaml", TO_V1);
-        let alone = check(config.path(), std::slice::from_ref(&vs)).expect("checked");
+        let alone = check(config.path(), std::slice::from_ref(&vs), None).expect("checked");
         assert!(
             alone.loaded.diagnostics.iter().any(|d| !d.is_error()
                 && d.to_string().starts_with(&format!("{}:", vs.display()))
@@ -337,8 +431,8 @@ mod tests {
         );
 
         let dr = write(src.path(), "dr.yaml", SUBSETS);
-        apply(config.path(), std::slice::from_ref(&dr)).expect("valid");
-        let together = check(config.path(), std::slice::from_ref(&vs)).expect("checked");
+        apply(config.path(), std::slice::from_ref(&dr), None).expect("valid");
+        let together = check(config.path(), std::slice::from_ref(&vs), None).expect("checked");
         assert!(
             together.loaded.diagnostics.is_empty(),
             "{:?}",
@@ -351,13 +445,13 @@ mod tests {
         let src = tempfile::tempdir().expect("tempdir");
         let config = tempfile::tempdir().expect("tempdir");
         let dr = write(src.path(), "dr.yaml", SUBSETS);
-        apply(config.path(), &[dr]).expect("valid");
+        apply(config.path(), &[dr], None).expect("valid");
         let typo = write(
             src.path(),
             "typo.yaml",
             &SUBSETS.replace("labels:", "lables:"),
         );
-        assert!(apply(config.path(), &[typo]).is_err());
+        assert!(apply(config.path(), &[typo], None).is_err());
         assert_eq!(names(config.path()), ["dr.yaml"]);
     }
 
@@ -367,9 +461,9 @@ mod tests {
         let config = tempfile::tempdir().expect("tempdir");
         let dr = write(src.path(), "dr.yaml", SUBSETS);
         let first = write(src.path(), "first.yaml", TO_V1);
-        apply(config.path(), &[dr, first]).expect("valid");
+        apply(config.path(), &[dr, first], None).expect("valid");
         let second = write(src.path(), "second.yaml", TO_V1);
-        apply(config.path(), &[second]).expect("valid");
+        apply(config.path(), &[second], None).expect("valid");
         assert_eq!(names(config.path()), ["dr.yaml", "second.yaml"]);
     }
 
@@ -389,13 +483,14 @@ mod tests {
             "dr.yaml",
             &format!("{SUBSETS}---\n{}", SUBSETS.replace("reviews", "ratings")),
         );
-        apply(config.path(), &[dr, all]).expect("valid");
+        apply(config.path(), &[dr, all], None).expect("valid");
         let reviews_again = write(src.path(), "reviews.yaml", TO_V1);
-        let checked = check(config.path(), std::slice::from_ref(&reviews_again)).expect("checked");
+        let checked =
+            check(config.path(), std::slice::from_ref(&reviews_again), None).expect("checked");
         assert!(checked.replaced.is_empty());
         assert_eq!(checked.trimmed.len(), 1);
         assert_eq!(checked.trimmed[0].taken_out, ["VirtualService reviews"]);
-        apply(config.path(), &[reviews_again]).expect("valid");
+        apply(config.path(), &[reviews_again], None).expect("valid");
         assert_eq!(
             names(config.path()),
             ["all.yaml", "dr.yaml", "reviews.yaml"]
@@ -416,11 +511,165 @@ mod tests {
         );
         // Redefining the last resource of a file removes the file.
         let ratings_again = write(src.path(), "ratings.yaml", &ratings);
-        apply(config.path(), &[ratings_again]).expect("valid");
+        apply(config.path(), &[ratings_again], None).expect("valid");
         assert_eq!(
             names(config.path()),
             ["dr.yaml", "ratings.yaml", "reviews.yaml"]
         );
+    }
+
+    /// A sidecar of a running stack, in-process on `127.0.0.1:0`, reading the config folder of
+    /// `data_dir`, and listed in a `stack.json` whose launcher (this test) holds the run lock.
+    struct RunningSidecar {
+        admin: String,
+        shutdown: tokio_util::sync::CancellationToken,
+        thread: Option<std::thread::JoinHandle<()>>,
+        _lock: crate::up::lock::RunLock,
+    }
+
+    impl RunningSidecar {
+        fn start(data_dir: &Path) -> RunningSidecar {
+            use clap::Parser as _;
+
+            let run_dir = data_dir.join(crate::up::RUN_DIR);
+            std::fs::create_dir_all(&run_dir).expect("run dir");
+            std::fs::create_dir_all(mesh::config_dir(data_dir)).expect("config dir");
+            let lock = crate::up::lock::RunLock::acquire(&run_dir).expect("run lock");
+            let registry = mesh::registry_path(data_dir);
+            std::fs::write(&registry, r#"{"services": [{"name": "reviews"}]}"#).expect("registry");
+            let settings = mesh_proxy::Settings::try_parse_from([
+                "mesh-proxy",
+                "--config-dir",
+                &mesh::config_dir(data_dir).display().to_string(),
+                "--registry",
+                &registry.display().to_string(),
+                "--outbound",
+                "127.0.0.1:0",
+                "--admin",
+                "127.0.0.1:0",
+                "--access-log",
+                "off",
+            ])
+            .expect("proxy flags");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let listeners = runtime.block_on(mesh_proxy::bind(&settings)).expect("bind");
+            let admin = format!("http://{}", listeners.admin.local_addr().expect("address"));
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            let stop = shutdown.clone();
+            let thread = std::thread::spawn(move || {
+                runtime.block_on(mesh_proxy::run_with(settings, listeners, stop));
+            });
+            let stack = crate::up::state::Stack {
+                launcher_pid: std::process::id(),
+                data_dir: data_dir.to_owned(),
+                front_door: "http://127.0.0.1:9".to_owned(),
+                app_url: "http://127.0.0.1:9/productpage".to_owned(),
+                vips: Vec::new(),
+                instances: vec![crate::up::state::Instance {
+                    name: "reviews-v1".to_owned(),
+                    service: crate::services::ServiceName::Reviews,
+                    version: "v1".to_owned(),
+                    url: "http://127.0.0.1:9".to_owned(),
+                    pid: None,
+                    sidecar: Some(crate::up::state::Sidecar {
+                        pid: std::process::id(),
+                        outbound: "http://127.0.0.1:9".to_owned(),
+                        admin: admin.clone(),
+                        inbound: None,
+                    }),
+                }],
+                gateway: None,
+            };
+            let json = serde_json::to_string(&stack).expect("stack json");
+            std::fs::write(run_dir.join(crate::up::state::STATE_FILE), json).expect("stack.json");
+            RunningSidecar {
+                admin,
+                shutdown,
+                thread: Some(thread),
+                _lock: lock,
+            }
+        }
+
+        /// `config.version` and `config.files` of its `/config_dump`.
+        fn config(&self) -> (String, Vec<String>) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let dump: serde_json::Value = runtime.block_on(async {
+                crate::up::health::client()
+                    .get(format!("{}/config_dump", self.admin))
+                    .send()
+                    .await
+                    .expect("admin answers")
+                    .json()
+                    .await
+                    .expect("JSON")
+            });
+            let files = dump["config"]["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str())
+                .map(|f| f.rsplit('/').next().unwrap_or(f).to_owned())
+                .collect();
+            let version = dump["config"]["version"].as_str().unwrap_or("none");
+            (version.to_owned(), files)
+        }
+    }
+
+    impl Drop for RunningSidecar {
+        fn drop(&mut self) {
+            self.shutdown.cancel();
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    #[test]
+    fn apply_returns_once_every_sidecar_has_the_files_in_force() {
+        let src = tempfile::tempdir().expect("tempdir");
+        let data = tempfile::tempdir().expect("tempdir");
+        let sidecar = RunningSidecar::start(data.path());
+        let config = mesh::config_dir(data.path());
+        let services = known_services(&mesh::registry_path(data.path())).expect("registry");
+        for (name, text) in [("dr.yaml", SUBSETS), ("vs.yaml", TO_V1)] {
+            let file = write(src.path(), name, text);
+            let written = apply(&config, &[file], Some(&services)).expect("valid");
+            wait_for_proxies(data.path(), &config, written).expect("in force");
+            // No pause: when `apply` returns, the sidecar already has exactly these files.
+            let (version, files) = sidecar.config();
+            let expected = rollout::expected_version(&config_files(&config).expect("list"));
+            assert_eq!(version, expected.expect("version"));
+            assert!(files.iter().any(|f| f == name), "{name} not in {files:?}");
+        }
+    }
+
+    #[test]
+    fn a_proxy_that_does_not_load_the_files_is_named() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let sidecar = RunningSidecar::start(data.path());
+        let proxies = rollout::proxies(data.path()).expect("a stack is running");
+        let outcome = rollout::wait(
+            &proxies,
+            "0000000000000000",
+            std::time::Instant::now(),
+            std::time::Duration::from_millis(300),
+        );
+        let Rollout::Incomplete { in_force, missing } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(in_force, 0);
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert_eq!(missing[0].0, "reviews-v1-sidecar");
+        assert!(missing[0].1.contains("still on version"), "{missing:?}");
+        drop(sidecar);
+        // Once the launcher is gone, its proxies are not waited for.
+        assert!(rollout::proxies(data.path()).is_none());
     }
 
     #[test]
