@@ -65,7 +65,9 @@ The files are checked together with the ones already applied (so a route to a su
 DestinationRule defines is warned about); every diagnostic is printed as file:line:col, and on any
 error nothing changes.
 Otherwise they are copied into <data-dir>/mesh/config/, which every sidecar re-reads within about
-half a second. A file already applied that defines a resource of the same kind and name as a new
+half a second; apply then waits (up to 30 s) until every sidecar of the running stack reports the
+new config in force, and says how long that took. Routes to hosts the mesh's registry does not
+have are warned about. A file already applied that defines a resource of the same kind and name as a new
 one (or has the same file name) is replaced as a whole.";
 
 #[derive(Debug, Clone, Args)]

@@ -4,10 +4,10 @@
 //!   `--app-addr-file`, the application's address is known), else 503 with the reason.
 //! - `GET /config_dump`: JSON of what is loaded: files, the latest diagnostics (each
 //!   `file:line:col: severity: path: message`), the `version` of the latest config attempt
-//!   and whether a new one is `loading` (see `state::config_version`), a summary of every VirtualService rule, and the
-//!   registry, the application's address (`app`: `--app` or `--app-addr-file`, with the latest
-//!   read error), and the live `circuit_breakers` (limits and use per destination) and `outlier`
-//!   state (ejected endpoints per destination).
+//!   and whether a new one is `loading` (see `state::config_version`), a summary of every
+//!   VirtualService rule, and the registry, the application's address (`app`: `--app` or
+//!   `--app-addr-file`, with the latest read error), and the live `circuit_breakers` (limits and
+//!   use per destination) and `outlier` state (ejected endpoints per destination).
 //! - `GET /stats`: plain `name value` counters (see `stats`), plus the gauge
 //!   `outlier_ejections_active` (endpoints ejected right now).
 //! - `GET /stats/prometheus`: the same numbers in Prometheus' text format, requests labelled by
