@@ -188,3 +188,170 @@ async fn seen(client: &reqwest::Client, proxy: &Proxy, version: &str) -> Seen {
     }
     Seen::Loaded
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::apply;
+    use crate::up::mesh;
+
+    const SUBSETS: &str = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: reviews\nspec:\n  host: reviews\n  subsets:\n    - name: v1\n      labels:\n        version: v1\n";
+    const TO_V1: &str = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\nspec:\n  hosts:\n    - reviews\n  http:\n    - route:\n        - destination:\n            host: reviews\n            subset: v1\n";
+
+    /// A sidecar of a running stack, in-process on `127.0.0.1:0`, reading the config folder of
+    /// `data_dir`, and listed in a `stack.json` whose launcher (this test) holds the run lock.
+    struct RunningSidecar {
+        admin: String,
+        shutdown: tokio_util::sync::CancellationToken,
+        thread: Option<std::thread::JoinHandle<()>>,
+        _lock: crate::up::lock::RunLock,
+    }
+
+    impl RunningSidecar {
+        fn start(data_dir: &Path) -> RunningSidecar {
+            use clap::Parser as _;
+
+            let run_dir = data_dir.join(crate::up::RUN_DIR);
+            std::fs::create_dir_all(&run_dir).expect("run dir");
+            std::fs::create_dir_all(mesh::config_dir(data_dir)).expect("config dir");
+            let lock = crate::up::lock::RunLock::acquire(&run_dir).expect("run lock");
+            let registry = mesh::registry_path(data_dir);
+            std::fs::write(&registry, r#"{"services": [{"name": "reviews"}]}"#).expect("registry");
+            let settings = mesh_proxy::Settings::try_parse_from([
+                "mesh-proxy",
+                "--config-dir",
+                &mesh::config_dir(data_dir).display().to_string(),
+                "--registry",
+                &registry.display().to_string(),
+                "--outbound",
+                "127.0.0.1:0",
+                "--admin",
+                "127.0.0.1:0",
+                "--access-log",
+                "off",
+            ])
+            .expect("proxy flags");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let listeners = runtime.block_on(mesh_proxy::bind(&settings)).expect("bind");
+            let admin = format!("http://{}", listeners.admin.local_addr().expect("address"));
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            let stop = shutdown.clone();
+            let thread = std::thread::spawn(move || {
+                runtime.block_on(mesh_proxy::run_with(settings, listeners, stop));
+            });
+            let stack = crate::up::state::Stack {
+                launcher_pid: std::process::id(),
+                data_dir: data_dir.to_owned(),
+                front_door: "http://127.0.0.1:9".to_owned(),
+                app_url: "http://127.0.0.1:9/productpage".to_owned(),
+                vips: Vec::new(),
+                instances: vec![crate::up::state::Instance {
+                    name: "reviews-v1".to_owned(),
+                    service: crate::services::ServiceName::Reviews,
+                    version: "v1".to_owned(),
+                    url: "http://127.0.0.1:9".to_owned(),
+                    pid: None,
+                    sidecar: Some(crate::up::state::Sidecar {
+                        pid: std::process::id(),
+                        outbound: "http://127.0.0.1:9".to_owned(),
+                        admin: admin.clone(),
+                        inbound: None,
+                    }),
+                }],
+                gateway: None,
+            };
+            let json = serde_json::to_string(&stack).expect("stack json");
+            std::fs::write(run_dir.join(crate::up::state::STATE_FILE), json).expect("stack.json");
+            RunningSidecar {
+                admin,
+                shutdown,
+                thread: Some(thread),
+                _lock: lock,
+            }
+        }
+
+        /// `config.version` and `config.files` of its `/config_dump`.
+        fn config(&self) -> (String, Vec<String>) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let dump: serde_json::Value = runtime.block_on(async {
+                crate::up::health::client()
+                    .get(format!("{}/config_dump", self.admin))
+                    .send()
+                    .await
+                    .expect("admin answers")
+                    .json()
+                    .await
+                    .expect("JSON")
+            });
+            let files = dump["config"]["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str())
+                .map(|f| f.rsplit('/').next().unwrap_or(f).to_owned())
+                .collect();
+            let version = dump["config"]["version"].as_str().unwrap_or("none");
+            (version.to_owned(), files)
+        }
+    }
+
+    impl Drop for RunningSidecar {
+        fn drop(&mut self) {
+            self.shutdown.cancel();
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    #[test]
+    fn apply_returns_once_every_sidecar_has_the_files_in_force() {
+        let src = tempfile::tempdir().expect("tempdir");
+        let data = tempfile::tempdir().expect("tempdir");
+        let sidecar = RunningSidecar::start(data.path());
+        let config = mesh::config_dir(data.path());
+        let services = apply::known_services(&mesh::registry_path(data.path())).expect("registry");
+        for (name, text) in [("dr.yaml", SUBSETS), ("vs.yaml", TO_V1)] {
+            let file = src.path().join(name);
+            std::fs::write(&file, text).expect("write");
+            let written = apply::apply(&config, &[file], Some(&services)).expect("valid");
+            apply::wait_for_proxies(data.path(), &config, written).expect("in force");
+            // No pause: when `apply` returns, the sidecar already has exactly these files.
+            let (version, files) = sidecar.config();
+            let expected = expected_version(&apply::config_files(&config).expect("list"));
+            assert_eq!(version, expected.expect("version"));
+            assert!(files.iter().any(|f| f == name), "{name} not in {files:?}");
+        }
+    }
+
+    #[test]
+    fn a_proxy_that_does_not_load_the_files_is_named() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let sidecar = RunningSidecar::start(data.path());
+        let running = proxies(data.path()).expect("a stack is running");
+        let outcome = wait(
+            &running,
+            "0000000000000000",
+            std::time::Instant::now(),
+            std::time::Duration::from_millis(300),
+        );
+        let Rollout::Incomplete { in_force, missing } = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(in_force, 0);
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert_eq!(missing[0].0, "reviews-v1-sidecar");
+        assert!(missing[0].1.contains("still on version"), "{missing:?}");
+        drop(sidecar);
+        // Once the launcher is gone, its proxies are not waited for.
+        assert!(proxies(data.path()).is_none());
+    }
+}
