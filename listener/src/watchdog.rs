@@ -19,7 +19,7 @@
 //! Three parties share one [`Activity`]: the connection's [`WatchedStream`] notes when bytes
 //! arrive while nothing is in flight (a head has begun); each request holds an [`InFlight`]
 //! guard until its answer's body is dropped (sent, or abandoned); and [`Activity::expired`]
-//! sleeps until the current deadline, re-reading it whenever the phase changes. An HTTP/2
+//! sleeps until the deadline, reading the phase only when its timer fires (see there). An HTTP/2
 //! connection has no "head arriving" phase: between requests its client may send pings and
 //! window updates, which are not a head, so only its idle time counts.
 
@@ -31,7 +31,6 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::Limits;
@@ -53,8 +52,6 @@ pub(crate) struct Activity {
     idle_since: AtomicU64,
     /// When the first byte came in while nothing was in flight, or [`NOT_YET`].
     head_started: AtomicU64,
-    /// Wakes the watchdog when the phase changes.
-    changed: Notify,
 }
 
 impl Activity {
@@ -66,7 +63,6 @@ impl Activity {
             http2: AtomicBool::new(false),
             idle_since: AtomicU64::new(0),
             head_started: AtomicU64::new(NOT_YET),
-            changed: Notify::new(),
         })
     }
 
@@ -97,7 +93,6 @@ impl Activity {
         } else {
             self.head_started.store(self.now(), Ordering::Relaxed);
         }
-        self.changed.notify_one();
     }
 
     /// When the connection must be closed if nothing changes; `None` while a request is in
@@ -122,19 +117,26 @@ impl Activity {
     }
 
     /// Resolves once the connection has been idle, or on a head, past its timeout.
+    ///
+    /// The phase changes twice a request, and waking the connection's task at each change would
+    /// cost a good part of what proxying the request costs. So the watchdog keeps one timer and
+    /// reads the phase only when it fires: a deadline that moved later is slept to again, and
+    /// while a request is in flight (no deadline) it looks again one head timeout later. The one
+    /// change that brings a deadline nearer, a head beginning while idle, brings it at most one
+    /// head timeout ahead, so an idle connection is looked at that often and still closed on time.
     pub(crate) async fn expired(&self, limits: Limits) {
+        let look_again = limits.head_timeout.min(limits.idle_timeout);
+        let timer = tokio::time::sleep_until(self.accepted + limits.head_timeout);
+        let mut timer = std::pin::pin!(timer);
         loop {
-            let changed = self.changed.notified();
-            match self.deadline(&limits) {
-                None => changed.await,
-                Some(deadline) if deadline <= Instant::now() => return,
-                Some(deadline) => {
-                    tokio::select! {
-                        () = changed => {}
-                        () = tokio::time::sleep_until(deadline) => {}
-                    }
-                }
-            }
+            timer.as_mut().await;
+            let now = Instant::now();
+            let next = match self.deadline(&limits) {
+                Some(deadline) if deadline <= now => return,
+                Some(deadline) => deadline.min(now + look_again),
+                None => now + look_again,
+            };
+            timer.as_mut().reset(next);
         }
     }
 }
@@ -158,7 +160,6 @@ impl Drop for InFlight {
         if activity.in_flight.fetch_sub(1, Ordering::Relaxed) == 1 {
             activity.idle_since.store(activity.now(), Ordering::Relaxed);
             activity.head_started.store(NOT_YET, Ordering::Relaxed);
-            activity.changed.notify_one();
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The listener over real sockets, with short limits: clients that send nothing, half a
-//! request line, or nothing more after an answer lose their connection in time (an HTTP/2 one
+//! request line (first or after an answer), or nothing more after an answer lose their connection in time (an HTTP/2 one
 //! after the idle timeout only); over the cap a client is answered 503, and a slot freed lets
 //! the next one in.
 
@@ -89,6 +89,33 @@ async fn a_keep_alive_connection_is_closed_after_the_idle_timeout_not_the_head_o
     assert!(
         took >= Duration::from_millis(500),
         "idle closed too early: {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn half_a_second_request_is_closed_after_the_head_timeout_not_the_idle_one() {
+    // A long idle timeout: only the head timeout, from the second head's first byte, can close
+    // the connection within the five seconds the test waits.
+    let limits = Limits {
+        head_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_secs(60),
+        max_connections: 2,
+    };
+    let (addr, _server) = start(limits).await;
+    let mut client = TcpStream::connect(addr).await.expect("connect");
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = [0u8; 256];
+    let read = client.read(&mut answer).await.expect("an answer");
+    assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    client.write_all(b"GET /produc").await.expect("write");
+    let took = closed_after(&mut client, Duration::from_secs(5)).await;
+    assert!(
+        took.is_some(),
+        "half a second request is closed by the head timeout"
     );
 }
 
