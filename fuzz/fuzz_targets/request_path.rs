@@ -12,9 +12,10 @@
 //! deterministic apart from the weighted roll.
 //!
 //! Time is paused (tokio's `test-util`): a delay fault or a retry back-off advances the clock
-//! instead of sleeping, so a run stays fast. The server is built like `server::serve`'s, except
-//! for HTTP/1.1 half-close: the fuzzer's client shuts its write side after the request, and
-//! the server must still answer.
+//! instead of sleeping, so a run stays fast. The server is hyper-util's `auto` builder as the
+//! `listener` crate uses it, without its per-connection watchdog (the input is one short
+//! exchange, and the clock is paused), and with HTTP/1.1 half-close: the fuzzer's client shuts
+//! its write side after the request, and the server must still answer.
 //!
 //! Run it with `scripts/fuzz.sh`; see docs/fuzzing.md.
 
