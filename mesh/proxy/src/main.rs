@@ -1,21 +1,15 @@
-//! `mesh-proxy`: raise the open-file limit, parse the command line, start the runtime
-//! `--workers` asks for, bind, run
-//! until Ctrl-C or SIGTERM.
+//! `mesh-proxy`: raise the open-file limit, parse the command line, then take the start path
+//! `sailkit proxy` takes too ([`mesh_proxy::start`]), stopping on Ctrl-C or SIGTERM.
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use tokio_util::sync::CancellationToken;
 
 /// mimalloc instead of the system allocator: a proxy allocates and frees small buffers for
 /// every request, and mimalloc does that in fewer instructions, without glibc's consolidation
 /// passes.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// Exit status for a bad command line or an address that cannot be bound (EX_USAGE / EX_CONFIG
-/// spirit: the operator must fix the invocation).
-const EXIT_CONFIG: u8 = 64;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -36,49 +30,8 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(mesh_proxy::start::EXIT_CONFIG);
         }
     };
-    let runtime = match settings.runtime() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("mesh-proxy: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(settings))
-}
-
-async fn serve(settings: mesh_proxy::Settings) -> ExitCode {
-    let listeners = match mesh_proxy::bind(&settings).await {
-        Ok(listeners) => listeners,
-        Err(error) => {
-            eprintln!("mesh-proxy: {error:#}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
-    mesh_proxy::run_with(settings, listeners, shutdown).await;
-    ExitCode::SUCCESS
-}
-
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        } else {
-            let _ = ctrl_c.await;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    shutdown.cancel();
+    mesh_proxy::start(settings, "mesh-proxy", mesh_proxy::start::stop_on_signal)
 }

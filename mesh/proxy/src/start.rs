@@ -1,0 +1,76 @@
+//! The start path of a sidecar, shared by the `mesh-proxy` binary and `sailkit proxy`: build the
+//! runtime `--workers` asks for, [`bind`](crate::bind) the listeners, run them until shutdown,
+//! and turn each way of failing into its exit status.
+//!
+//! Only what stops the proxy differs between the two binaries, so the caller passes it in:
+//! `mesh-proxy` stops on Ctrl-C or SIGTERM ([`stop_on_signal`]); under the launcher,
+//! `sailkit proxy` also stops when its standard input closes, so that a sidecar never outlives
+//! the `sailkit up` that started it.
+
+use std::process::ExitCode;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::Settings;
+
+/// Exit status for listeners that cannot be bound or an address file that cannot be written
+/// (EX_USAGE spirit: the operator must fix the invocation, as with a bad command line).
+pub const EXIT_CONFIG: u8 = 64;
+
+/// Runs a proxy with `settings` until the token handed to `arm_shutdown` is cancelled.
+///
+/// `program` prefixes the messages printed to stderr. `arm_shutdown` is called inside the
+/// runtime, once the listeners are bound, so it may spawn the task that waits for a signal.
+pub fn start(
+    settings: Settings,
+    program: &str,
+    arm_shutdown: impl FnOnce(CancellationToken),
+) -> ExitCode {
+    let runtime = match settings.runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{program}: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async move {
+        let listeners = match crate::bind(&settings).await {
+            Ok(listeners) => listeners,
+            Err(error) => {
+                eprintln!("{program}: {error:#}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        let shutdown = CancellationToken::new();
+        arm_shutdown(shutdown.clone());
+        crate::run_with(settings, listeners, shutdown).await;
+        ExitCode::SUCCESS
+    });
+    // A task waiting for a signal (or in a blocking read of stdin) may still be there: the
+    // proxy has drained, so do not wait for it.
+    runtime.shutdown_background();
+    code
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM. Call it inside the runtime.
+pub fn stop_on_signal(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            if let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            } else {
+                let _ = ctrl_c.await;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        shutdown.cancel();
+    });
+}
