@@ -3,8 +3,13 @@
 //! A diagnostic names the file, the 1-based line and column, and the field path
 //! (`spec.http[0].route[1].weight`) so that a learner can jump straight to the mistake. Loading
 //! collects all of them, so one run shows every problem in a file, not just the first.
+//!
+//! [`Report`] is how the loader and the checks of `validate` record them for one document: they
+//! name a field path, and the report finds its line and column.
 
 use std::fmt;
+
+use crate::yaml::{Position, SpanMap};
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,4 +75,44 @@ impl fmt::Display for Diagnostic {
 /// True when any diagnostic is an error.
 pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(Diagnostic::is_error)
+}
+
+/// Collects diagnostics for one document, turning field paths into file positions.
+pub struct Report<'a> {
+    file: &'a str,
+    spans: &'a SpanMap,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Report<'a> {
+    pub(crate) fn new(file: &'a str, spans: &'a SpanMap) -> Self {
+        Report {
+            file,
+            spans,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Record a diagnostic about the field at `path`.
+    pub fn push(&mut self, severity: Severity, path: &str, message: impl Into<String>) {
+        let Position { line, column } = self.spans.locate(path);
+        self.diagnostics.push(Diagnostic {
+            severity,
+            file: self.file.to_owned(),
+            line,
+            column,
+            path: path.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// An error at `path`.
+    pub fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.push(Severity::Error, path, message);
+    }
+
+    /// A warning at `path`.
+    pub fn warn(&mut self, path: &str, message: impl Into<String>) {
+        self.push(Severity::Warning, path, message);
+    }
 }

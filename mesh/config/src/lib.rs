@@ -22,7 +22,8 @@
 //! - `load`: the pipeline per file: parse, skip non-networking documents, deserialize, validate.
 //! - `validate`: the rules serde cannot express, warnings for what sailkit does not implement,
 //!   and checks across a set of files.
-//! - `diagnostics`: [`Diagnostic`] and [`Severity`], the errors-as-values every stage returns.
+//! - `diagnostics`: [`Diagnostic`] and [`Severity`], the errors-as-values every stage returns,
+//!   and the `Report` that loading and validation record them in.
 //! - `host`: how short names (`reviews`) and qualified names meet.
 //! - `table`: [`compile`] and [`RouteTable`]: matching, weighted choice, merged traffic policy.
 

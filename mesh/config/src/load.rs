@@ -22,12 +22,15 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+// `Report` lives in `diagnostics`, which both `load` and `validate` use; this path stays valid.
+pub use crate::diagnostics::Report;
+
 use crate::diagnostics::{Diagnostic, Severity, has_errors};
 use crate::model::{
     API_GROUP, API_VERSIONS, Kind, Metadata, Resource, Source, Spec, Unimplemented,
 };
 use crate::validate;
-use crate::yaml::{self, Document, LIMITS, Position, SpanMap};
+use crate::yaml::{self, Document, LIMITS, SpanMap};
 
 /// What loading produced: the resources that passed, and every diagnostic found.
 #[derive(Debug, Clone, Default)]
@@ -149,46 +152,6 @@ pub fn load_str(name: &str, text: &str) -> Loaded {
     out.diagnostics
         .extend(validate::check_duplicates(&out.resources));
     out
-}
-
-/// Collects diagnostics for one document, turning field paths into file positions.
-pub struct Report<'a> {
-    file: &'a str,
-    spans: &'a SpanMap,
-    pub(crate) diagnostics: Vec<Diagnostic>,
-}
-
-impl<'a> Report<'a> {
-    pub(crate) fn new(file: &'a str, spans: &'a SpanMap) -> Self {
-        Report {
-            file,
-            spans,
-            diagnostics: Vec::new(),
-        }
-    }
-
-    /// Record a diagnostic about the field at `path`.
-    pub fn push(&mut self, severity: Severity, path: &str, message: impl Into<String>) {
-        let Position { line, column } = self.spans.locate(path);
-        self.diagnostics.push(Diagnostic {
-            severity,
-            file: self.file.to_owned(),
-            line,
-            column,
-            path: path.to_owned(),
-            message: message.into(),
-        });
-    }
-
-    /// An error at `path`.
-    pub fn error(&mut self, path: &str, message: impl Into<String>) {
-        self.push(Severity::Error, path, message);
-    }
-
-    /// A warning at `path`.
-    pub fn warn(&mut self, path: &str, message: impl Into<String>) {
-        self.push(Severity::Warning, path, message);
-    }
 }
 
 /// The Kubernetes envelope around a spec.

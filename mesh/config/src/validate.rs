@@ -22,9 +22,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration as StdDuration;
 
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Diagnostic, Report, Severity};
 use crate::host;
-use crate::load::Report;
 use crate::model::*;
 
 /// `retryOn` conditions the proxy implements.
