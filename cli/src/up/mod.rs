@@ -30,13 +30,20 @@
 //! 5. `run/stack.json` and the summary table;
 //! 6. wait for Ctrl-C or SIGTERM; 7. stop everything, clean up, exit 0.
 //!
+//! Steps 2 to 5 are the functions of [`steps`], called in order by `run_stack`; whichever way
+//! they end (a signal, a failure, or the stack stopping), step 7 is the one call
+//! [`children::Children::stop`].
+//!
 //! Layout, one job per file:
+//! - [`steps`]: the start-up steps, one function each.
+//! - [`children`]: everything started, and the one place that stops it.
+//! - [`signals`]: Ctrl-C and SIGTERM, and how start-up gives way to them.
 //! - [`plan`]: the stage; which instances and VIPs, with which environment (the "manifests").
 //! - [`ports`]: which port for what; binding with errors that name the service.
 //! - [`lock`]: the data directory's lock.
 //! - [`instance`]: one instance's life: start, readiness, crash and restart, stop.
 //! - [`process`]: spawning and stopping a child process.
-//! - [`mesh`]: with the mesh, its's files, the registry, and pointing instances at sidecars.
+//! - [`mesh`]: with the mesh, its files, the registry, and pointing instances at sidecars.
 //! - [`sidecar`]: with the mesh, one sidecar's life: start, readiness, crash and restart, stop.
 //! - [`health`]: the readiness probe.
 //! - [`logs`]: the children's output, prefixed, in log files, and its last lines.
@@ -45,6 +52,7 @@
 //! - [`table`]: the summary table.
 //! - [`error`]: what can go wrong, in words a person can act on.
 
+pub mod children;
 pub mod console;
 pub mod error;
 pub mod health;
@@ -57,32 +65,28 @@ pub mod ports;
 pub mod private;
 pub mod process;
 pub mod sidecar;
+pub mod signals;
 pub mod state;
+pub mod steps;
 pub mod table;
 
 use std::fs::OpenOptions;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::net::TcpListener;
-use tokio::signal::unix::{Signal, SignalKind, signal};
-use tokio::sync::oneshot;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
-
 use crate::cli::UpArgs;
-use crate::service_proxy::{self, ServiceProxy};
-use crate::services::ServiceName;
+use children::Children;
 use console::Console;
 use error::UpError;
-use instance::{InstanceConfig, Ready, Shared};
+use instance::Shared;
 use lock::{Owner, RunLock};
 use logs::LogSink;
 use ports::PortPlan;
-use state::{Stack, StateFile};
+use signals::{Halt, Signals};
+use state::StateFile;
+use steps::Launch;
 
 /// The folder for address files, the lock and `stack.json`, inside the data directory.
 pub const RUN_DIR: &str = "run";
@@ -132,7 +136,8 @@ pub async fn run(args: UpArgs) -> Result<(), UpError> {
     result
 }
 
-/// Steps 2 to 7, with the lock held.
+/// Steps 2 to 7, with the lock held. Each step is one function of [`steps`]; every child they
+/// start is in `children`, stopped once at the end whichever way start-up or the run ended.
 async fn run_stack(
     args: &UpArgs,
     data_dir: &Path,
@@ -141,316 +146,92 @@ async fn run_stack(
     signals: &mut Signals,
 ) -> Result<(), UpError> {
     let began = Instant::now();
-    let run_dir = data_dir.join(RUN_DIR);
     let plan = plan::Plan::for_stage(args.stage, data_dir).with_extras(&args.extra);
-    let specs = plan.instances.clone();
-    // The mesh needs one service per process; the monolith calls no peer over the network.
     let mesh_on = !args.no_mesh && plan.stage == plan::Stage::Services;
     let suffix = if mesh_on { SIDECAR_SUFFIX.len() } else { 0 };
-    let width = specs
+    let width = plan
+        .instances
         .iter()
         .map(|s| s.name.len() + suffix)
         .chain(mesh_on.then_some(mesh::GATEWAY_WORKLOAD.len()))
         .max()
         .unwrap_or(0);
-    let console = Console::detect(width);
+    let launch = Launch {
+        args,
+        data_dir,
+        run_dir: data_dir.join(RUN_DIR),
+        plan,
+        mesh_on,
+        console: Console::detect(width),
+        rust_log: std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
+    };
+    let console = &launch.console;
+
+    let mut children = Children::default();
+    let outcome = start_and_serve(&launch, lock, state, signals, &mut children, began).await;
+    let (result, stopped_by_signal) = match outcome {
+        Ok(signal) => {
+            console.say(&format!(
+                "sailkit: {signal} received: stopping every instance"
+            ));
+            (Ok(()), true)
+        }
+        Err(Halt::Signal(signal)) => {
+            console.say(&format!("sailkit: {signal} while starting: stopping"));
+            (Ok(()), true)
+        }
+        Err(Halt::Failed(error)) => (Err(error), false),
+        Err(Halt::Quiet) => (Ok(()), false),
+    };
+    // 7. Stop everything, the one place that does.
+    children.stop().await;
+    if stopped_by_signal {
+        console.say("sailkit: stopped");
+    }
+    result
+}
+
+/// Steps 2 to 6: start the stack, then run until a signal, which it returns by name.
+async fn start_and_serve(
+    launch: &Launch<'_>,
+    lock: &mut RunLock,
+    state: &Arc<StateFile>,
+    signals: &mut Signals,
+    children: &mut Children,
+    began: Instant,
+) -> Result<&'static str, Halt> {
+    let console = &launch.console;
 
     // 2. Ports: the VIPs first, then a check that the instances' ports are free.
-    let ports = PortPlan::new(args.port_base, specs.len())?;
-    let mut vips = Vec::with_capacity(plan.vips.len());
-    for &service in &plan.vips {
-        let listener = ports::bind_vip(&ports, service).await?;
-        let addr = listener.local_addr().map_err(UpError::Runtime)?;
-        vips.push(BoundVip {
-            service,
-            listener,
-            addr,
-        });
-    }
-    for (index, spec) in specs.iter().enumerate() {
-        ports::check_free(&ports, ports.instance(index), &spec.name)?;
-    }
-    if mesh_on {
-        ports::check_free(&ports, ports.gateway(), mesh::GATEWAY_WORKLOAD)?;
-    }
+    let ports = PortPlan::new(launch.args.port_base, launch.plan.instances.len())?;
+    let vips = steps::claim_ports(launch, &ports).await?;
     // The front door is the productpage VIP; the app itself is its /productpage page.
     let front_door = format!("http://{}", vips[0].addr);
-    let owner = Owner {
-        pid: std::process::id(),
-        front_door: Some(front_door.clone()),
-    };
-    if let Err(error) = lock.record(&owner) {
-        console.say(&format!(
-            "sailkit: cannot record this launcher in the lock file: {error}"
-        ));
-    }
+    record_owner(lock, &front_door, console);
 
-    // 3. Instances: start them all, then wait for each to be ready (or for one to fail).
+    // 3. Instances, with the mesh after their sidecars and before the registry.
     console.say(&format!(
         "sailkit: starting {} (data in {})",
-        plan.describe(),
-        data_dir.display()
+        launch.plan.describe(),
+        launch.data_dir.display()
     ));
     let shared = Arc::new(Shared {
         exe: std::env::current_exe().map_err(UpError::CurrentExe)?,
         console: console.clone(),
         state: state.clone(),
         ports,
-        restart: !args.no_restart,
+        restart: !launch.args.no_restart,
         probe: health::client(),
     });
-    let vip_ports: Vec<(ServiceName, u16)> =
-        vips.iter().map(|v| (v.service, v.addr.port())).collect();
-    let rust_log = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
+    let proxies = steps::start_sidecars(launch, &shared, children, signals).await?;
+    let ready = steps::start_instances(launch, &shared, &vips, &proxies, children, signals).await?;
+    steps::wait_mesh_ready(launch, &shared, &ready, &proxies, signals).await?;
 
-    // Where each instance writes its address once it listens (`SAILKIT_ADDR_FILE`); with the
-    // mesh, its sidecar reads the same file to find it.
-    let instance_addr_file = |name: &str| run_dir.join(format!("{name}.addr"));
-
-    // 3a. With the mesh: the sidecars first, since each instance needs its sidecar's address.
-    let stop_sidecars = CancellationToken::new();
-    let mut sidecar_tasks = JoinSet::new();
-    let mut sidecars: Vec<Option<sidecar::Listening>> = vec![None; specs.len()];
-    let mut gateway: Option<sidecar::Listening> = None;
-    if mesh_on {
-        mesh::prepare(data_dir).map_err(|source| UpError::DataDir {
-            path: data_dir.join(mesh::MESH_DIR),
-            source,
-        })?;
-        let mut reports = Vec::with_capacity(specs.len());
-        for (index, spec) in specs.iter().enumerate() {
-            let name = format!("{}{SIDECAR_SUFFIX}", spec.name);
-            let addr_file = run_dir.join(format!("{name}.addr"));
-            // An address left by a launcher that was killed would send the sidecar's inbound
-            // requests to a dead port until the instance writes its own.
-            let app_addr_file = instance_addr_file(&spec.name);
-            let _ = std::fs::remove_file(&app_addr_file);
-            let config = sidecar::SidecarConfig {
-                role: sidecar::Role::Sidecar {
-                    instance: spec.name.clone(),
-                },
-                outbound_port: 0,
-                args: mesh::sidecar_args(data_dir, &addr_file, spec.service, spec.version),
-                // The inbound listener only with `--inbound`.
-                app_addr_file: args.inbound.then_some(app_addr_file),
-                env: proxy_env(rust_log.as_deref()),
-                addr_file,
-                sink: log_sink(&console, data_dir, &name, index),
-                name,
-            };
-            let (started, report) = oneshot::channel();
-            sidecar_tasks.spawn(sidecar::run(
-                config,
-                shared.clone(),
-                started,
-                stop_sidecars.clone(),
-            ));
-            reports.push(report);
-        }
-        // The ingress gateway, a proxy with no instance: awaited with the sidecars, last.
-        reports.push(start_gateway(
-            data_dir,
-            &shared,
-            &stop_sidecars,
-            &mut sidecar_tasks,
-            rust_log.as_deref(),
-            specs.len(),
-        ));
-        for (index, report) in reports.into_iter().enumerate() {
-            let report = tokio::select! {
-                report = report => report,
-                signal = signals.recv() => {
-                    console.say(&format!("sailkit: {signal} while starting: stopping"));
-                    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-                    console.say("sailkit: stopped");
-                    return Ok(());
-                }
-            };
-            match report {
-                Ok(Ok(listening)) if index == specs.len() => gateway = Some(listening),
-                Ok(Ok(listening)) => sidecars[index] = Some(listening),
-                Ok(Err(error)) => {
-                    console.say("sailkit: start-up failed; stopping the sidecars");
-                    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-                    return Err(error);
-                }
-                Err(_) => {
-                    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-                    return Ok(());
-                }
-            }
-        }
-    }
-
-    let roster = specs.clone();
-    let stop_instances = CancellationToken::new();
-    let mut instances = JoinSet::new();
-    let mut reports = JoinSet::new();
-    for (index, spec) in specs.into_iter().enumerate() {
-        let addr_file = instance_addr_file(&spec.name);
-        let mut env = plan::common_env(&spec, &vip_ports, &addr_file, rust_log.clone());
-        if let Some(listening) = sidecars[index] {
-            mesh::through_sidecar(&mut env, listening.outbound);
-        }
-        let sink = log_sink(&console, data_dir, &spec.name, index);
-        let config = InstanceConfig {
-            port: ports.instance(index),
-            front: sidecars[index].and_then(|s| s.inbound),
-            spec,
-            env,
-            addr_file,
-            sink,
-        };
-        let (started, report) = oneshot::channel();
-        instances.spawn(instance::run(
-            config,
-            shared.clone(),
-            started,
-            stop_instances.clone(),
-        ));
-        reports.spawn(async move { (index, report.await) });
-    }
-
-    let ready = tokio::select! {
-        ready = wait_all_ready(&roster, &mut reports) => ready,
-        signal = signals.recv() => {
-            console.say(&format!("sailkit: {signal} while starting: stopping"));
-            stop_all(&stop_instances, &mut instances).await;
-            stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-            console.say("sailkit: stopped");
-            return Ok(());
-        }
-    };
-    let ready = match ready {
-        Ok(ready) => ready,
-        Err(error) => {
-            console.say("sailkit: start-up failed; stopping the other instances");
-            stop_all(&stop_instances, &mut instances).await;
-            stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-            return Err(error);
-        }
-    };
-
-    // 3b. With the mesh: the registry, now that the addresses are known, then every sidecar
-    //     ready (it has loaded the registry and the config).
-    if mesh_on {
-        let workloads: Vec<mesh::Workload> = ready
-            .iter()
-            .map(|r| mesh::Workload {
-                service: r.service,
-                version: r.version.to_string(),
-                // Peers reach it through its sidecar's inbound listener.
-                addr: r.ready.endpoint.addr(),
-            })
-            .collect();
-        let mut result =
-            mesh::write_registry(data_dir, &workloads).map_err(|source| UpError::State {
-                path: mesh::registry_path(data_dir),
-                source,
-            });
-        let names = roster
-            .iter()
-            .map(|spec| format!("{}{SIDECAR_SUFFIX}", spec.name))
-            .chain([mesh::GATEWAY_WORKLOAD.to_string()]);
-        let listenings = sidecars.iter().chain([&gateway]);
-        for (name, listening) in names.zip(listenings) {
-            let (Ok(()), Some(listening)) = (&result, listening) else {
-                continue;
-            };
-            result = tokio::select! {
-                result = sidecar::wait_ready(&shared.probe, &name, listening.admin) => result,
-                signal = signals.recv() => {
-                    console.say(&format!("sailkit: {signal} while starting: stopping"));
-                    stop_all(&stop_instances, &mut instances).await;
-                    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-                    return Ok(());
-                }
-            };
-        }
-        if let Err(error) = result {
-            console.say("sailkit: start-up failed; stopping every instance and sidecar");
-            stop_all(&stop_instances, &mut instances).await;
-            stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-            return Err(error);
-        }
-        console.good(&format!(
-            "{} sidecars and the ingress gateway ready; routing from {} (change it with \
-             `sailkit apply FILE`)",
-            sidecars.iter().flatten().count(),
-            mesh::config_dir(data_dir).display()
-        ));
-    }
-
-    // 4. VIPs: each serves over its service's instances.
-    let stop_vips = CancellationToken::new();
-    let mut vip_tasks = JoinSet::new();
-    let mut stack_vips = Vec::with_capacity(vips.len());
-    for vip in vips {
-        let endpoints: Vec<_> = ready
-            .iter()
-            .filter(|r| r.vip == vip.service)
-            .map(|r| r.ready.endpoint.clone())
-            .collect();
-        stack_vips.push(state::Vip {
-            name: vip.service.to_string(),
-            service: vip.service,
-            url: format!("http://{}", vip.addr),
-            instances: endpoints.iter().map(|e| e.name().to_string()).collect(),
-        });
-        let proxy = ServiceProxy::new(vip.service.as_str(), endpoints);
-        let limits = args.connections.limits();
-        vip_tasks.spawn(service_proxy::serve_with(
-            vip.listener,
-            proxy,
-            limits,
-            stop_vips.clone(),
-        ));
-    }
+    // 4. VIPs.
+    let stack_vips = steps::start_vips(launch, vips, &ready, &mut children.vips);
 
     // 5. The state file, then the table.
-    let stack = Stack {
-        launcher_pid: std::process::id(),
-        data_dir: data_dir.to_path_buf(),
-        app_url: format!("{front_door}{APP_PATH}"),
-        front_door,
-        vips: stack_vips,
-        instances: ready
-            .iter()
-            .map(|r| state::Instance {
-                name: r.name.clone(),
-                service: r.service,
-                version: r.version.to_string(),
-                url: format!("http://{}", r.ready.addr),
-                pid: Some(r.ready.pid),
-                sidecar: sidecars[r.index].map(|s| state::Sidecar {
-                    pid: s.pid,
-                    outbound: format!("http://{}", s.outbound),
-                    admin: format!("http://{}", s.admin),
-                    inbound: s.inbound.map(|a| format!("http://{a}")),
-                }),
-            })
-            .collect(),
-        gateway: gateway.map(|g| state::Gateway {
-            name: mesh::GATEWAY_WORKLOAD.to_string(),
-            gateway: mesh::GATEWAY_NAME.to_string(),
-            pid: g.pid,
-            url: format!("http://{}", g.outbound),
-            admin: format!("http://{}", g.admin),
-        }),
-    };
-    let table = table::render(&stack, &console, |i| match i.pid {
-        Some(pid) => format!("pid {pid}"),
-        None => "down".to_string(),
-    });
-    if let Err(source) = state.publish(stack) {
-        stop_vips.cancel();
-        stop_all(&stop_instances, &mut instances).await;
-        stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-        return Err(UpError::State {
-            path: state.path().to_path_buf(),
-            source,
-        });
-    }
+    let table = steps::write_state(launch, state, front_door, stack_vips, &ready, &proxies)?;
     console.say(&table);
     console.good(&format!(
         "sailkit is up after {:.1} s. Press Ctrl-C to stop.",
@@ -458,113 +239,21 @@ async fn run_stack(
     ));
 
     // 6. Run until asked to stop.
-    let signal = signals.recv().await;
-
-    // 7. Stop: the VIPs stop accepting while every instance gets SIGTERM, all at once.
-    console.say(&format!(
-        "sailkit: {signal} received: stopping every instance"
-    ));
-    stop_vips.cancel();
-    stop_all(&stop_instances, &mut instances).await;
-    // The sidecars last, so the instances' final requests still reach their peers.
-    stop_all(&stop_sidecars, &mut sidecar_tasks).await;
-    while vip_tasks.join_next().await.is_some() {}
-    console.say("sailkit: stopped");
-    Ok(())
+    Ok(signals.recv().await)
 }
 
-/// Starts the ingress gateway's task (see [`sidecar`]): `sailkit proxy --gateway
-/// bookinfo-gateway` on the stack's gateway port. Its addresses, or why it could not start,
-/// come through the returned receiver. `color` is its place in the console's colours.
-fn start_gateway(
-    data_dir: &Path,
-    shared: &Arc<Shared>,
-    stop: &CancellationToken,
-    tasks: &mut JoinSet<()>,
-    rust_log: Option<&str>,
-    color: usize,
-) -> oneshot::Receiver<Result<sidecar::Listening, UpError>> {
-    let name = mesh::GATEWAY_WORKLOAD.to_string();
-    let addr_file = data_dir.join(RUN_DIR).join(format!("{name}.addr"));
-    let config = sidecar::SidecarConfig {
-        role: sidecar::Role::Gateway,
-        outbound_port: shared.ports.gateway(),
-        args: mesh::gateway_args(data_dir, &addr_file),
-        app_addr_file: None,
-        env: proxy_env(rust_log),
-        addr_file,
-        sink: log_sink(&shared.console, data_dir, &name, color),
-        name,
+/// Writes this launcher's pid and front door into the lock file, for `sailkit status` and a
+/// second launcher's error message. Without it the stack still runs, so a failure is only said.
+fn record_owner(lock: &mut RunLock, front_door: &str, console: &Console) {
+    let owner = Owner {
+        pid: std::process::id(),
+        front_door: Some(front_door.to_string()),
     };
-    let (started, report) = oneshot::channel();
-    tasks.spawn(sidecar::run(config, shared.clone(), started, stop.clone()));
-    report
-}
-
-/// A VIP listener bound in step 2, served in step 4.
-struct BoundVip {
-    service: ServiceName,
-    listener: TcpListener,
-    addr: SocketAddr,
-}
-
-/// An instance that became ready, with what the launcher needs to know about it.
-struct ReadyInstance {
-    /// Its place in the plan.
-    index: usize,
-    name: String,
-    service: ServiceName,
-    /// The VIP that sends it requests.
-    vip: ServiceName,
-    version: &'static str,
-    ready: Ready,
-}
-
-/// An instance's readiness report, with its place in the plan. The receive error means its task
-/// ended without a report, which it only does when the launcher is stopping.
-type Report = (
-    usize,
-    Result<Result<Ready, UpError>, oneshot::error::RecvError>,
-);
-
-/// Waits for every instance's readiness report; the first failure ends the wait.
-async fn wait_all_ready(
-    roster: &[plan::InstanceSpec],
-    reports: &mut JoinSet<Report>,
-) -> Result<Vec<ReadyInstance>, UpError> {
-    let mut slots: Vec<Option<Ready>> = roster.iter().map(|_| None).collect();
-    while let Some(joined) = reports.join_next().await {
-        let Ok((index, report)) = joined else {
-            continue;
-        };
-        match report {
-            Ok(Ok(ready)) => slots[index] = Some(ready),
-            Ok(Err(error)) => return Err(error),
-            // The instance's task ended without a word: only when the launcher is stopping.
-            Err(_) => {}
-        }
+    if let Err(error) = lock.record(&owner) {
+        console.say(&format!(
+            "sailkit: cannot record this launcher in the lock file: {error}"
+        ));
     }
-    Ok(roster
-        .iter()
-        .zip(slots)
-        .enumerate()
-        .filter_map(|(index, (spec, ready))| {
-            ready.map(|ready| ReadyInstance {
-                index,
-                name: spec.name.clone(),
-                service: spec.service,
-                vip: spec.vip,
-                version: spec.version,
-                ready,
-            })
-        })
-        .collect())
-}
-
-/// Asks every instance task to stop its process, and waits until they all have.
-async fn stop_all(token: &CancellationToken, instances: &mut JoinSet<()>) {
-    token.cancel();
-    while instances.join_next().await.is_some() {}
 }
 
 /// Makes the data directory absolute (the instances get paths inside it) and creates it with
@@ -590,7 +279,7 @@ fn prepare_data_dir(dir: &Path) -> Result<PathBuf, UpError> {
 
 /// The environment of a sidecar or the gateway: stop when the launcher's pipe closes, and the
 /// launcher's `RUST_LOG`, if set.
-fn proxy_env(rust_log: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn proxy_env(rust_log: Option<&str>) -> Vec<(String, String)> {
     let mut env = vec![(common::shutdown::EXIT_ON_STDIN_EOF.to_string(), "1".into())];
     if let Some(level) = rust_log {
         env.push(("RUST_LOG".to_string(), level.to_string()));
@@ -600,7 +289,7 @@ fn proxy_env(rust_log: Option<&str>) -> Vec<(String, String)> {
 
 /// Where a child's output goes: the terminal, prefixed with its `name` in the colour of its
 /// place `index`, and `<data_dir>/logs/<name>.log`.
-fn log_sink(console: &Console, data_dir: &Path, name: &str, index: usize) -> LogSink {
+pub(crate) fn log_sink(console: &Console, data_dir: &Path, name: &str, index: usize) -> LogSink {
     LogSink {
         prefix: console.prefix(name, index).into(),
         color: console.color(),
@@ -618,29 +307,6 @@ fn open_log(logs_dir: &Path, instance: &str, console: &Console) -> Option<Arc<st
         Err(error) => {
             console.say(&format!("sailkit: cannot open {}: {error}", path.display()));
             None
-        }
-    }
-}
-
-/// Ctrl-C and SIGTERM, the two ways to ask the launcher to stop.
-struct Signals {
-    interrupt: Signal,
-    terminate: Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Self, UpError> {
-        Ok(Self {
-            interrupt: signal(SignalKind::interrupt()).map_err(UpError::Runtime)?,
-            terminate: signal(SignalKind::terminate()).map_err(UpError::Runtime)?,
-        })
-    }
-
-    /// Waits for the next one, and names it.
-    async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "Ctrl-C",
-            _ = self.terminate.recv() => "SIGTERM",
         }
     }
 }
