@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use common::service::ListenArgs;
+use sailkit_load::LoadArgs;
 
-use crate::load::args::LoadArgs;
 use crate::services::ServiceName;
 use crate::up::plan::{Extra, Stage};
 

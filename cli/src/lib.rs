@@ -22,13 +22,13 @@
 //! - [`up`]: `sailkit up`, the local launcher (one file per job, see its docs).
 //! - [`service_proxy`]: the service "VIPs": a small layer-7 kube-proxy.
 //! - [`status`]: `sailkit status`, what a running launcher reports in its state file.
-//! - [`load`]: `sailkit load`, an HTTP load generator (fortio-like) for the mesh chapters.
+//! - `sailkit load` is the crate `sailkit_load` (`tools/load`): an HTTP load generator
+//!   (fortio-like) for the mesh chapters; this crate only parses its flags and calls it.
 //! - [`proxy`]: `sailkit proxy`, the mesh sidecar (`mesh-proxy`) run from this binary.
 //! - [`apply`]: `sailkit apply`, validates Istio YAML and puts it in force in a running mesh.
 
 pub mod apply;
 pub mod cli;
-pub mod load;
 pub mod proxy;
 pub mod service_proxy;
 pub mod services;
@@ -50,7 +50,7 @@ pub fn main() -> ExitCode {
         Some(Command::Up(args)) => up::main(args),
         Some(Command::Serve(args)) => services::serve(args),
         Some(Command::Status(args)) => status::main(args),
-        Some(Command::Load(args)) => load::main(*args),
+        Some(Command::Load(args)) => sailkit_load::main(*args),
         Some(Command::Proxy(settings)) => proxy::main(*settings),
         Some(Command::Apply(args)) => apply::main(args),
     }

@@ -1,5 +1,8 @@
 //! `sailkit load`: a small, fast HTTP load generator, in the spirit of fortio's `load`.
 //!
+//! A library crate of its own, tied to nothing else in the kit: the `sailkit` command parses
+//! [`LoadArgs`] as its `load` subcommand and calls [`main`]; everything else is here.
+//!
 //! Istio's circuit-breaking task drives a service with fortio and reads how many answers were
 //! 200 and how many 503; the proxy benchmark measures our sidecar and Envoy with the same
 //! generator. So it must cost little CPU, measure latency honestly, and print the same kind of
@@ -41,7 +44,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use self::args::LoadArgs;
+pub use self::args::LoadArgs;
 use self::plan::Plan;
 use self::progress::Live;
 use self::report::Report;

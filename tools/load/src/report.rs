@@ -279,10 +279,10 @@ fn histogram_text(rows: &[Bucket]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::stats::ErrorKind;
+    use crate::stats::ErrorKind;
 
     fn report(stats: Stats, elapsed: Duration) -> Report {
-        let plan = crate::load::plan::tests::plan_for_tests();
+        let plan = crate::plan::tests::plan_for_tests();
         Report::new(&plan, &Outcome { stats, elapsed })
     }
 
