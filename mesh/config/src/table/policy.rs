@@ -73,9 +73,10 @@ pub(super) struct CompiledDestinationRule {
 }
 
 impl RouteTable {
-    /// The traffic policy towards `host` (qualified, as in [`WeightedDestination::host`]), its
-    /// `subset` and `port`, merged from general to specific: the DestinationRule's policy, its
-    /// `portLevelSettings` for the port, the subset's policy, the subset's port-level settings.
+    /// The traffic policy towards `host` (qualified, as in
+    /// [`WeightedDestination::host`](super::WeightedDestination::host)), its `subset` and `port`,
+    /// merged from general to specific: the DestinationRule's policy, its `portLevelSettings` for
+    /// the port, the subset's policy, the subset's port-level settings.
     pub fn destination_policy(
         &self,
         host: &str,
