@@ -7,6 +7,7 @@
 use http::StatusCode;
 
 use crate::body::BodyState;
+use crate::flags::Flag;
 
 /// Who caused a failure, in the spirit of Envoy's and pingora's error sources: the application
 /// that sent the request (downstream), the service it was going to (upstream), or the proxy.
@@ -132,21 +133,23 @@ impl ProxyError {
         }
     }
 
-    /// Envoy's response flag for the failure (see `stats::FLAGS`).
-    pub fn flag(&self) -> Option<&'static str> {
+    /// Envoy's response flag for the failure (see [`crate::flags`]).
+    pub fn flag(&self) -> Option<Flag> {
         Some(match self {
-            ProxyError::NoHost | ProxyError::DownstreamBody => "DPE",
-            ProxyError::DownstreamDisconnect => "DC",
-            ProxyError::NoRouteMatched => "NR",
-            ProxyError::NoCluster(_) => "NC",
-            ProxyError::NoHealthyUpstream | ProxyError::NotReady | ProxyError::AppUnknown => "UH",
+            ProxyError::NoHost | ProxyError::DownstreamBody => Flag::DownstreamProtocolError,
+            ProxyError::DownstreamDisconnect => Flag::DownstreamConnectionTermination,
+            ProxyError::NoRouteMatched => Flag::NoRoute,
+            ProxyError::NoCluster(_) => Flag::NoCluster,
+            ProxyError::NoHealthyUpstream | ProxyError::NotReady | ProxyError::AppUnknown => {
+                Flag::NoHealthyUpstream
+            }
             ProxyError::Unsupported(_) | ProxyError::DownstreamTimeout => return None,
-            ProxyError::FaultAbort(_) => "FI",
-            ProxyError::Timeout => "UT",
-            ProxyError::Overflow => "UO",
-            ProxyError::ConnectFailure => "UF",
-            ProxyError::UpstreamReset => "UC",
-            ProxyError::RefusedStream => "UR",
+            ProxyError::FaultAbort(_) => Flag::FaultInjected,
+            ProxyError::Timeout => Flag::UpstreamRequestTimeout,
+            ProxyError::Overflow => Flag::UpstreamOverflow,
+            ProxyError::ConnectFailure => Flag::UpstreamConnectionFailure,
+            ProxyError::UpstreamReset => Flag::UpstreamConnectionTermination,
+            ProxyError::RefusedStream => Flag::UpstreamRemoteReset,
         })
     }
 

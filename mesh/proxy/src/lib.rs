@@ -30,6 +30,8 @@
 //! - `stage`: one file per concern: `route`, `fault`, `redirect`, `mirror`, `timeout`, `retry`,
 //!   `circuit_breaker`, `balance`, `outlier`, `forward`, `access_log` (see
 //!   `docs/proxy-lifecycle.md`).
+//! - `flags`: [`flags::Flag`], Envoy's response flags (`UF`, `URX`, ...), and a request's
+//!   [`flags::Flags`].
 //! - `error`: [`error::ProxyError`], every failure with its status, flag and culprit.
 //! - `rescue`: the one place an error becomes a response.
 //! - `admin`: `/ready`, `/config_dump`, `/stats`.
@@ -40,6 +42,7 @@
 pub mod admin;
 pub mod body;
 pub mod error;
+pub mod flags;
 pub mod inbound;
 pub mod log_buffer;
 pub mod outbound;

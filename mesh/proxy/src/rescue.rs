@@ -11,7 +11,7 @@ use http::header::{CONNECTION, CONTENT_TYPE, HeaderValue};
 
 use crate::body::{self, Body};
 use crate::error::ProxyError;
-use crate::stage::access_log::{Flags, add_flag};
+use crate::flags::Flags;
 
 /// Header with the response flags of a synthetic response.
 pub const FLAGS_HEADER: &str = "x-sailkit-flags";
@@ -21,7 +21,7 @@ pub const FAILED_HEADER: &str = "x-sailkit-failed";
 /// The response for `error`; its flag is added to `flags` for the access log.
 pub fn respond(error: &ProxyError, flags: &mut Flags) -> Response<Body> {
     if let Some(flag) = error.flag() {
-        add_flag(flags, flag);
+        flags.insert(flag);
     }
     let mut response = Response::new(body::full(error.to_string()));
     *response.status_mut() = error.status();
@@ -31,7 +31,7 @@ pub fn respond(error: &ProxyError, flags: &mut Flags) -> Response<Body> {
         FAILED_HEADER,
         HeaderValue::from_static(error.culprit().as_str()),
     );
-    if let Ok(value) = HeaderValue::from_str(&flags.join(",")) {
+    if let Ok(value) = HeaderValue::from_str(&flags.to_string()) {
         headers.insert(FLAGS_HEADER, value);
     }
     if matches!(

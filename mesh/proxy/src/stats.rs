@@ -10,10 +10,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-/// The response flags the proxy sets (Envoy's names), in the order `/stats` prints them.
-pub const FLAGS: [&str; 13] = [
-    "DI", "FI", "NR", "NC", "UH", "UO", "UF", "UC", "UR", "UT", "URX", "DPE", "DC",
-];
+use crate::flags::{Flag, Flags};
 
 /// One counter.
 #[derive(Debug, Default)]
@@ -39,8 +36,8 @@ pub struct Stats {
     pub requests: Counter,
     /// Responses by class: index 0 is 1xx ... index 4 is 5xx.
     pub responses: [Counter; 5],
-    /// One counter per entry of [`FLAGS`].
-    pub flags: [Counter; FLAGS.len()],
+    /// One counter per entry of [`Flag::ALL`], in that order.
+    pub flags: [Counter; Flag::ALL.len()],
     /// Requests by exact status code and set of flags (for `istio_requests_total`).
     pub by_code: RequestCounts,
     /// Attempts after the first one.
@@ -57,21 +54,17 @@ pub struct Stats {
 
 impl Stats {
     /// Count a finished request.
-    pub fn record(&self, status: u16, flags: &[&str]) {
+    pub fn record(&self, status: u16, flags: Flags) {
         self.requests.increment();
         if let Some(class) = (status / 100).checked_sub(1).map(usize::from)
             && let Some(counter) = self.responses.get(class)
         {
             counter.increment();
         }
-        let mut mask = 0;
-        for flag in flags {
-            if let Some(i) = FLAGS.iter().position(|f| f == flag) {
-                self.flags[i].increment();
-                mask |= 1 << i;
-            }
+        for flag in flags.iter() {
+            self.flags[flag.index()].increment();
         }
-        self.by_code.record(status, mask);
+        self.by_code.record(status, flags.bits());
     }
 
     /// `name value` lines, one per counter.
@@ -81,7 +74,7 @@ impl Stats {
         for (i, counter) in self.responses.iter().enumerate() {
             let _ = writeln!(out, "responses_{}xx {}", i + 1, counter.get());
         }
-        for (flag, counter) in FLAGS.iter().zip(&self.flags) {
+        for (flag, counter) in Flag::ALL.iter().zip(&self.flags) {
             let _ = writeln!(out, "flag_{flag} {}", counter.get());
         }
         let _ = writeln!(out, "retries {}", self.retries.get());
@@ -138,7 +131,7 @@ impl Stats {
             "counter",
             "Requests that got each response flag (a request with two flags counts twice).",
         );
-        for (flag, counter) in FLAGS.iter().zip(&self.flags) {
+        for (flag, counter) in Flag::ALL.iter().zip(&self.flags) {
             let _ = writeln!(
                 out,
                 "sailkit_response_flags_total{{response_flags=\"{flag}\"}} {}",
@@ -196,16 +189,11 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 
 /// A flag set as the access log writes it: `UF,URX`, or `-` for none.
 fn flag_names(mask: u16) -> String {
-    let names: Vec<&str> = FLAGS
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| mask & (1 << i) != 0)
-        .map(|(_, name)| *name)
-        .collect();
-    if names.is_empty() {
+    let flags = Flags::from_bits(mask);
+    if flags.is_empty() {
         "-".to_owned()
     } else {
-        names.join(",")
+        flags.to_string()
     }
 }
 
@@ -236,7 +224,7 @@ impl Default for RequestCounts {
 }
 
 impl RequestCounts {
-    /// Count one request; `mask` has bit `i` set for flag `FLAGS[i]`.
+    /// Count one request; `mask` has bit `i` set for flag `Flag::ALL[i]` ([`Flags::bits`]).
     pub fn record(&self, status: u16, mask: u16) {
         let key = (u32::from(status) << 16) | u32::from(mask);
         if key == 0 {
@@ -291,11 +279,22 @@ mod tests {
     #[test]
     fn requests_are_counted_by_exact_code_and_flag_set() {
         let stats = Stats::default();
-        stats.record(200, &[]);
-        stats.record(200, &[]);
-        stats.record(503, &["UF", "URX"]);
-        stats.record(503, &["UH"]);
-        stats.record(404, &["NR"]);
+        let flags = |set: &[Flag]| {
+            let mut flags = Flags::new();
+            set.iter().for_each(|flag| flags.insert(*flag));
+            flags
+        };
+        stats.record(200, flags(&[]));
+        stats.record(200, flags(&[]));
+        stats.record(
+            503,
+            flags(&[
+                Flag::UpstreamConnectionFailure,
+                Flag::UpstreamRetryLimitExceeded,
+            ]),
+        );
+        stats.record(503, flags(&[Flag::NoHealthyUpstream]));
+        stats.record(404, flags(&[Flag::NoRoute]));
         assert_eq!(
             stats.by_code.snapshot(),
             vec![

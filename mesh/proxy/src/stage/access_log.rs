@@ -32,22 +32,7 @@ use time::OffsetDateTime;
 
 use crate::Proxy;
 use crate::body::Body;
-use crate::stats::FLAGS;
-
-/// Envoy response flags set on this request (`DI`, `FI`, `UF`, `URX`, ...). Two of them name
-/// the caller, not the upstream: `DPE`, a downstream protocol error (a request without a host,
-/// a malformed body: 400), and `DC`, a downstream connection termination (the caller went away
-/// before its answer, or halfway through its body: status 0 in the log).
-pub type Flags = Vec<&'static str>;
-
-/// Add a flag once, keeping the order of `stats::FLAGS` so a line always reads the same way
-/// (`UF,URX`, whichever stage noticed first).
-pub fn add_flag(flags: &mut Flags, flag: &'static str) {
-    if !flags.contains(&flag) {
-        flags.push(flag);
-        flags.sort_by_key(|f| FLAGS.iter().position(|known| known == f));
-    }
-}
+use crate::flags::{Flag, Flags};
 
 /// What the log line needs, filled in by the stages as the request goes.
 #[derive(Debug)]
@@ -58,6 +43,7 @@ pub struct Entry {
     /// `None` stands for `/` (a request line cannot have an empty path).
     path: Option<PathAndQuery>,
     protocol: &'static str,
+    /// Envoy's response flags set on this request (see [`crate::flags`]).
     pub flags: Flags,
     pub bytes_in: u64,
     pub upstream: Option<SocketAddr>,
@@ -88,7 +74,7 @@ impl Entry {
     pub fn finish(self, response: Response<Body>, proxy: Arc<Proxy>) -> Response<LoggedBody> {
         // A caller that went away (`DC`) is not there to receive a status: logged and counted
         // as 0, as Envoy does, and as `InFlight` does for a request dropped unanswered.
-        let status = if self.flags.contains(&"DC") {
+        let status = if self.flags.contains(Flag::DownstreamConnectionTermination) {
             0
         } else {
             response.status().as_u16()
@@ -123,7 +109,7 @@ impl Entry {
                 if i > 0 {
                     out.push(b',');
                 }
-                out.extend_from_slice(flag.as_bytes());
+                out.extend_from_slice(flag.as_str().as_bytes());
             }
         }
         for number in [
@@ -258,8 +244,10 @@ impl Drop for InFlight {
         if self.answered {
             return;
         }
-        add_flag(&mut self.entry.flags, "DC");
-        self.proxy.stats.record(0, &self.entry.flags);
+        self.entry
+            .flags
+            .insert(Flag::DownstreamConnectionTermination);
+        self.proxy.stats.record(0, self.entry.flags);
         let entry = &self.entry;
         self.proxy
             .access_log
@@ -277,7 +265,7 @@ pub struct LoggedBody {
 impl LoggedBody {
     fn emit(&mut self) {
         if let Some((entry, status, proxy)) = self.pending.take() {
-            proxy.stats.record(status, &entry.flags);
+            proxy.stats.record(status, entry.flags);
             let bytes_out = self.bytes_out;
             proxy
                 .access_log
@@ -336,8 +324,8 @@ mod tests {
             .body(())
             .expect("request");
         let mut entry = Entry::start(&request);
-        add_flag(&mut entry.flags, "URX");
-        add_flag(&mut entry.flags, "UF");
+        entry.flags.insert(Flag::UpstreamRetryLimitExceeded);
+        entry.flags.insert(Flag::UpstreamConnectionFailure);
         entry.bytes_in = 12;
         entry.upstream = Some(SocketAddr::from(([127, 0, 0, 1], 9102)));
         entry.route_name = "reviews/http[1]".to_owned();
@@ -352,7 +340,7 @@ mod tests {
             rest.split_at(rest.find(" 12 295 ").expect("byte counts") + " 12 295 ".len());
         assert_eq!(
             fields, "\"GET /reviews/0?x=1 HTTP/1.1\" 503 UF,URX 12 295 ",
-            "flags in the order of stats::FLAGS: {line}"
+            "flags in the order of Flag::ALL: {line}"
         );
         let (millis, names) = duration_and_rest.split_once(' ').expect("duration");
         assert!(millis.parse::<u64>().is_ok(), "{line}");

@@ -9,7 +9,7 @@ use http::StatusCode;
 use mesh_config::{FaultPolicy, roll_hits};
 
 use crate::error::ProxyError;
-use crate::stage::access_log::{Flags, add_flag};
+use crate::flags::{Flag, Flags};
 
 /// Wait for the delay, if rolled (flag `DI`); fail with the abort status, if rolled (`FI`).
 pub async fn inject(fault: Option<&FaultPolicy>, flags: &mut Flags) -> Result<(), ProxyError> {
@@ -17,7 +17,7 @@ pub async fn inject(fault: Option<&FaultPolicy>, flags: &mut Flags) -> Result<()
     if let Some(delay) = fault.delay
         && roll_hits(fastrand::f64(), delay.percent)
     {
-        add_flag(flags, "DI");
+        flags.insert(Flag::DelayInjected);
         tokio::time::sleep(delay.delay).await;
     }
     if let Some(abort) = fault.abort

@@ -39,7 +39,7 @@ use http::Response;
 use mesh_config::RetryPolicy;
 
 use crate::error::{Culprit, ProxyError};
-use crate::stage::access_log::{Flags, add_flag};
+use crate::flags::{Flag, Flags};
 use crate::stats::Counter;
 
 /// One `retryOn` condition.
@@ -183,7 +183,7 @@ pub async fn run<A: Attempt>(
         }
         if done == policy.retries {
             if done > 0 {
-                add_flag(flags, "URX");
+                flags.insert(Flag::UpstreamRetryLimitExceeded);
             }
             return outcome;
         }
