@@ -1,13 +1,13 @@
-//! The life of one instance, from start to stop: the launcher's kubelet.
+//! The life of one instance, from start to stop: the launcher's kubelet for an instance, given
+//! to the supervisor ([`super::supervise`]), which starts, watches, restarts and stops it.
 //!
-//! Each instance gets a task of its own running [`run`]:
-//! 1. **start** the process and **wait until it is ready** (address file, then `/health`),
-//!    within [`START_TIMEOUT`]; tell the launcher how it went.
-//! 2. **watch** it. If it exits while the stack is up, that is a crash: its endpoint is marked
-//!    not ready at once (the VIP stops sending it requests), the reason is printed loudly, and,
-//!    unless `--no-restart`, it is **restarted** on the same port after a back-off that doubles
-//!    with each crash in a row (1 s, 2 s, 4 s, ... up to 30 s), as Kubernetes does.
-//! 3. **stop** it when the launcher stops: SIGTERM, then SIGKILL after [`STOP_GRACE`].
+//! What is particular to an instance:
+//! - it is **ready** once it has written its address file and answers `/health`;
+//! - a **crash** takes its endpoint out of its VIP at once (the VIP stops sending it requests),
+//!   and its last lines are printed loudly;
+//! - it is **restarted** on the same port, and its VIP sends it requests again once it is back;
+//! - it is **stopped** with SIGTERM, then SIGKILL after [`STOP_GRACE`]; only a stop that was not
+//!   quiet is reported.
 
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
@@ -26,18 +26,12 @@ use super::plan::InstanceSpec;
 use super::ports::PortPlan;
 use super::process::{self, ChildProcess, Stopped};
 use super::state::StateFile;
+use super::supervise::{self, Failed, Supervised};
+pub use super::supervise::{FIRST_BACKOFF, MAX_BACKOFF, STABLE_AFTER, START_TIMEOUT, STOP_GRACE};
 use crate::service_proxy::Endpoint;
 
-/// How long an instance may take to become ready.
-pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The signal number of SIGTERM, the polite "please stop".
 const SIGTERM: i32 = nix::sys::signal::Signal::SIGTERM as i32;
-/// How long a stopping instance may take to finish its requests before it is killed.
-pub const STOP_GRACE: Duration = Duration::from_secs(5);
-/// An instance that ran this long before crashing starts its back-off from the beginning.
-pub const STABLE_AFTER: Duration = Duration::from_secs(60);
-pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// One instance to run.
 #[derive(Debug)]
@@ -77,14 +71,6 @@ pub struct Ready {
     pub pid: u32,
 }
 
-/// How waiting for readiness ended.
-enum Wait {
-    Ready(SocketAddr),
-    Exited(std::process::ExitStatus),
-    TimedOut(String),
-    Shutdown,
-}
-
 /// Runs the instance until `shutdown`. The first readiness result goes to `started`; if the
 /// instance cannot start, the task reports it there and ends.
 pub async fn run(
@@ -93,130 +79,173 @@ pub async fn run(
     started: oneshot::Sender<Result<Ready, UpError>>,
     shutdown: CancellationToken,
 ) {
-    let name = config.spec.name.clone();
-    let began = Instant::now();
-
-    // 1. Start and wait until ready.
-    let mut child = match start(&config, &shared, config.port) {
-        Ok(child) => child,
-        Err(error) => {
-            let _ = started.send(Err(error));
-            return;
-        }
+    let instance = Instance {
+        began: Instant::now(),
+        endpoint: None,
+        shared: shared.clone(),
+        config,
     };
-    let addr = match wait_ready(&mut child, &config, &shared, &shutdown).await {
-        Wait::Ready(addr) => addr,
-        Wait::Exited(status) => {
-            report_exit(&mut child, &config, &shared, status, "during start-up").await;
-            let _ = started.send(Err(start_failure(&config, &shared, status)));
-            return;
+    supervise::supervise(instance, shared, started, shutdown).await;
+}
+
+/// One instance under supervision.
+struct Instance {
+    config: InstanceConfig,
+    shared: Arc<Shared>,
+    /// When the launcher started it, for the "ready after" line.
+    began: Instant,
+    /// What its VIP sends requests to, once it has been ready.
+    endpoint: Option<Arc<Endpoint>>,
+}
+
+impl Instance {
+    fn name(&self) -> &str {
+        &self.config.spec.name
+    }
+
+    fn set_ready(&self, ready: bool) {
+        if let Some(endpoint) = &self.endpoint {
+            endpoint.set_ready(ready);
         }
-        Wait::TimedOut(last_error) => {
-            stop(&mut child, &config, &shared).await;
-            let _ = started.send(Err(UpError::NotHealthy {
-                instance: name,
+    }
+}
+
+impl Supervised for Instance {
+    /// The instance's own address.
+    type Up = SocketAddr;
+    type Report = Ready;
+
+    /// Spawns it (on the port it had, for a restart) and waits for `/health`. A process that
+    /// did not get there is reported and stopped here.
+    async fn start(
+        &mut self,
+        previous: Option<&SocketAddr>,
+        shutdown: &CancellationToken,
+    ) -> Result<(ChildProcess, SocketAddr), Failed> {
+        let (config, shared) = (&self.config, &*self.shared);
+        let port = previous.map_or(config.port, SocketAddr::port);
+        let mut child = start(config, shared, port).map_err(Failed::Spawn)?;
+        match wait_ready(&mut child, config, shared, shutdown).await {
+            Ok(addr) => Ok((child, addr)),
+            Err(Failed::Exited(status)) => {
+                let when = match previous {
+                    None => "during start-up",
+                    Some(_) => "while restarting",
+                };
+                report_exit(&mut child, config, shared, status, when).await;
+                Err(Failed::Exited(status))
+            }
+            Err(Failed::TimedOut(last_error)) => {
+                if previous.is_some() {
+                    shared.console.alarm(&format!(
+                        "{} did not become healthy again: {last_error}",
+                        self.name()
+                    ));
+                }
+                stop(&mut child, config, shared).await;
+                Err(Failed::TimedOut(last_error))
+            }
+            Err(failed) => {
+                stop(&mut child, config, shared).await;
+                Err(failed)
+            }
+        }
+    }
+
+    fn first_ready(&mut self, child: &ChildProcess, addr: &SocketAddr) -> Ready {
+        let name = self.name().to_string();
+        let endpoint = Endpoint::new(name.clone(), self.config.front.unwrap_or(*addr));
+        endpoint.set_ready(true);
+        self.endpoint = Some(endpoint.clone());
+        let console = &self.shared.console;
+        console.good(&format!(
+            "{} ready after {:.1} s at http://{addr} (pid {})",
+            console.bold(&name),
+            self.began.elapsed().as_secs_f64(),
+            child.pid()
+        ));
+        Ready {
+            endpoint,
+            addr: *addr,
+            pid: child.pid(),
+        }
+    }
+
+    fn start_error(&self, failed: Failed) -> UpError {
+        let instance = self.name().to_string();
+        match failed {
+            Failed::Spawn(source) => UpError::Spawn { instance, source },
+            Failed::Exited(status) => start_failure(&self.config, &self.shared, status),
+            Failed::TimedOut(last_error) => UpError::NotHealthy {
+                instance,
                 seconds: START_TIMEOUT.as_secs(),
                 last_error,
-            }));
-            return;
+            },
+            // Never reported: the launcher is stopping.
+            Failed::Shutdown => UpError::ExitedDuringStart {
+                instance,
+                status: "stopped by the launcher".into(),
+            },
         }
-        Wait::Shutdown => {
-            stop(&mut child, &config, &shared).await;
-            return;
-        }
-    };
-    let endpoint = Endpoint::new(name.clone(), config.front.unwrap_or(addr));
-    endpoint.set_ready(true);
-    shared.console.good(&format!(
-        "{} ready after {:.1} s at http://{addr} (pid {})",
-        shared.console.bold(&name),
-        began.elapsed().as_secs_f64(),
-        child.pid()
-    ));
-    let _ = started.send(Ok(Ready {
-        endpoint: endpoint.clone(),
-        addr,
-        pid: child.pid(),
-    }));
+    }
 
-    // 2. Watch, and restart after a crash.
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        let running_since = Instant::now();
-        let status = tokio::select! {
-            status = child.wait() => status,
-            () = shutdown.cancelled() => {
-                // 3. Stop.
-                stop(&mut child, &config, &shared).await;
-                return;
-            }
-        };
-        endpoint.set_ready(false);
-        shared.state.set_pid(&name, None);
-        report_exit(&mut child, &config, &shared, status, "unexpectedly").await;
+    async fn crashed(&mut self, child: &mut ChildProcess, status: std::process::ExitStatus) {
+        self.set_ready(false);
+        let shared = &*self.shared;
+        shared.state.set_pid(self.name(), None);
+        report_exit(child, &self.config, shared, status, "unexpectedly").await;
         shared.console.alarm(&format!(
-            "the {} VIP no longer sends requests to {name}",
-            config.spec.vip
+            "the {} VIP no longer sends requests to {}",
+            self.config.spec.vip,
+            self.name()
         ));
-        if !shared.restart {
-            shared
-                .console
-                .alarm(&format!("{name} stays stopped (--no-restart)"));
-            shutdown.cancelled().await;
-            return;
-        }
-        if running_since.elapsed() > STABLE_AFTER {
-            backoff = FIRST_BACKOFF;
-        }
+    }
 
-        // Restart until it is ready again, waiting longer after each failure.
-        loop {
-            shared
+    fn stays_stopped(&self) -> String {
+        format!("{} stays stopped (--no-restart)", self.name())
+    }
+
+    fn restarting(&self, backoff: Duration, _: &SocketAddr) -> String {
+        format!("restarting {} in {} s", self.name(), backoff.as_secs())
+    }
+
+    fn restart_failed(&self, failed: &Failed, _: &SocketAddr) {
+        // An exit or a timeout was reported by `start`, with the process's last lines.
+        if let Failed::Spawn(source) = failed {
+            self.shared
                 .console
-                .say(&format!("restarting {name} in {} s", backoff.as_secs()));
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = shutdown.cancelled() => return,
-            }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-            child = match start(&config, &shared, addr.port()) {
-                Ok(child) => child,
-                Err(error) => {
-                    shared.console.alarm(&error.to_string());
-                    continue;
-                }
-            };
-            match wait_ready(&mut child, &config, &shared, &shutdown).await {
-                Wait::Ready(_) => break,
-                Wait::Exited(status) => {
-                    report_exit(&mut child, &config, &shared, status, "while restarting").await;
-                }
-                Wait::TimedOut(last_error) => {
-                    shared.console.alarm(&format!(
-                        "{name} did not become healthy again: {last_error}"
-                    ));
-                    stop(&mut child, &config, &shared).await;
-                }
-                Wait::Shutdown => {
-                    stop(&mut child, &config, &shared).await;
-                    return;
-                }
-            }
+                .alarm(&format!("cannot start {}: {source}", self.name()));
         }
-        endpoint.set_ready(true);
-        shared.state.set_pid(&name, Some(child.pid()));
-        shared.console.good(&format!(
+    }
+
+    async fn back(&mut self, child: &ChildProcess, _: &SocketAddr) {
+        self.set_ready(true);
+        let console = &self.shared.console;
+        self.shared.state.set_pid(self.name(), Some(child.pid()));
+        console.good(&format!(
             "{} is back (pid {}); the {} VIP sends it requests again",
-            shared.console.bold(&name),
+            console.bold(self.name()),
             child.pid(),
-            config.spec.vip
+            self.config.spec.vip
         ));
+    }
+
+    async fn stop(&mut self, child: &mut ChildProcess) {
+        stop(child, &self.config, &self.shared).await;
+    }
+
+    fn cleanup(&self) {
+        let _ = std::fs::remove_file(&self.config.addr_file);
     }
 }
 
 /// Spawns the process on `port`, after removing the address file of any earlier run (a stale
 /// address would look like an instant start).
-fn start(config: &InstanceConfig, shared: &Shared, port: u16) -> Result<ChildProcess, UpError> {
+fn start(
+    config: &InstanceConfig,
+    shared: &Shared,
+    port: u16,
+) -> Result<ChildProcess, std::io::Error> {
     let _ = std::fs::remove_file(&config.addr_file);
     let child = process::spawn(
         &shared.exe,
@@ -224,11 +253,7 @@ fn start(config: &InstanceConfig, shared: &Shared, port: u16) -> Result<ChildPro
         port,
         &config.env,
         &config.sink,
-    )
-    .map_err(|source| UpError::Spawn {
-        instance: config.spec.name.clone(),
-        source,
-    })?;
+    )?;
     config
         .sink
         .note(&format!("started pid {} on port {port}", child.pid()));
@@ -241,19 +266,18 @@ async fn wait_ready(
     config: &InstanceConfig,
     shared: &Shared,
     shutdown: &CancellationToken,
-) -> Wait {
+) -> Result<SocketAddr, Failed> {
     let mut last_error = String::from("no answer yet");
     let result = tokio::select! {
         addr = health::wait_ready(&config.addr_file, &shared.probe, &mut last_error) => Ok(addr),
         status = child.wait() => Err(Some(status)),
         () = tokio::time::sleep(START_TIMEOUT) => Err(None),
-        () = shutdown.cancelled() => return Wait::Shutdown,
+        () = shutdown.cancelled() => return Err(Failed::Shutdown),
     };
-    match result {
-        Ok(addr) => Wait::Ready(addr),
-        Err(Some(status)) => Wait::Exited(status),
-        Err(None) => Wait::TimedOut(last_error),
-    }
+    result.map_err(|exited| match exited {
+        Some(status) => Failed::Exited(status),
+        None => Failed::TimedOut(last_error),
+    })
 }
 
 /// Prints, loudly, that the instance exited and the last lines it wrote.

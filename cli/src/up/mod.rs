@@ -41,10 +41,11 @@
 //! - [`plan`]: the stage; which instances and VIPs, with which environment (the "manifests").
 //! - [`ports`]: which port for what; binding with errors that name the service.
 //! - [`lock`]: the data directory's lock.
-//! - [`instance`]: one instance's life: start, readiness, crash and restart, stop.
+//! - [`supervise`]: the supervisor: start, wait ready, watch, restart with back-off, stop.
+//! - [`instance`]: what is particular to an instance's life under the supervisor.
 //! - [`process`]: spawning and stopping a child process.
 //! - [`mesh`]: with the mesh, its files, the registry, and pointing instances at sidecars.
-//! - [`sidecar`]: with the mesh, one sidecar's life: start, readiness, crash and restart, stop.
+//! - [`sidecar`]: with the mesh, what is particular to a sidecar's (or the gateway's) life.
 //! - [`health`]: the readiness probe.
 //! - [`logs`]: the children's output, prefixed, in log files, and its last lines.
 //! - [`console`]: the launcher's own output.
@@ -68,6 +69,7 @@ pub mod sidecar;
 pub mod signals;
 pub mod state;
 pub mod steps;
+mod supervise;
 pub mod table;
 
 use std::fs::OpenOptions;

@@ -17,7 +17,8 @@
 //!    registry and a valid config are loaded and the instance's address is known;
 //! 3. **watch** it. A sidecar that exits is reported loudly (while it is down, its instance
 //!    cannot reach its peers) and, unless `--no-restart`, **restarted** after the same back-off
-//!    as an instance (1 s, 2 s, 4 s, ... up to 30 s; see [`super::instance`]) on the **same**
+//!    as an instance (1 s, 2 s, 4 s, ... up to 30 s; the loop is [`super::supervise`]'s, shared
+//!    with the instances) on the **same**
 //!    addresses, since the instance's `HTTP_PROXY` cannot change under it, nor the registry's
 //!    inbound address under its callers.
 //!    If those ports cannot be bound again, that is said loudly and the restart retried.
@@ -31,18 +32,17 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use super::error::UpError;
-use super::instance::{
-    FIRST_BACKOFF, MAX_BACKOFF, STABLE_AFTER, START_TIMEOUT, STOP_GRACE, Shared,
-};
+use super::instance::Shared;
 use super::logs::LogSink;
 use super::mesh;
 use super::process::{self, ChildProcess, Stopped};
+use super::supervise::{self, Failed, START_TIMEOUT, STOP_GRACE, Supervised};
 
 /// Whom the proxy serves: what its messages say, and where its pid goes in `stack.json`.
 #[derive(Debug, Clone)]
@@ -116,15 +116,6 @@ pub struct Listening {
     pub inbound: Option<SocketAddr>,
 }
 
-/// Why a start did not give a listening sidecar.
-enum Failed {
-    Spawn(std::io::Error),
-    Exited(std::process::ExitStatus),
-    TimedOut,
-    /// The launcher is stopping.
-    Shutdown,
-}
-
 /// Runs the sidecar until `shutdown`; its addresses (or why it could not start) go to `started`.
 pub async fn run(
     config: SidecarConfig,
@@ -132,127 +123,152 @@ pub async fn run(
     started: oneshot::Sender<Result<Listening, UpError>>,
     shutdown: CancellationToken,
 ) {
-    let name = config.name.clone();
-
-    // 1. Start, on ports the system picks.
-    let (mut child, mut listening) = match start(&config, &shared, None, &shutdown).await {
-        Ok(running) => running,
-        Err(failed) => {
-            let error = match failed {
-                Failed::Spawn(source) => UpError::Spawn {
-                    instance: name,
-                    source,
-                },
-                Failed::Exited(status) => UpError::ExitedDuringStart {
-                    instance: name,
-                    status: process::describe(status),
-                },
-                Failed::TimedOut => UpError::NotHealthy {
-                    instance: name,
-                    seconds: START_TIMEOUT.as_secs(),
-                    last_error: "it wrote no address file".into(),
-                },
-                Failed::Shutdown => return,
-            };
-            let _ = started.send(Err(error));
-            return;
-        }
+    let sidecar = Sidecar {
+        shared: shared.clone(),
+        config,
     };
-    let _ = started.send(Ok(listening));
+    supervise::supervise(sidecar, shared, started, shutdown).await;
+}
 
-    // 3. Watch, and restart on the same addresses after a crash.
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        let running_since = Instant::now();
-        let status = tokio::select! {
-            status = child.wait() => status,
-            () = shutdown.cancelled() => break,
-        };
+/// One sidecar (or the gateway) under supervision.
+struct Sidecar {
+    config: SidecarConfig,
+    shared: Arc<Shared>,
+}
+
+impl Supervised for Sidecar {
+    /// Its listeners, which a restart binds again.
+    type Up = Listening;
+    type Report = Listening;
+
+    /// 1. Start, on ports the system picks, or on the same addresses for a restart.
+    async fn start(
+        &mut self,
+        previous: Option<&Listening>,
+        shutdown: &CancellationToken,
+    ) -> Result<(ChildProcess, Listening), Failed> {
+        start(&self.config, &self.shared, previous.copied(), shutdown).await
+    }
+
+    fn first_ready(&mut self, _: &ChildProcess, listening: &Listening) -> Listening {
+        *listening
+    }
+
+    fn start_error(&self, failed: Failed) -> UpError {
+        let instance = self.config.name.clone();
+        match failed {
+            Failed::Spawn(source) => UpError::Spawn { instance, source },
+            Failed::Exited(status) => UpError::ExitedDuringStart {
+                instance,
+                status: process::describe(status),
+            },
+            Failed::TimedOut(last_error) => UpError::NotHealthy {
+                instance,
+                seconds: START_TIMEOUT.as_secs(),
+                last_error,
+            },
+            // Never reported: the launcher is stopping.
+            Failed::Shutdown => UpError::ExitedDuringStart {
+                instance,
+                status: "stopped by the launcher".into(),
+            },
+        }
+    }
+
+    /// 3. Watch: a crash is said loudly, with what is lost while it is down.
+    async fn crashed(&mut self, child: &mut ChildProcess, status: std::process::ExitStatus) {
         child.drain_output().await;
         let how = process::describe(status);
-        config.sink.note(&format!("exited unexpectedly: {how}"));
-        shared.console.alarm(&format!(
-            "{name} (pid {}) exited: {how}; {}",
+        self.config
+            .sink
+            .note(&format!("exited unexpectedly: {how}"));
+        self.shared.console.alarm(&format!(
+            "{} (pid {}) exited: {how}; {}",
+            self.config.name,
             child.pid(),
-            config.role.while_down()
+            self.config.role.while_down()
         ));
-        if !shared.restart {
-            shared.console.alarm(&format!(
-                "{name} stays stopped (--no-restart); restarting the stack is the cure"
-            ));
-            shutdown.cancelled().await;
-            return cleanup(&config);
-        }
-        if running_since.elapsed() > STABLE_AFTER {
-            backoff = FIRST_BACKOFF;
-        }
-        loop {
-            shared.console.say(&format!(
-                "restarting {name} in {} s on the same addresses (outbound {}, admin {}{})",
-                backoff.as_secs(),
+    }
+
+    fn stays_stopped(&self) -> String {
+        format!(
+            "{} stays stopped (--no-restart); restarting the stack is the cure",
+            self.config.name
+        )
+    }
+
+    fn restarting(&self, backoff: Duration, listening: &Listening) -> String {
+        format!(
+            "restarting {} in {} s on the same addresses (outbound {}, admin {}{})",
+            self.config.name,
+            backoff.as_secs(),
+            listening.outbound,
+            listening.admin,
+            listening
+                .inbound
+                .map(|a| format!(", inbound {a}"))
+                .unwrap_or_default()
+        )
+    }
+
+    fn restart_failed(&self, failed: &Failed, listening: &Listening) {
+        let name = &self.config.name;
+        let console = &self.shared.console;
+        match failed {
+            Failed::Spawn(error) => console.alarm(&format!("cannot start {name} again: {error}")),
+            // `sailkit proxy` exits 64 when a listener cannot be bound: most likely another
+            // process took the port while the sidecar was down.
+            Failed::Exited(status) => console.alarm(&format!(
+                "{name} could not start again on outbound {} / admin {} ({}; its last lines \
+                 are in its log): {}",
                 listening.outbound,
                 listening.admin,
-                listening
-                    .inbound
-                    .map(|a| format!(", inbound {a}"))
-                    .unwrap_or_default()
-            ));
-            tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
-                () = shutdown.cancelled() => return cleanup(&config),
-            }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-            match start(&config, &shared, Some(listening), &shutdown).await {
-                Ok((restarted, _)) => {
-                    child = restarted;
-                    break;
-                }
-                Err(Failed::Shutdown) => return cleanup(&config),
-                Err(Failed::Spawn(error)) => shared
-                    .console
-                    .alarm(&format!("cannot start {name} again: {error}")),
-                // `sailkit proxy` exits 64 when a listener cannot be bound: most likely another
-                // process took the port while the sidecar was down.
-                Err(Failed::Exited(status)) => shared.console.alarm(&format!(
-                    "{name} could not start again on outbound {} / admin {} ({}; its last lines \
-                     are in its log): {}",
-                    listening.outbound,
-                    listening.admin,
-                    process::describe(status),
-                    config.role.until_back()
-                )),
-                Err(Failed::TimedOut) => shared.console.alarm(&format!(
-                    "{name} wrote no address file within {} s of restarting",
-                    START_TIMEOUT.as_secs()
-                )),
-            }
+                process::describe(*status),
+                self.config.role.until_back()
+            )),
+            Failed::TimedOut(_) => console.alarm(&format!(
+                "{name} wrote no address file within {} s of restarting",
+                START_TIMEOUT.as_secs()
+            )),
+            Failed::Shutdown => {}
         }
-        listening.pid = child.pid();
-        match &config.role {
-            Role::Sidecar { instance } => shared.state.set_sidecar_pid(instance, listening.pid),
-            Role::Gateway => shared.state.set_gateway_pid(listening.pid),
+    }
+
+    /// Back on the same addresses: `run/stack.json` gets the new pid, and the admin `/ready`
+    /// says whether it has loaded its registry and config yet.
+    async fn back(&mut self, child: &ChildProcess, listening: &Listening) {
+        let (name, shared) = (&self.config.name, &self.shared);
+        let pid = child.pid();
+        match &self.config.role {
+            Role::Sidecar { instance } => shared.state.set_sidecar_pid(instance, pid),
+            Role::Gateway => shared.state.set_gateway_pid(pid),
         }
-        let ready = match wait_ready(&shared.probe, &name, listening.admin).await {
+        let ready = match wait_ready(&shared.probe, name, listening.admin).await {
             Ok(()) => "ready".to_string(),
             Err(error) => format!("not ready yet ({error})"),
         };
         shared.console.good(&format!(
-            "{} is back (pid {}, {ready}); {}",
-            shared.console.bold(&name),
-            listening.pid,
-            config.role.back(listening.outbound)
+            "{} is back (pid {pid}, {ready}); {}",
+            shared.console.bold(name),
+            self.config.role.back(listening.outbound)
         ));
     }
 
-    // 4. Stop (the launcher is stopping).
-    config.sink.note("stopping (SIGTERM)");
-    if let Stopped::Killed = child.stop(STOP_GRACE).await {
-        shared
-            .console
-            .alarm(&format!("{name} did not stop in time and was killed"));
+    /// 4. Stop (the launcher is stopping), after its instance.
+    async fn stop(&mut self, child: &mut ChildProcess) {
+        self.config.sink.note("stopping (SIGTERM)");
+        if let Stopped::Killed = child.stop(STOP_GRACE).await {
+            self.shared.console.alarm(&format!(
+                "{} did not stop in time and was killed",
+                self.config.name
+            ));
+        }
+        child.drain_output().await;
     }
-    child.drain_output().await;
-    cleanup(&config);
+
+    fn cleanup(&self) {
+        let _ = std::fs::remove_file(&self.config.addr_file);
+    }
 }
 
 /// The sidecar's listeners: `outbound_port` (0: any) and port 0 for the first start, the
@@ -318,7 +334,7 @@ async fn start(
         }
         () = tokio::time::sleep(START_TIMEOUT) => {
             let _ = child.stop(STOP_GRACE).await;
-            return Err(Failed::TimedOut);
+            return Err(Failed::TimedOut("it wrote no address file".into()));
         }
         () = shutdown.cancelled() => {
             let _ = child.stop(STOP_GRACE).await;
@@ -335,10 +351,6 @@ async fn start(
             inbound,
         },
     ))
-}
-
-fn cleanup(config: &SidecarConfig) {
-    let _ = std::fs::remove_file(&config.addr_file);
 }
 
 /// Waits until the sidecar's admin `/ready` answers 200, within [`START_TIMEOUT`].
