@@ -2,9 +2,11 @@
 //!
 //! - [`serve`]: start an axum router on `127.0.0.1:0`, the way every API test does, and get its
 //!   base URL back. Tests never use fixed ports, so they can all run at once.
+//! - [`env`]: a service's configuration read from a few variables, as its unit tests need.
 //! - [`postgres`]: a throwaway PostgreSQL cluster started by the tests themselves, with a fresh
 //!   database per test.
 
+pub mod env;
 pub mod postgres;
 
 use std::net::SocketAddr;

@@ -92,12 +92,7 @@ impl common::Service for Banner {
     const NAME: &'static str = "banner";
     const ABOUT: &'static str = "Banner service: schedules banners into platform slots; JSON API \
                                  on /api/v1/banners, admin calendar on /admin";
-    const ENV_HELP: &'static str = config::ENV_HELP;
-    type Config = Config;
-
-    fn config(env: &dyn common::Env) -> Result<Config, common::ConfigError> {
-        Config::from_env(env)
-    }
+    common::config_from_env!(Config, config::ENV_HELP);
 
     /// Connects to the database (running migrations) before serving, so the first request
     /// finds the schema ready. Connections arriving meanwhile wait in the listener's queue.

@@ -7,7 +7,8 @@
 //! Layout:
 //! - [`env`]: configuration from environment variables, read through a trait so tests pass a map.
 //! - [`service`]: the [`service::Service`] trait and the `main` that every service binary shares
-//!   (command line, telemetry, bind, run, exit codes).
+//!   (command line, telemetry, bind, run, exit codes); [`config_from_env!`], the part of each
+//!   `impl Service` that reads the service's `Config`.
 //! - [`server`]: serving an axum `Router` on a listener until shutdown.
 //! - [`shutdown`]: the signals that stop a service gracefully (Ctrl-C, SIGTERM, parent gone).
 //! - [`telemetry`]: `tracing` set-up, human-readable or JSON.

@@ -3,7 +3,9 @@
 //! A service crate implements [`Service`]: its name, how it reads its [`Config`](Service::Config)
 //! from the environment, and how it runs on a listener until shutdown. Its `main.rs` is then one
 //! line, `common::service::main::<MyService>()`, and the `sailkit serve <name>` command runs the
-//! very same code through [`start`].
+//! very same code through [`start`]. Every service reads its `Config` the same way, with
+//! `Config::from_env` and an `ENV_HELP` text for `--help`: that part of the impl is written once,
+//! as [`config_from_env!`](crate::config_from_env).
 //!
 //! The order of start-up, and the exit codes:
 //! 1. command line (`[PORT]`, `--bind`, `--help`): Bookinfo passes the port as the first argument;
@@ -56,6 +58,32 @@ pub trait Service {
         config: Self::Config,
         shutdown: Shutdown,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// The part of `impl Service` that every service writes the same way: its `Config` type, read
+/// by `Config::from_env`, and the `ENV_HELP` text that lists its variables. Used inside the impl
+/// block, next to what differs (`NAME`, `ABOUT`, `run`):
+///
+/// ```ignore
+/// impl common::Service for Details {
+///     const NAME: &'static str = "details";
+///     const ABOUT: &'static str = "Bookinfo details service";
+///     common::config_from_env!(Config, config::ENV_HELP);
+///
+///     async fn run(listener: TcpListener, config: Config, shutdown: common::Shutdown)
+///         -> anyhow::Result<()> { /* ... */ }
+/// }
+/// ```
+#[macro_export]
+macro_rules! config_from_env {
+    ($config:ty, $env_help:expr) => {
+        const ENV_HELP: &'static str = $env_help;
+        type Config = $config;
+
+        fn config(env: &dyn $crate::Env) -> ::std::result::Result<$config, $crate::ConfigError> {
+            <$config>::from_env(env)
+        }
+    };
 }
 
 /// Where a service listens: the command-line arguments every service binary accepts.
@@ -170,4 +198,55 @@ fn announce_address(listener: &TcpListener) -> std::io::Result<()> {
     let tmp = format!("{path}.tmp");
     std::fs::write(&tmp, addr.to_string())?;
     std::fs::rename(&tmp, &path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// A configuration of one variable, read the way every service reads its own.
+    #[derive(Debug)]
+    struct DemoConfig {
+        greeting: String,
+    }
+
+    impl DemoConfig {
+        fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+            match env.get("GREETING") {
+                Some(greeting) if greeting == "shout" => {
+                    Err(ConfigError::new("GREETING", &greeting, "too loud"))
+                }
+                Some(greeting) => Ok(Self { greeting }),
+                None => Ok(Self {
+                    greeting: "hello".to_string(),
+                }),
+            }
+        }
+    }
+
+    struct Demo;
+
+    impl Service for Demo {
+        const NAME: &'static str = "demo";
+        const ABOUT: &'static str = "a service for this test";
+        crate::config_from_env!(DemoConfig, "  GREETING   what to say");
+
+        async fn run(_: TcpListener, _: DemoConfig, _: Shutdown) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn config_from_env_reads_through_the_config_types_from_env() {
+        let env = HashMap::from([("GREETING", "ahoy")]);
+        let config = Demo::config(&env).expect("a valid greeting");
+        assert_eq!(config.greeting, "ahoy");
+        let defaults = Demo::config(&HashMap::<&str, &str>::new()).expect("defaults are valid");
+        assert_eq!(defaults.greeting, "hello");
+        let error = Demo::config(&HashMap::from([("GREETING", "shout")])).expect_err("refused");
+        assert_eq!(error.name, "GREETING");
+        assert_eq!(Demo::ENV_HELP, "  GREETING   what to say");
+    }
 }

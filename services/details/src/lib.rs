@@ -26,12 +26,7 @@ pub struct Details;
 impl common::Service for Details {
     const NAME: &'static str = "details";
     const ABOUT: &'static str = "Bookinfo details service: book facts as JSON on GET /details/{id}";
-    const ENV_HELP: &'static str = config::ENV_HELP;
-    type Config = Config;
-
-    fn config(env: &dyn common::Env) -> Result<Config, common::ConfigError> {
-        Config::from_env(env)
-    }
+    common::config_from_env!(Config, config::ENV_HELP);
 
     async fn run(
         listener: TcpListener,

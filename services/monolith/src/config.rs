@@ -95,8 +95,7 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
-        let env: HashMap<&str, &str> = pairs.iter().copied().collect();
-        Config::from_env(&env)
+        testkit::env::config::<crate::Monolith>(pairs)
     }
 
     #[test]

@@ -49,12 +49,7 @@ impl common::Service for Monolith {
     const NAME: &'static str = "monolith";
     const ABOUT: &'static str = "The whole Bookinfo + banner app in one process: productpage, \
         details, reviews, ratings and banner wired in-process over one database";
-    const ENV_HELP: &'static str = config::ENV_HELP;
-    type Config = Config;
-
-    fn config(env: &dyn common::Env) -> Result<Config, common::ConfigError> {
-        Config::from_env(env)
-    }
+    common::config_from_env!(Config, config::ENV_HELP);
 
     /// Opens the one database (running banner's migrations) before serving, as banner does.
     async fn run(

@@ -105,13 +105,10 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn config(pairs: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
-        let env: HashMap<&str, &str> = pairs.iter().copied().collect();
-        Config::from_env(&env)
+        testkit::env::config::<crate::Productpage>(pairs)
     }
 
     #[test]

@@ -51,12 +51,7 @@ impl common::Service for Productpage {
     const NAME: &'static str = "productpage";
     const ABOUT: &'static str =
         "Bookinfo productpage: the book's web page, built from details, reviews and banner";
-    const ENV_HELP: &'static str = config::ENV_HELP;
-    type Config = Config;
-
-    fn config(env: &dyn common::Env) -> Result<Config, common::ConfigError> {
-        Config::from_env(env)
-    }
+    common::config_from_env!(Config, config::ENV_HELP);
 
     async fn run(
         listener: TcpListener,

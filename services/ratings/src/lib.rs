@@ -42,12 +42,7 @@ impl common::Service for Ratings {
     const NAME: &'static str = "ratings";
     const ABOUT: &'static str =
         "Bookinfo ratings service: star ratings as JSON on GET /ratings/{id}";
-    const ENV_HELP: &'static str = config::ENV_HELP;
-    type Config = Config;
-
-    fn config(env: &dyn common::Env) -> Result<Config, common::ConfigError> {
-        Config::from_env(env)
-    }
+    common::config_from_env!(Config, config::ENV_HELP);
 
     async fn run(
         listener: TcpListener,

@@ -93,13 +93,10 @@ pub fn ratings_timeout_for(star_color: &str) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn config(pairs: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
-        let env: HashMap<&str, &str> = pairs.iter().copied().collect();
-        Config::from_env(&env)
+        testkit::env::config::<crate::Reviews>(pairs)
     }
 
     #[test]

@@ -38,12 +38,7 @@ pub struct Reviews;
 impl common::Service for Reviews {
     const NAME: &'static str = "reviews";
     const ABOUT: &'static str = "Bookinfo reviews service: book reviews as JSON on GET /reviews/{id}, with ratings in v2/v3";
-    const ENV_HELP: &'static str = config::ENV_HELP;
-    type Config = Config;
-
-    fn config(env: &dyn common::Env) -> Result<Config, common::ConfigError> {
-        Config::from_env(env)
-    }
+    common::config_from_env!(Config, config::ENV_HELP);
 
     async fn run(
         listener: TcpListener,
