@@ -29,7 +29,8 @@
 //! 2. **pick** (`ServiceProxy::pick`): round robin over the endpoints that are ready. One atomic
 //!    add chooses the next one: no lock, whatever the number of requests in flight.
 //! 3. **rewrite** (`upstream_request`): the request is addressed to the instance
-//!    and the hop-by-hop headers, which describe only the connection they came on, are removed.
+//!    and the hop-by-hop headers, which describe only the connection they came on, are removed
+//!    (by `mesh_proxy::headers::remove_hop_by_hop`, the sidecar's own rule: one implementation).
 //!    Nothing is added: no `X-Forwarded-For`, the `Host` header is the client's.
 //! 4. **forward** ([`ServiceProxy::forward`]): a pooled client with keep-alive connections to
 //!    each instance sends it. Bodies are streamed, in both directions, never buffered.
@@ -53,7 +54,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::{Either, Empty, Full};
@@ -62,6 +63,7 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use mesh_proxy::headers::remove_hop_by_hop;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -73,17 +75,6 @@ type UpstreamBody = Either<ClientBody, Empty<Bytes>>;
 
 /// The body of an answer: the instance's body, streamed, or one of our own error bodies.
 pub type ResponseBody = Either<Incoming, Full<Bytes>>;
-
-/// The headers that describe one connection rather than the request (RFC 9110, section 7.6.1).
-/// A proxy must not pass them on; the names listed in `Connection` are removed as well.
-const HOP_BY_HOP: [HeaderName; 6] = [
-    header::CONNECTION,
-    HeaderName::from_static("proxy-connection"),
-    HeaderName::from_static("keep-alive"),
-    header::TE,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
 
 /// One instance behind a VIP (a pod behind a Kubernetes Service).
 #[derive(Debug)]
@@ -196,7 +187,8 @@ impl ServiceProxy {
             .into_parts()
             .path_and_query
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        remove_hop_by_hop(&mut headers);
+        // The pooled connections to the instances are HTTP/1.1 (see `upstream_request`).
+        remove_hop_by_hop(&mut headers, Version::HTTP_11);
 
         // The client takes the request, and on a connect error it is gone. To be able to send
         // it to another instance we keep a copy of its head, but only when a second try is
@@ -372,30 +364,9 @@ fn upstream_request(
 /// hyper frames the body for our client's connection (length or chunks) by itself.
 fn downstream_response(response: Response<Incoming>) -> Response<ResponseBody> {
     let (mut head, body) = response.into_parts();
-    remove_hop_by_hop(&mut head.headers);
+    remove_hop_by_hop(&mut head.headers, Version::HTTP_11);
     head.extensions.clear();
     Response::from_parts(head, Either::Left(body))
-}
-
-/// Removes the hop-by-hop headers, and any header that `Connection` names as such.
-fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // Rare in practice (HTTP/1.1 clients keep connections alive without saying so), so the
-    // allocation for the listed names is only made when there is a `Connection` header.
-    if headers.contains_key(header::CONNECTION) {
-        let listed: Vec<HeaderName> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-            .collect();
-        for name in listed {
-            headers.remove(name);
-        }
-    }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
-    }
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response<ResponseBody> {
@@ -492,22 +463,5 @@ mod tests {
         assert_eq!(proxy_with(&[false, false]).pick(), None);
         assert_eq!(proxy_with(&[]).pick(), None);
         assert_eq!(proxy_with(&[true]).pick_after(0), None);
-    }
-
-    #[test]
-    fn hop_by_hop_headers_are_removed_and_the_rest_kept() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "connection",
-            HeaderValue::from_static("keep-alive, x-private"),
-        );
-        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        headers.insert("x-private", HeaderValue::from_static("1"));
-        headers.insert("transfer-encoding", HeaderValue::from_static("chunked"));
-        headers.insert("x-request-id", HeaderValue::from_static("abc"));
-        headers.insert("host", HeaderValue::from_static("127.0.0.1:9082"));
-        remove_hop_by_hop(&mut headers);
-        let left: Vec<_> = headers.keys().map(|k| k.as_str()).collect();
-        assert_eq!(left, ["x-request-id", "host"]);
     }
 }

@@ -32,6 +32,8 @@
 //!   `docs/proxy-lifecycle.md`).
 //! - `flags`: [`flags::Flag`], Envoy's response flags (`UF`, `URX`, ...), and a request's
 //!   [`flags::Flags`].
+//! - `headers`: hop-by-hop header removal and header operations, the one implementation (the
+//!   launcher's VIPs use it too).
 //! - `error`: [`error::ProxyError`], every failure with its status, flag and culprit.
 //! - `rescue`: the one place an error becomes a response.
 //! - `admin`: `/ready`, `/config_dump`, `/stats`.
@@ -43,6 +45,7 @@ pub mod admin;
 pub mod body;
 pub mod error;
 pub mod flags;
+pub mod headers;
 pub mod inbound;
 pub mod log_buffer;
 pub mod outbound;

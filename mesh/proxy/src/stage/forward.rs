@@ -5,9 +5,11 @@
 //! proxy was there. On the way:
 //! - hop-by-hop headers (`Connection` and the ones it names, `Proxy-Connection`, `Keep-Alive`,
 //!   `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`, `Proxy-Authorization`) are dropped: they
-//!   describe one connection, and the proxy opens its own. One exception: `TE: trailers` is kept,
-//!   since gRPC servers refuse a request without it;
-//! - the rule's header operations are applied (remove, then set, then add, as Istio does);
+//!   describe one connection, and the proxy opens its own. One exception: `TE: trailers` is kept
+//!   towards an HTTP/2 upstream, since gRPC servers refuse a request without it
+//!   ([`crate::headers::remove_hop_by_hop`]);
+//! - the rule's header operations are applied (remove, then set, then add, as Istio does:
+//!   [`crate::headers::apply_operations`]);
 //! - a body of known size up to [`MAX_BUFFERED`] is read into memory, so `retry` can send it
 //!   again (with its trailers, if any); a larger or streamed body goes through as it arrives, and
 //!   is not retried.
@@ -35,17 +37,17 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::uri::{Authority, PathAndQuery};
 use http::{Method, Request, Response, Version};
 use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
-use mesh_config::model::HeaderOperations;
 
 use std::sync::Arc;
 
 use crate::body::{self, Body, BodyProgress, BodyState, CallerBody};
 use crate::error::ProxyError;
+use crate::headers;
 use crate::pool::{ConnectionPolicy, Http1Pool, Http2Pool};
 use crate::stage::route::Route;
 
@@ -148,76 +150,6 @@ impl Outgoing {
     }
 }
 
-/// The headers that describe one connection only, whatever `Connection` says.
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    name == header::CONNECTION
-        || name == header::TE
-        || name == header::TRAILER
-        || name == header::TRANSFER_ENCODING
-        || name == header::UPGRADE
-        || name == header::PROXY_AUTHORIZATION
-        || name == header::PROXY_AUTHENTICATE
-        || name.as_str() == "proxy-connection"
-        || name.as_str() == "keep-alive"
-}
-
-/// Remove the headers that belong to one connection only.
-///
-/// This runs twice per request (request and response), so it looks at the headers that are
-/// there (usually a handful) instead of probing the map for each of the nine names.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    if !headers.keys().any(is_hop_by_hop) {
-        return;
-    }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    // `TE: trailers` is the one TE value HTTP/2 allows, and gRPC requires it.
-    let te_trailers = headers
-        .get(header::TE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"trailers"));
-    for name in named {
-        headers.remove(name);
-    }
-    let present: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| is_hop_by_hop(n))
-        .cloned()
-        .collect();
-    for name in present {
-        headers.remove(name);
-    }
-    if te_trailers {
-        headers.insert(header::TE, HeaderValue::from_static("trailers"));
-    }
-}
-
-/// Istio's order: remove, then set, then add. Names or values that are not valid HTTP are
-/// skipped (the config loader already warned about them).
-fn apply(operations: &[HeaderOperations], headers: &mut HeaderMap) {
-    for ops in operations {
-        for name in &ops.remove {
-            headers.remove(name.as_str());
-        }
-        let valid = |(name, value): (&String, &String)| {
-            Some((
-                HeaderName::from_bytes(name.as_bytes()).ok()?,
-                HeaderValue::from_str(value).ok()?,
-            ))
-        };
-        for (name, value) in ops.set.iter().filter_map(valid) {
-            headers.insert(name, value);
-        }
-        for (name, value) in ops.add.iter().filter_map(valid) {
-            headers.append(name, value);
-        }
-    }
-}
-
 /// Build the upstream request from the caller's: origin form, `Host` as the caller sent it (or
 /// `rewrite.authority`), clean headers, a body that retries can resend.
 pub async fn prepare(
@@ -227,13 +159,14 @@ pub async fn prepare(
 ) -> Result<Outgoing, ProxyError> {
     let (parts, incoming) = request.into_parts();
     let mut headers = parts.headers;
-    strip_hop_by_hop(&mut headers);
+    // The upstream hop speaks the version the request came in (see "Protocol to the upstream").
+    headers::remove_hop_by_hop(&mut headers, parts.version);
     let host = route.authority.as_deref().unwrap_or(authority);
     headers.insert(
         header::HOST,
         HeaderValue::from_str(host).map_err(|_| ProxyError::NoHost)?,
     );
-    apply(&route.request_headers, &mut headers);
+    headers::apply_operations(&route.request_headers, &mut headers);
     let rewritten = match (&route.path, parts.uri.query()) {
         (Some(path), Some(query)) => Some(format!("{path}?{query}")),
         (Some(path), None) => Some(path.clone()),
@@ -360,49 +293,7 @@ fn authority_of(endpoint: SocketAddr) -> Result<Authority, ProxyError> {
 /// response header operations applied; the body streams through.
 pub fn respond(response: Response<Body>, route: &Route) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
-    apply(&route.response_headers, &mut parts.headers);
+    headers::remove_hop_by_hop(&mut parts.headers, parts.version);
+    headers::apply_operations(&route.response_headers, &mut parts.headers);
     Response::from_parts(parts, body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hop_by_hop_headers_are_dropped() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONNECTION,
-            HeaderValue::from_static("keep-alive, x-hop"),
-        );
-        headers.insert("x-hop", HeaderValue::from_static("1"));
-        headers.insert("proxy-connection", HeaderValue::from_static("keep-alive"));
-        headers.insert("end-user", HeaderValue::from_static("jason"));
-        strip_hop_by_hop(&mut headers);
-        assert_eq!(headers.len(), 1);
-        assert_eq!(headers["end-user"], "jason");
-        headers.insert(header::TE, HeaderValue::from_static("trailers"));
-        strip_hop_by_hop(&mut headers);
-        assert_eq!(headers[header::TE], "trailers", "gRPC needs TE: trailers");
-        headers.insert(header::TE, HeaderValue::from_static("gzip"));
-        strip_hop_by_hop(&mut headers);
-        assert!(headers.get(header::TE).is_none());
-    }
-
-    #[test]
-    fn header_operations_in_istio_order() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-old", HeaderValue::from_static("1"));
-        headers.insert("x-set", HeaderValue::from_static("before"));
-        let ops = HeaderOperations {
-            set: [("x-set".to_owned(), "after".to_owned())].into(),
-            add: [("x-add".to_owned(), "added".to_owned())].into(),
-            remove: vec!["x-old".to_owned()],
-        };
-        apply(&[ops], &mut headers);
-        assert!(headers.get("x-old").is_none());
-        assert_eq!(headers["x-set"], "after");
-        assert_eq!(headers["x-add"], "added");
-    }
 }
