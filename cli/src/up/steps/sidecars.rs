@@ -1,0 +1,188 @@
+//! Steps 3a and 3c, with the mesh: the sidecars and the ingress gateway started before the
+//! instances (each instance needs its sidecar's address), then, once the instances are ready and
+//! the registry written, every proxy ready.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::super::children::{Children, Group};
+use super::super::error::UpError;
+use super::super::instance::Shared;
+use super::super::mesh;
+use super::super::sidecar;
+use super::super::signals::{Halt, Signals, or_signal};
+use super::super::{SIDECAR_SUFFIX, log_sink, proxy_env};
+use super::{Launch, ReadyInstance};
+
+/// The proxies of the mesh, once listening: a sidecar per instance (by its place in the plan)
+/// and the ingress gateway. Without the mesh, none.
+pub struct Proxies {
+    pub sidecars: Vec<Option<sidecar::Listening>>,
+    pub gateway: Option<sidecar::Listening>,
+}
+
+/// Step 3a, with the mesh: the sidecars first, since each instance needs its sidecar's address,
+/// and the ingress gateway with them.
+pub async fn start_sidecars(
+    launch: &Launch<'_>,
+    shared: &Arc<Shared>,
+    children: &mut Children,
+    signals: &mut Signals,
+) -> Result<Proxies, Halt> {
+    let count = launch.plan.instances.len();
+    let mut proxies = Proxies {
+        sidecars: vec![None; count],
+        gateway: None,
+    };
+    if !launch.mesh_on {
+        return Ok(proxies);
+    }
+    let data_dir = launch.data_dir;
+    mesh::prepare(data_dir).map_err(|source| UpError::DataDir {
+        path: data_dir.join(mesh::MESH_DIR),
+        source,
+    })?;
+    let group = &mut children.sidecars;
+    let mut reports = Vec::with_capacity(count + 1);
+    for (index, spec) in launch.plan.instances.iter().enumerate() {
+        let name = format!("{}{SIDECAR_SUFFIX}", spec.name);
+        let addr_file = launch.run_dir.join(format!("{name}.addr"));
+        // An address left by a launcher that was killed would send the sidecar's inbound
+        // requests to a dead port until the instance writes its own.
+        let app_addr_file = launch.instance_addr_file(&spec.name);
+        let _ = std::fs::remove_file(&app_addr_file);
+        let config = sidecar::SidecarConfig {
+            role: sidecar::Role::Sidecar {
+                instance: spec.name.clone(),
+            },
+            outbound_port: 0,
+            args: mesh::sidecar_args(data_dir, &addr_file, spec.service, spec.version),
+            // The inbound listener only with `--inbound`.
+            app_addr_file: launch.args.inbound.then_some(app_addr_file),
+            env: proxy_env(launch.rust_log.as_deref()),
+            addr_file,
+            sink: log_sink(&launch.console, data_dir, &name, index),
+            name,
+        };
+        reports.push(spawn_sidecar(config, shared, group));
+    }
+    // The ingress gateway, a proxy with no instance: awaited with the sidecars, last.
+    reports.push(start_gateway(launch, shared, group));
+    for (index, report) in reports.into_iter().enumerate() {
+        match or_signal(signals, report).await? {
+            Ok(Ok(listening)) if index == count => proxies.gateway = Some(listening),
+            Ok(Ok(listening)) => proxies.sidecars[index] = Some(listening),
+            Ok(Err(error)) => {
+                launch
+                    .console
+                    .say("sailkit: start-up failed; stopping the sidecars");
+                return Err(Halt::Failed(error));
+            }
+            Err(_) => return Err(Halt::Quiet),
+        }
+    }
+    Ok(proxies)
+}
+
+/// Starts the ingress gateway's task (see [`sidecar`]): `sailkit proxy --gateway
+/// bookinfo-gateway` on the stack's gateway port. Its colour is the one after the instances'.
+fn start_gateway(
+    launch: &Launch<'_>,
+    shared: &Arc<Shared>,
+    group: &mut Group,
+) -> oneshot::Receiver<Result<sidecar::Listening, UpError>> {
+    let name = mesh::GATEWAY_WORKLOAD.to_string();
+    let addr_file = launch.run_dir.join(format!("{name}.addr"));
+    let config = sidecar::SidecarConfig {
+        role: sidecar::Role::Gateway,
+        outbound_port: shared.ports.gateway(),
+        args: mesh::gateway_args(launch.data_dir, &addr_file),
+        app_addr_file: None,
+        env: proxy_env(launch.rust_log.as_deref()),
+        addr_file,
+        sink: log_sink(
+            &shared.console,
+            launch.data_dir,
+            &name,
+            launch.plan.instances.len(),
+        ),
+        name,
+    };
+    spawn_sidecar(config, shared, group)
+}
+
+/// Spawns one proxy's task; its addresses, or why it could not start, come through the
+/// returned receiver.
+fn spawn_sidecar(
+    config: sidecar::SidecarConfig,
+    shared: &Arc<Shared>,
+    group: &mut Group,
+) -> oneshot::Receiver<Result<sidecar::Listening, UpError>> {
+    let (started, report) = oneshot::channel();
+    group.tasks.spawn(sidecar::run(
+        config,
+        shared.clone(),
+        started,
+        group.stop.clone(),
+    ));
+    report
+}
+
+/// Step 3c, with the mesh: the registry, now that the instances' addresses are known, then
+/// every sidecar and the gateway ready (each has loaded the registry and the config).
+pub async fn wait_mesh_ready(
+    launch: &Launch<'_>,
+    shared: &Shared,
+    ready: &[ReadyInstance],
+    proxies: &Proxies,
+    signals: &mut Signals,
+) -> Result<(), Halt> {
+    if !launch.mesh_on {
+        return Ok(());
+    }
+    let data_dir = launch.data_dir;
+    let workloads: Vec<mesh::Workload> = ready
+        .iter()
+        .map(|r| mesh::Workload {
+            service: r.service,
+            version: r.version.to_string(),
+            // Peers reach it through its sidecar's inbound listener.
+            addr: r.ready.endpoint.addr(),
+        })
+        .collect();
+    let mut result = mesh::write_registry(data_dir, &workloads).map_err(|source| UpError::State {
+        path: mesh::registry_path(data_dir),
+        source,
+    });
+    let names = launch
+        .plan
+        .instances
+        .iter()
+        .map(|spec| format!("{}{SIDECAR_SUFFIX}", spec.name))
+        .chain([mesh::GATEWAY_WORKLOAD.to_string()]);
+    let listenings = proxies.sidecars.iter().chain([&proxies.gateway]);
+    for (name, listening) in names.zip(listenings) {
+        let (Ok(()), Some(listening)) = (&result, listening) else {
+            continue;
+        };
+        result = or_signal(
+            signals,
+            sidecar::wait_ready(&shared.probe, &name, listening.admin),
+        )
+        .await?;
+    }
+    if let Err(error) = result {
+        launch
+            .console
+            .say("sailkit: start-up failed; stopping every instance and sidecar");
+        return Err(Halt::Failed(error));
+    }
+    launch.console.good(&format!(
+        "{} sidecars and the ingress gateway ready; routing from {} (change it with \
+         `sailkit apply FILE`)",
+        proxies.sidecars.iter().flatten().count(),
+        mesh::config_dir(data_dir).display()
+    ));
+    Ok(())
+}
