@@ -1,8 +1,16 @@
-//! The body type every response of the proxy carries, two constructors, and [`CallerBody`], the
+//! The body type every response of the proxy carries, two constructors, [`WatchedBody`], the
+//! one wrapper that lets a stage act when a response body ends, and [`CallerBody`], the
 //! caller's request body watched on its way through.
 //!
 //! Upstream bodies stream through untouched (`hyper::body::Incoming`); synthetic ones (errors,
 //! admin pages) are a single buffer. Boxing both into one type keeps the stages' signatures plain.
+//!
+//! **Why wait for the end of a body?** A response is not over when its headers are: its body
+//! still streams from the upstream to the caller. Three things must wait for that moment: an
+//! HTTP/1.1 connection goes back to its pool (`pool::http1`), a circuit breaker's permit is
+//! given back (`stage::circuit_breaker`), and the access log line is written with the bytes
+//! sent (`stage::access_log`). Each gives [`WatchedBody`] its own [`OnEnd`]; the wrapper counts
+//! the bytes and calls it once, whether the body finished, broke or was dropped unread.
 //!
 //! **Whose failure is a broken request body?** When the caller's body breaks while it streams
 //! to the upstream (a malformed chunk, a caller that hangs up), hyper's client only says that
@@ -49,6 +57,95 @@ pub fn with_trailers(bytes: Bytes, trailers: Option<http::HeaderMap>) -> Body {
 /// An empty body.
 pub fn empty() -> Body {
     full(Bytes::new())
+}
+
+/// How a [`WatchedBody`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEnd {
+    /// Its last frame was read.
+    Finished,
+    /// Reading it failed (the upstream broke off).
+    Broken,
+    /// It was dropped before its end: the caller went away, or never read it.
+    Dropped,
+}
+
+/// What a stage does when a response body ends: called once, with how it ended and the bytes
+/// of data that went through.
+pub trait OnEnd {
+    fn on_end(self, end: BodyEnd, bytes: u64);
+}
+
+/// A response body passed through unchanged, that calls its [`OnEnd`] when it ends.
+pub struct WatchedBody<W: OnEnd, B = Body> {
+    inner: B,
+    bytes: u64,
+    /// `None` once called.
+    watcher: Option<W>,
+}
+
+impl<W: OnEnd, B> WatchedBody<W, B> {
+    /// Watch `inner`; `watcher` is called when it ends.
+    pub fn new(inner: B, watcher: W) -> WatchedBody<W, B> {
+        WatchedBody {
+            inner,
+            bytes: 0,
+            watcher: Some(watcher),
+        }
+    }
+
+    fn end(&mut self, end: BodyEnd) {
+        if let Some(watcher) = self.watcher.take() {
+            watcher.on_end(end, self.bytes);
+        }
+    }
+}
+
+impl<W, B> HttpBody for WatchedBody<W, B>
+where
+    W: OnEnd + Unpin,
+    B: HttpBody<Data = Bytes, Error = hyper::Error> + Unpin,
+{
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        // Every field is `Unpin`, so plain `&mut` access is fine.
+        let this = &mut *self;
+        let poll = Pin::new(&mut this.inner).poll_frame(cx);
+        match &poll {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.bytes += data.len() as u64;
+                }
+                // The last frame: the reader may not ask again, so this is the end.
+                if this.inner.is_end_stream() {
+                    this.end(BodyEnd::Finished);
+                }
+            }
+            Poll::Ready(None) => this.end(BodyEnd::Finished),
+            Poll::Ready(Some(Err(_))) => this.end(BodyEnd::Broken),
+            Poll::Pending => {}
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<W: OnEnd, B> Drop for WatchedBody<W, B> {
+    fn drop(&mut self) {
+        self.end(BodyEnd::Dropped);
+    }
 }
 
 /// Where the caller's request body stands, as the proxy reads it.
@@ -180,6 +277,42 @@ impl HttpBody for CallerBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// Records every call, to check there is exactly one.
+    #[derive(Clone, Default)]
+    struct Ends(Arc<Mutex<Vec<(BodyEnd, u64)>>>);
+
+    impl OnEnd for Ends {
+        fn on_end(self, end: BodyEnd, bytes: u64) {
+            self.0.lock().expect("lock").push((end, bytes));
+        }
+    }
+
+    impl Ends {
+        fn seen(&self) -> Vec<(BodyEnd, u64)> {
+            self.0.lock().expect("lock").clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_read_to_its_end_is_finished_once_with_its_bytes() {
+        let ends = Ends::default();
+        let body = WatchedBody::new(
+            with_trailers(Bytes::from_static(b"hello"), Some(http::HeaderMap::new())),
+            ends.clone(),
+        );
+        let collected = body.collect().await.expect("body");
+        assert_eq!(collected.to_bytes(), "hello");
+        assert_eq!(ends.seen(), [(BodyEnd::Finished, 5)]);
+    }
+
+    #[tokio::test]
+    async fn a_body_dropped_unread_is_dropped_once() {
+        let ends = Ends::default();
+        drop(WatchedBody::new(full("unread"), ends.clone()));
+        assert_eq!(ends.seen(), [(BodyEnd::Dropped, 0)]);
+    }
 
     #[test]
     fn progress_keeps_each_state() {

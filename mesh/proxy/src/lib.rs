@@ -39,7 +39,9 @@
 //! - `admin`: `/ready`, `/config_dump`, `/stats`.
 //! - `stats`: lock-free counters.
 //! - `log_buffer`: access log lines collected in memory and written to stdout in batches.
-//! - `body`: the boxed body type shared by all responses.
+//! - `body`: the boxed body type shared by all responses, `WatchedBody` (the one wrapper that
+//!   acts when a response body ends: pool, circuit breaker, access log) and the caller's
+//!   watched request body.
 
 pub mod admin;
 pub mod body;

@@ -37,7 +37,7 @@ use crate::registry::Service;
 use crate::rescue;
 use crate::server::ClientAddr;
 use crate::stage::access_log::{Entry, InFlight, LoggedBody};
-use crate::stage::circuit_breaker::{Breaker, Destination, Held, Limits, Permit, Slot};
+use crate::stage::circuit_breaker::{self, Breaker, Destination, Limits, Permit, Slot};
 use crate::stage::{
     balance, fault, forward, mirror, outlier, redirect, retry, retry_budget, route, timeout,
 };
@@ -190,7 +190,7 @@ async fn life(
     let response = forward::respond(result?, &route);
     // The connection stays busy until the body is sent: the breaker's permit goes with it.
     Ok(match permit {
-        Some(permit) => response.map(|body| Held::wrap(body, permit)),
+        Some(permit) => response.map(|body| circuit_breaker::hold(body, permit)),
         None => response,
     })
 }

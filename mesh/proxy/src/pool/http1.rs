@@ -16,20 +16,17 @@
 //!   never reached the upstream, so that is always safe.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::header::{CONNECTION, HeaderValue};
 use http::{Request, Response};
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::body::{Body as HttpBody, Incoming};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
 use super::{ConnectionPolicy, IDLE_TIMEOUT, PerEndpoint, connect_tcp};
-use crate::body::Body;
+use crate::body::{Body, BodyEnd, OnEnd, WatchedBody};
 use crate::error::ProxyError;
 
 /// A connection waiting for its next request.
@@ -122,21 +119,21 @@ impl Http1Pool {
         reuse: bool,
         served: u32,
     ) -> Response<Body> {
-        let home = reuse.then(|| Home {
+        if !reuse {
+            return response.map(http_body_util::BodyExt::boxed);
+        }
+        if response.body().is_end_stream() {
+            // Nothing to read (an empty body): the connection is free now.
+            self.put_back(endpoint, sender, served);
+            return response.map(http_body_util::BodyExt::boxed);
+        }
+        let home = Home {
             pool: self.clone(),
             endpoint,
             sender,
             served,
-        });
-        let mut body = PooledBody { inner: None, home };
-        response.map(|inner| {
-            if inner.is_end_stream() {
-                // Nothing to read (an empty body): the connection is free now.
-                body.go_home();
-            }
-            body.inner = Some(inner);
-            http_body_util::BodyExt::boxed(body)
-        })
+        };
+        response.map(|inner| http_body_util::BodyExt::boxed(WatchedBody::new(inner, home)))
     }
 
     fn put_back(&self, endpoint: SocketAddr, sender: SendRequest<Body>, served: u32) {
@@ -193,62 +190,13 @@ struct Home {
     served: u32,
 }
 
-/// A response body that returns its connection to the pool when it ends.
-struct PooledBody {
-    inner: Option<Incoming>,
-    home: Option<Home>,
-}
-
-impl PooledBody {
-    fn go_home(&mut self) {
-        if let Some(Home {
-            pool,
-            endpoint,
-            sender,
-            served,
-        }) = self.home.take()
-        {
-            pool.put_back(endpoint, sender, served);
+/// A response body carries its connection's [`Home`] (a [`WatchedBody`] around it): the
+/// connection goes back to the pool when the body has been read to its end, and is closed if
+/// the body broke or was dropped halfway (what is left of it would be read as the next answer).
+impl OnEnd for Home {
+    fn on_end(self, end: BodyEnd, _bytes: u64) {
+        if end == BodyEnd::Finished {
+            self.pool.put_back(self.endpoint, self.sender, self.served);
         }
-    }
-}
-
-impl HttpBody for PooledBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = &mut *self;
-        let Some(inner) = this.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let poll = Pin::new(inner).poll_frame(cx);
-        let ended = match &poll {
-            Poll::Ready(None) => true,
-            Poll::Ready(Some(Ok(_))) => this.inner.as_ref().is_some_and(|b| b.is_end_stream()),
-            Poll::Ready(Some(Err(_))) => {
-                // A broken body: the connection is not reused.
-                this.home = None;
-                false
-            }
-            Poll::Pending => false,
-        };
-        if ended {
-            this.go_home();
-        }
-        poll
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(HttpBody::is_end_stream)
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), HttpBody::size_hint)
     }
 }

@@ -19,19 +19,15 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::Bytes;
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, Version};
-use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use time::OffsetDateTime;
 
 use crate::Proxy;
-use crate::body::Body;
+use crate::body::{Body, BodyEnd, OnEnd, WatchedBody};
 use crate::flags::{Flag, Flags};
 
 /// What the log line needs, filled in by the stages as the request goes.
@@ -79,10 +75,15 @@ impl Entry {
         } else {
             response.status().as_u16()
         };
-        response.map(|inner| LoggedBody {
-            inner,
-            bytes_out: 0,
-            pending: Some((self, status, proxy)),
+        response.map(|inner| {
+            WatchedBody::new(
+                inner,
+                Unlogged {
+                    entry: self,
+                    status,
+                    proxy,
+                },
+            )
         })
     }
 
@@ -255,62 +256,29 @@ impl Drop for InFlight {
     }
 }
 
-/// A response body that counts the bytes it passes on and logs the request when it ends.
-pub struct LoggedBody {
-    inner: Body,
-    bytes_out: u64,
-    pending: Option<(Entry, u16, Arc<Proxy>)>,
+/// A response body that counts the bytes it passes on and logs the request when it ends, or
+/// when it is dropped (the caller may never read the body to the end: it hung up, or the body
+/// was empty and never polled).
+pub type LoggedBody = WatchedBody<Unlogged>;
+
+/// A request's line, waiting for the end of its response body.
+pub struct Unlogged {
+    entry: Entry,
+    status: u16,
+    proxy: Arc<Proxy>,
 }
 
-impl LoggedBody {
-    fn emit(&mut self) {
-        if let Some((entry, status, proxy)) = self.pending.take() {
-            proxy.stats.record(status, entry.flags);
-            let bytes_out = self.bytes_out;
-            proxy
-                .access_log
-                .push(|out| entry.write_line(out, status, bytes_out));
-        }
-    }
-}
-
-impl HttpBody for LoggedBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        // Every field is `Unpin` (the inner body is boxed), so plain `&mut` access is fine.
-        let this = &mut *self;
-        let poll = Pin::new(&mut this.inner).poll_frame(cx);
-        match &poll {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.bytes_out += data.len() as u64;
-                }
-            }
-            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.emit(),
-            Poll::Pending => {}
-        }
-        poll
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for LoggedBody {
-    /// The caller may never read the body to the end (it hung up, or the body was empty and
-    /// never polled): log anyway.
-    fn drop(&mut self) {
-        self.emit();
+impl OnEnd for Unlogged {
+    fn on_end(self, _end: BodyEnd, bytes_out: u64) {
+        let Unlogged {
+            entry,
+            status,
+            proxy,
+        } = self;
+        proxy.stats.record(status, entry.flags);
+        proxy
+            .access_log
+            .push(|out| entry.write_line(out, status, bytes_out));
     }
 }
 

@@ -30,17 +30,13 @@
 //! fresh one (requests already holding permits of the old one finish on the old one).
 
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use mesh_config::model::ConnectionPoolSettings;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::body::Body;
+use crate::body::{Body, BodyEnd, OnEnd, WatchedBody};
 use crate::error::ProxyError;
 use crate::pool::{CONNECT_TIMEOUT, ConnectionPolicy};
 
@@ -253,43 +249,16 @@ impl Breakers {
     }
 }
 
-/// A response body that keeps the attempt's [`Permit`] until the body ends, because the upstream
-/// connection is busy until then.
-pub struct Held {
-    inner: Body,
-    _permit: Permit,
+/// The attempt's [`Permit`] is kept until the response body ends (a [`WatchedBody`] around
+/// it), because the upstream connection is busy until then; it is given back when dropped.
+impl OnEnd for Permit {
+    fn on_end(self, _end: BodyEnd, _bytes: u64) {}
 }
 
-impl Held {
-    pub fn wrap(inner: Body, permit: Permit) -> Body {
-        use http_body_util::BodyExt;
-        Held {
-            inner,
-            _permit: permit,
-        }
-        .boxed()
-    }
-}
-
-impl HttpBody for Held {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        // Every field is `Unpin` (the inner body is boxed).
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
+/// `inner`, keeping `permit` until it ends.
+pub fn hold(inner: Body, permit: Permit) -> Body {
+    use http_body_util::BodyExt;
+    WatchedBody::new(inner, permit).boxed()
 }
 
 #[cfg(test)]
