@@ -1,12 +1,12 @@
 //! The life of one instance, from start to stop: the launcher's kubelet for an instance, given
-//! to the supervisor ([`super::supervise`]), which starts, watches, restarts and stops it.
+//! to the supervisor (`supervise.rs`), which starts, watches, restarts and stops it.
 //!
 //! What is particular to an instance:
 //! - it is **ready** once it has written its address file and answers `/health`;
 //! - a **crash** takes its endpoint out of its VIP at once (the VIP stops sending it requests),
 //!   and its last lines are printed loudly;
 //! - it is **restarted** on the same port, and its VIP sends it requests again once it is back;
-//! - it is **stopped** with SIGTERM, then SIGKILL after [`STOP_GRACE`]; only a stop that was not
+//! - it is **stopped** with SIGTERM, then SIGKILL after `STOP_GRACE` (5 s); only a stop that was not
 //!   quiet is reported.
 
 use std::net::SocketAddr;
@@ -27,7 +27,7 @@ use super::ports::PortPlan;
 use super::process::{self, ChildProcess, Stopped};
 use super::state::StateFile;
 use super::supervise::{self, Failed, Supervised};
-pub use super::supervise::{FIRST_BACKOFF, MAX_BACKOFF, STABLE_AFTER, START_TIMEOUT, STOP_GRACE};
+use super::supervise::{START_TIMEOUT, STOP_GRACE};
 use crate::service_proxy::Endpoint;
 
 /// The signal number of SIGTERM, the polite "please stop".

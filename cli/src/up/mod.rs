@@ -41,7 +41,7 @@
 //! - [`plan`]: the stage; which instances and VIPs, with which environment (the "manifests").
 //! - [`ports`]: which port for what; binding with errors that name the service.
 //! - [`lock`]: the data directory's lock.
-//! - [`supervise`]: the supervisor: start, wait ready, watch, restart with back-off, stop.
+//! - `supervise`: the supervisor: start, wait ready, watch, restart with back-off, stop.
 //! - [`instance`]: what is particular to an instance's life under the supervisor.
 //! - [`process`]: spawning and stopping a child process.
 //! - [`mesh`]: with the mesh, its files, the registry, and pointing instances at sidecars.

@@ -17,7 +17,7 @@
 //!    registry and a valid config are loaded and the instance's address is known;
 //! 3. **watch** it. A sidecar that exits is reported loudly (while it is down, its instance
 //!    cannot reach its peers) and, unless `--no-restart`, **restarted** after the same back-off
-//!    as an instance (1 s, 2 s, 4 s, ... up to 30 s; the loop is [`super::supervise`]'s, shared
+//!    as an instance (1 s, 2 s, 4 s, ... up to 30 s; the loop is `supervise.rs`'s, shared
 //!    with the instances) on the **same**
 //!    addresses, since the instance's `HTTP_PROXY` cannot change under it, nor the registry's
 //!    inbound address under its callers.
@@ -353,7 +353,7 @@ async fn start(
     ))
 }
 
-/// Waits until the sidecar's admin `/ready` answers 200, within [`START_TIMEOUT`].
+/// Waits until the sidecar's admin `/ready` answers 200, within `START_TIMEOUT` (30 s).
 pub async fn wait_ready(
     client: &reqwest::Client,
     name: &str,
