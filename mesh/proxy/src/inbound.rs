@@ -37,7 +37,8 @@ use crate::stage::{forward, route};
 pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
     let mut in_flight = InFlight::start(&request, proxy.clone());
     let entry = in_flight.entry();
-    // 0. Where the application is right now: one lock-free load, a `Copy` address.
+    // 0. accept is the listener's (`server`).
+    // 1. where: the application's address right now, one lock-free load of a `Copy` address.
     let app = proxy.state.load().app;
     entry.route_name = match app {
         Some(app) => format!("inbound|{}", app.port()),
@@ -49,8 +50,10 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<L
     };
     let response = match result {
         Ok(response) => response,
+        // 4. rescue.
         Err(error) => rescue::respond(&error, &mut in_flight.entry().flags),
     };
+    // 5. access log, when the response body ends.
     in_flight.finish(response)
 }
 
@@ -63,7 +66,7 @@ async fn life(
     // The application sees the Host the caller used; without one, its own address.
     let authority = route::authority(&request).unwrap_or_else(|_| app.to_string());
     let route = route::Route::direct(entry.route_name.clone(), authority.clone());
-    // 1. prepare, 2. send. A failure of the caller's body comes back as the caller's
+    // 2. prepare, 3. send. A failure of the caller's body comes back as the caller's
     //    (`forward` tells it apart), never as the application being down.
     let mut outgoing = forward::prepare(request, &authority, &route).await?;
     entry.bytes_in = outgoing.body_len();
