@@ -23,7 +23,9 @@ fn an_outbound_address_in_use_exits_64_naming_the_flag() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(64), "{output:?}");
     assert!(
-        stderr.contains(&format!("mesh-proxy: --outbound {taken_addr}: cannot listen")),
+        stderr.contains(&format!(
+            "mesh-proxy: --outbound {taken_addr}: cannot listen"
+        )),
         "{stderr}"
     );
 }

@@ -31,7 +31,7 @@
 //! - `policy`: [`RouteTable::destination_policy`], a DestinationRule's settings merged.
 //! - `regexes`: how `regex` matches are compiled, URI regexes in groups.
 
-use crate::model::{Gateway, HeaderOperations, ServiceEntry};
+use crate::model::{Gateway, ServiceEntry};
 
 mod compile;
 mod gateway;
@@ -84,18 +84,5 @@ impl RouteTable {
     /// ServiceEntries by `namespace/name`.
     pub fn service_entries(&self) -> &[(String, ServiceEntry)] {
         &self.service_entries
-    }
-}
-
-/// Apply header operations in Istio's order (remove, then set, then add) to a list of headers.
-/// A helper for tests and simple callers; the proxy applies the same order to its own header map.
-pub fn apply_header_operations(ops: &HeaderOperations, headers: &mut Vec<(String, String)>) {
-    headers.retain(|(name, _)| !ops.remove.iter().any(|r| r.eq_ignore_ascii_case(name)));
-    for (name, value) in &ops.set {
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-        headers.push((name.clone(), value.clone()));
-    }
-    for (name, value) in &ops.add {
-        headers.push((name.clone(), value.clone()));
     }
 }
