@@ -88,6 +88,7 @@ const UP_AFTER_HELP: &str = "\
 Ports (with the default --port-base 9080):
   9080  productpage  (the front door: http://127.0.0.1:9080/productpage)
   9081  details      9082 reviews     9083 ratings     9084 banner
+  9088  istio-ingressgateway (the mesh's ingress gateway; not with --no-mesh)
   9100+ the instances, one port each (productpage-v1, details-v1, reviews-v1..v3, ...), then
         the --extra ones
 With --port-base 0 every port is chosen by the operating system; read them from
