@@ -37,6 +37,7 @@ fn up_help_explains_the_ports_and_the_data_directory() {
         "--data-dir",
         "--no-restart",
         "9080",
+        "9088  istio-ingressgateway",
         "stack.json",
     ] {
         assert!(help.contains(text), "{text} missing from:\n{help}");
