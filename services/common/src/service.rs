@@ -62,9 +62,9 @@ pub trait Service {
 
 /// The part of `impl Service` that every service writes the same way: its `Config` type, read
 /// by `Config::from_env`, and the `ENV_HELP` text that lists its variables. Used inside the impl
-/// block, next to what differs (`NAME`, `ABOUT`, `run`):
+/// block, next to what differs (`NAME`, `ABOUT`, `run`); `tests` below compiles and runs one:
 ///
-/// ```ignore
+/// ```text
 /// impl common::Service for Details {
 ///     const NAME: &'static str = "details";
 ///     const ABOUT: &'static str = "Bookinfo details service";
