@@ -326,7 +326,7 @@ mod tests {
             apply::wait_for_proxies(data.path(), &config, written).expect("in force");
             // No pause: when `apply` returns, the sidecar already has exactly these files.
             let (version, files) = sidecar.config();
-            let expected = expected_version(&apply::config_files(&config).expect("list"));
+            let expected = expected_version(&apply::files::config_files(&config).expect("list"));
             assert_eq!(version, expected.expect("version"));
             assert!(files.iter().any(|f| f == name), "{name} not in {files:?}");
         }
