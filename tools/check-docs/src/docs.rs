@@ -1,0 +1,154 @@
+//! Which docs the check runs, and the care taken around a run: a fresh `data/`, the app built
+//! first, and tracked files the chapters edit (`sed -i ... error.rs`) put back afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// Docs that share one `data/` directory, run in this order. Chapters build on each other:
+/// chapter 02 looks at what chapter 01 left.
+pub const GROUPS: &[&[&str]] = &[
+    &["README.md"],
+    &[
+        "walkthrough/README.md",
+        "walkthrough/01-monolith.md",
+        "walkthrough/02-split.md",
+        "walkthrough/03-mesh.md",
+    ],
+];
+
+/// The groups to run for the files asked for (all of them when none): a chapter brings the
+/// chapters before it, whose state it starts from.
+pub fn select(asked: &[PathBuf]) -> Result<Vec<Vec<&'static str>>> {
+    if asked.is_empty() {
+        return Ok(GROUPS.iter().map(|group| group.to_vec()).collect());
+    }
+    let mut selected = Vec::new();
+    for group in GROUPS {
+        let last = group
+            .iter()
+            .rposition(|doc| asked.iter().any(|a| same_doc(a, doc)));
+        if let Some(last) = last {
+            selected.push(group[..=last].to_vec());
+        }
+    }
+    for asked_doc in asked {
+        if !GROUPS
+            .iter()
+            .flat_map(|g| g.iter())
+            .any(|doc| same_doc(asked_doc, doc))
+        {
+            let known: Vec<&str> = GROUPS.iter().flat_map(|g| g.iter().copied()).collect();
+            bail!(
+                "{} is not a checked doc (checked: {})",
+                asked_doc.display(),
+                known.join(", ")
+            );
+        }
+    }
+    Ok(selected)
+}
+
+fn same_doc(asked: &Path, doc: &str) -> bool {
+    let asked = asked.to_string_lossy();
+    let asked = asked.trim_start_matches("./");
+    asked == doc
+}
+
+/// Refuses to run over a `data/` that exists: the docs start from a fresh one, and the check
+/// never deletes what it did not make.
+pub fn require_no_data(root: &Path) -> Result<()> {
+    let data = root.join("data");
+    if data.exists() {
+        bail!(
+            "{} exists: the docs start from a fresh data directory, and the check does not delete \
+             yours. Stop any stack that uses it, move it away (`mv data data.mine`) and run again.",
+            data.display()
+        );
+    }
+    Ok(())
+}
+
+/// Removes the `data/` a group made, so the next group starts fresh.
+pub fn remove_data(root: &Path) -> Result<()> {
+    let data = root.join("data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data)
+            .with_context(|| format!("cannot remove {}", data.display()))?;
+    }
+    Ok(())
+}
+
+/// Tracked files with changes not committed, as `git status` lists them.
+pub fn changed_files(root: &Path) -> Result<Vec<String>> {
+    let output = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .current_dir(root)
+        .output()
+        .context("cannot run git status")?;
+    if !output.status.success() {
+        bail!(
+            "git status failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.get(3..).map(str::to_string))
+        .collect())
+}
+
+/// Puts back the tracked files a run changed that were clean before it; returns their names.
+pub fn restore_changed(root: &Path, before: &[String]) -> Result<Vec<String>> {
+    let edited: Vec<String> = changed_files(root)?
+        .into_iter()
+        .filter(|file| !before.contains(file))
+        .collect();
+    if !edited.is_empty() {
+        let status = Command::new("git")
+            .arg("checkout")
+            .arg("--")
+            .args(&edited)
+            .current_dir(root)
+            .status()
+            .context("cannot run git checkout")?;
+        if !status.success() {
+            bail!("git checkout of {} failed", edited.join(", "));
+        }
+    }
+    Ok(edited)
+}
+
+/// Builds the app the docs run, so no block waits on a first build.
+pub fn build(root: &Path) -> Result<()> {
+    let status = Command::new("cargo")
+        .args(["build", "--quiet"])
+        .current_dir(root)
+        .status()
+        .context("cannot run cargo build")?;
+    if !status.success() {
+        bail!("cargo build failed");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chapter_brings_the_chapters_before_it() {
+        let groups = select(&[PathBuf::from("walkthrough/02-split.md")]).expect("known");
+        assert_eq!(
+            groups,
+            vec![vec![
+                "walkthrough/README.md",
+                "walkthrough/01-monolith.md",
+                "walkthrough/02-split.md"
+            ]]
+        );
+        assert_eq!(select(&[]).expect("all").len(), 2);
+        assert!(select(&[PathBuf::from("docs/fuzzing.md")]).is_err());
+    }
+}
