@@ -16,7 +16,8 @@ pub enum UpError {
 
     #[error(
         "sailkit is already running from this data directory ({owner}). Stop it with Ctrl-C in \
-         its terminal, or use --data-dir to run a second stack."
+         its terminal, or run a second stack beside it with --data-dir DIR --port-base PORT \
+         (a data directory and ports of its own)."
     )]
     AlreadyRunning {
         /// "pid 1234, front door http://127.0.0.1:9080", as much as the lock file tells.

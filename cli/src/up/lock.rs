@@ -138,6 +138,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("--data-dir"), "{text}");
+        assert!(text.contains("--port-base"), "{text}");
         assert_eq!(holder(dir.path()).expect("readable"), Some(owner));
 
         first.release();

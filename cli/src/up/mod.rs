@@ -57,6 +57,7 @@ pub mod children;
 pub mod console;
 pub mod error;
 pub mod health;
+pub mod in_force;
 pub mod instance;
 pub mod lock;
 pub mod logs;

@@ -92,12 +92,17 @@ pub fn render(stack: &Stack, console: &Console, note: impl Fn(&Instance) -> Stri
             "  {:<24} {:<24} {:<24} pid {}",
             gateway.name, gateway.admin, gateway.url, gateway.pid
         );
-        let _ = writeln!(
-            out,
-            "  It routes with the VirtualServices bound to Gateway {}; until they are applied\n  \
-             (`sailkit apply k8s/networking/bookinfo-gateway.yaml`), it answers 404.",
-            gateway.gateway
-        );
+        // The note only while nothing lets traffic in: with Bookinfo's file applied (now or in
+        // an earlier run), the gateway routes and the note would be wrong.
+        let in_force = super::in_force::resources(&stack.data_dir);
+        if !super::in_force::binds_gateway(&in_force, &gateway.gateway) {
+            let _ = writeln!(
+                out,
+                "  It routes with the VirtualServices bound to Gateway {}; until they are applied\n  \
+                 (`sailkit apply k8s/networking/bookinfo-gateway.yaml`), it answers 404.",
+                gateway.gateway
+            );
+        }
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "  Data directory: {}", stack.data_dir.display());

@@ -39,14 +39,21 @@ impl Directives {
 
     fn parse(words: &str) -> Result<Self, String> {
         let mut directives = Self::default();
-        for word in words.split(',').map(str::trim) {
+        // `skip: why` ends the list: the reason is prose and may hold commas.
+        let words = match words.find("skip") {
+            Some(at) if words[at..].starts_with("skip:") || words[at..].trim() == "skip" => {
+                directives.skip = true;
+                words[..at].trim_end().trim_end_matches(',')
+            }
+            _ => words,
+        };
+        for word in words.split(',').map(str::trim).filter(|w| !w.is_empty()) {
             match word {
                 "first terminal" => directives.first_terminal = true,
                 "first terminal shows" => directives.first_terminal_shows = true,
                 "ctrl-c" => directives.ctrl_c = true,
                 "any order" => directives.any_order = true,
                 "numbers vary" => directives.numbers_vary = true,
-                _ if word == "skip" || word.starts_with("skip:") => directives.skip = true,
                 _ if word.starts_with("timeout ") => {
                     let seconds = word["timeout ".len()..].trim();
                     let seconds = seconds.parse().map_err(|_| {

@@ -9,10 +9,10 @@ use tokio::sync::oneshot;
 use super::super::children::{Children, Group};
 use super::super::error::UpError;
 use super::super::instance::Shared;
-use super::super::mesh;
 use super::super::sidecar;
 use super::super::signals::{Halt, Signals, or_signal};
 use super::super::{SIDECAR_SUFFIX, log_sink, proxy_env};
+use super::super::{in_force, mesh};
 use super::{Launch, ReadyInstance};
 
 /// The proxies of the mesh, once listening: a sidecar per instance (by its place in the plan)
@@ -184,5 +184,14 @@ pub async fn wait_mesh_ready(
         proxies.sidecars.iter().flatten().count(),
         mesh::config_dir(data_dir).display()
     ));
+    // The folder is kept from one run to the next: say what an earlier run left in force, so
+    // that stars that do not cycle are no surprise.
+    if let Some(kept) = in_force::summary(&in_force::resources(data_dir)) {
+        launch.console.say(&format!(
+            "  in force from an earlier run: {kept} (`sailkit apply --list` lists them; \
+             stop and `rm -rf {}` to start without)",
+            mesh::config_dir(data_dir).display()
+        ));
+    }
     Ok(())
 }
