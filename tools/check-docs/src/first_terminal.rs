@@ -84,15 +84,21 @@ impl FirstTerminal {
         loop {
             let exited = self.child.try_wait().ok().flatten();
             let lines = self.fresh_lines();
-            if let Some((found, end)) = matching::within(expected, &lines, bindings, any_order) {
-                self.consumed += end;
-                return Ok(found);
-            }
-            let reason = match exited {
-                Some(status) => Some(format!("the app ended ({status}) without printing them")),
-                None if start.elapsed() > timeout => {
-                    Some(format!("not printed within {} s", timeout.as_secs()))
+            let missing = match matching::within(expected, &lines, bindings, any_order) {
+                Ok((found, end)) => {
+                    self.consumed += end;
+                    return Ok(found);
                 }
+                Err(missing) => missing,
+            };
+            let reason = match exited {
+                Some(status) => Some(format!(
+                    "the app ended ({status}) without printing `{missing}`"
+                )),
+                None if start.elapsed() > timeout => Some(format!(
+                    "`{missing}` was not printed within {} s",
+                    timeout.as_secs()
+                )),
                 None => None,
             };
             if let Some(reason) = reason {

@@ -44,24 +44,24 @@ pub fn whole(
 ) -> Option<Bindings> {
     if any_order {
         let skips = expected.iter().any(|e| matches!(e, Expected::Skipped));
-        let (found, used) = unordered(expected, actual, bindings)?;
+        let (found, used) = unordered(expected, actual, bindings).ok()?;
         return (skips || used.iter().all(|u| *u)).then_some(found);
     }
     in_order(expected, actual, bindings.clone())
 }
 
-/// `Some((bindings, end))` when the doc's lines appear in `actual`, other lines allowed between;
-/// `end` is the index after the last line used.
+/// `Ok((bindings, end))` when the doc's lines appear in `actual`, other lines allowed between;
+/// `end` is the index after the last line used. `Err` names the first line not found.
 pub fn within(
     expected: &[Expected],
     actual: &[String],
     bindings: &Bindings,
     any_order: bool,
-) -> Option<(Bindings, usize)> {
+) -> Result<(Bindings, usize), String> {
     if any_order {
         let (found, used) = unordered(expected, actual, bindings)?;
         let end = used.iter().rposition(|u| *u).map_or(0, |last| last + 1);
-        return Some((found, end));
+        return Ok((found, end));
     }
     let mut found = bindings.clone();
     let mut next = 0;
@@ -72,11 +72,12 @@ pub fn within(
         let (index, added) = actual[next..]
             .iter()
             .enumerate()
-            .find_map(|(offset, text)| Some((next + offset, pattern.matches(text, &found)?)))?;
+            .find_map(|(offset, text)| Some((next + offset, pattern.matches(text, &found)?)))
+            .ok_or_else(|| pattern.text.clone())?;
         found.extend(added);
         next = index + 1;
     }
-    Some((found, next))
+    Ok((found, next))
 }
 
 /// Ordered matching with `...` as "any number of lines" (backtracking over where each
@@ -99,28 +100,33 @@ fn in_order(expected: &[Expected], actual: &[String], bindings: Bindings) -> Opt
     }
 }
 
-/// Each expected line takes the first printed line it matches that no other line took.
+/// Each expected line takes the first printed line it matches that no other line took. `Err`
+/// names the first expected line left without one.
 fn unordered(
     expected: &[Expected],
     actual: &[String],
     bindings: &Bindings,
-) -> Option<(Bindings, Vec<bool>)> {
+) -> Result<(Bindings, Vec<bool>), String> {
     let mut found = bindings.clone();
     let mut used = vec![false; actual.len()];
     for line in expected {
         let Expected::Line(pattern) = line else {
             continue;
         };
-        let (index, added) = actual.iter().enumerate().find_map(|(index, text)| {
-            if used[index] {
-                return None;
-            }
-            Some((index, pattern.matches(text, &found)?))
-        })?;
+        let (index, added) = actual
+            .iter()
+            .enumerate()
+            .find_map(|(index, text)| {
+                if used[index] {
+                    return None;
+                }
+                Some((index, pattern.matches(text, &found)?))
+            })
+            .ok_or_else(|| pattern.text.clone())?;
         used[index] = true;
         found.extend(added);
     }
-    Some((found, used))
+    Ok((found, used))
 }
 
 /// A unified diff of the doc's lines against the printed ones. Printed lines that match some
@@ -133,18 +139,28 @@ pub fn diff(expected: &[Expected], actual: &[String]) -> String {
             Expected::Skipped => None,
         })
         .collect();
+    // Each doc line stands in for at most one printed line, the first it matches.
+    let patterns: Vec<&LinePattern> = expected
+        .iter()
+        .filter_map(|e| match e {
+            Expected::Line(pattern) => Some(pattern),
+            Expected::Skipped => None,
+        })
+        .collect();
+    let mut taken = vec![false; patterns.len()];
     let printed: Vec<String> = actual
         .iter()
         .map(|line| {
-            expected
-                .iter()
-                .find_map(|e| match e {
-                    Expected::Line(p) if p.matches(line, &Bindings::new()).is_some() => {
-                        Some(p.text.clone())
-                    }
-                    _ => None,
-                })
-                .unwrap_or_else(|| line.clone())
+            let stand_in = (0..patterns.len()).find(|&index| {
+                !taken[index] && patterns[index].matches(line, &Bindings::new()).is_some()
+            });
+            match stand_in {
+                Some(index) => {
+                    taken[index] = true;
+                    patterns[index].text.clone()
+                }
+                None => line.clone(),
+            }
         })
         .collect();
     let doc_text = shown.join("\n") + "\n";
@@ -227,7 +243,10 @@ mod tests {
         let (bound, end) = within(&doc, &run, &Bindings::new(), false).expect("found");
         assert_eq!(end, 4);
         assert_eq!(bound.get("5678").map(String::as_str), Some("99"));
-        assert!(within(&doc, &run[..3], &Bindings::new(), false).is_none());
+        assert_eq!(
+            within(&doc, &run[..3], &Bindings::new(), false).map(|_| ()),
+            Err("✔ back (pid 5678)".to_string())
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! - runs of spaces match any run of spaces (column widths follow the values).
 //!
 //! Addresses (`127.0.0.1`) and versions (`v0.1.0`) stay exact; small whole numbers (status codes,
-//! counts) stay exact unless the block says `numbers vary`.
+//! counts) stay exact unless the block says `numbers vary`, where every whole number matches
+//! any and none binds.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -50,10 +51,12 @@ pub struct LinePattern {
 
 impl LinePattern {
     /// The pattern for `text`. With `numbers_vary`, every whole number matches any whole number
-    /// (and only numbers of four digits or more bind).
+    /// and none binds.
     pub fn new(text: &str, numbers_vary: bool) -> Self {
         let text = text.trim_end();
-        let mut pattern = String::from("^");
+        // Leading spaces are free too: `ps` right-aligns its pid column, so a shorter pid
+        // than the doc's starts the line with a space.
+        let mut pattern = String::from("^ *");
         let mut captures = Vec::new();
         let mut last = 0;
         for token in TOKENS.captures_iter(text) {
@@ -72,7 +75,9 @@ impl LinePattern {
             } else if token.name("decimal").is_some() {
                 pattern.push_str(r"\d+(?:\.\d+)?");
             } else if token.name("whole").is_some() {
-                let binds = found.len() >= 4;
+                // In a `numbers vary` block nothing binds: the same number of the doc may
+                // stand for different values there (two 3000 ms durations, 3000 and 3001).
+                let binds = found.len() >= 4 && !numbers_vary;
                 if binds || numbers_vary {
                     pattern.push_str(r"(\d+)");
                     captures.push((found.to_string(), binds));
@@ -80,7 +85,7 @@ impl LinePattern {
                     pattern.push_str(found);
                 }
             } else if whole_match.start() == 0 {
-                pattern.push_str(" *");
+                // Already allowed by the `^ *` above.
             } else {
                 pattern.push_str(" +");
             }
@@ -122,13 +127,33 @@ pub fn normalise(line: &str, root: &str) -> String {
     static ANSI: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\x1b\[[0-9;?]*[A-Za-z]").expect("valid"));
     let line = ANSI.replace_all(line, "");
-    let line = line.replace('\r', "");
+    let line = expand_tabs(&line.replace('\r', ""));
     let line = if root.is_empty() {
         line
     } else {
         line.replace(root, crate::DOC_ROOT)
     };
     line.trim_end().to_string()
+}
+
+/// Tabs as a terminal shows them, with stops every 8 columns (`ls -C` aligns with tabs).
+fn expand_tabs(line: &str) -> String {
+    if !line.contains('\t') {
+        return line.to_string();
+    }
+    let mut expanded = String::with_capacity(line.len() + 16);
+    let mut column = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let next_stop = (column / 8 + 1) * 8;
+            expanded.extend(std::iter::repeat_n(' ', next_stop - column));
+            column = next_stop;
+        } else {
+            expanded.push(c);
+            column += 1;
+        }
+    }
+    expanded
 }
 
 /// `command` with every bound number of the doc replaced by the value the run printed, so
@@ -198,6 +223,15 @@ mod tests {
         assert!(
             counts
                 .matches("Code 503 : 17 (56.7 %)", &Bindings::new())
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_shorter_pid_in_a_right_aligned_column_matches() {
+        let row = LinePattern::new("10978 10412 target/debug/sailkit up", false);
+        assert!(
+            row.matches(" 5027   912 target/debug/sailkit up", &Bindings::new())
                 .is_some()
         );
     }

@@ -13,6 +13,9 @@ use crate::matching::{self, Expected};
 use crate::pattern::{self, Bindings};
 use crate::shell::Shell;
 
+/// The pause before each command of the second terminal.
+const READER_PAUSE: Duration = Duration::from_millis(250);
+
 /// How long a command may run before it counts as hung.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -237,6 +240,10 @@ impl Terminals {
         let text = pattern::substitute(&command.text, bindings);
         let location = format!("{name}:{}", command.line);
         progress(&location, &text);
+        // A reader takes a moment between two commands; without it, a command would run
+        // sooner than anyone could type it (and before a sidecar's access log line, written
+        // within a tenth of a second of the response, reaches its file).
+        std::thread::sleep(READER_PAUSE);
         let ran = self
             .shell
             .run(&text, COMMAND_TIMEOUT)
