@@ -34,6 +34,7 @@ pub mod load;
 pub mod model;
 pub mod table;
 pub mod validate;
+pub mod version;
 mod yaml;
 
 pub use diagnostics::{Diagnostic, Severity, has_errors};
@@ -45,4 +46,5 @@ pub use table::{
     ResolvedPolicy, RetryPolicy, RouteDecision, RouteTable, WeightedDestination, compile,
     compile_in, roll_hits,
 };
+pub use version::config_version;
 pub use yaml::Position;

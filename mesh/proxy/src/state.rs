@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use mesh_config::{Loaded, RouteTable};
-use sha2::{Digest, Sha256};
 
 use crate::registry::Registry;
 use crate::settings::Settings;
@@ -205,23 +204,9 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The version of a set of config files: the first 16 hex digits of the SHA-256 of each file's
-/// name and bytes, in load order. Equal versions mean the same files with the same contents,
-/// whoever computes it (the sidecar after loading, `sailkit apply` after writing).
-pub fn config_version<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
-    let mut digest = Sha256::new();
-    for (name, bytes) in files {
-        // Lengths first, so that no two different sets can give the same stream of bytes.
-        digest.update((name.len() as u64).to_le_bytes());
-        digest.update(name.as_bytes());
-        digest.update((bytes.len() as u64).to_le_bytes());
-        digest.update(bytes);
-    }
-    digest.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+/// The version of a set of config files ([`mesh_config::config_version`]): equal versions
+/// mean the same files with the same contents, whoever computes it.
+pub use mesh_config::config_version;
 
 /// Read the registry file; on error keep the previous registry and say why.
 pub fn reload_registry(settings: &Settings, shared: &Shared) {
