@@ -1,0 +1,81 @@
+//! Polling the folder: reload it when a file comes, goes or changes.
+//!
+//! Every 500 ms the loop takes a fingerprint of the folder (the YAML files' names, sizes and
+//! modification times) and reloads when it differs from the last one, as the sidecars do with
+//! their folder (`mesh/proxy/src/watch.rs`). Polling works everywhere: editors that replace
+//! files, bind mounts, network file systems. The reload runs on tokio's blocking pool, since
+//! parsing a large file takes a while.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use super::load::config_files;
+use super::{ConfigState, Loader};
+use crate::control_plane::ControlPlane;
+
+/// How often the folder is checked.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// What identifies one version of the folder's files.
+pub type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+
+/// The folder's fingerprint now (empty without a folder, or when it cannot be listed).
+pub fn fingerprint(dir: Option<&Path>) -> Fingerprint {
+    let Some(files) = dir.and_then(|dir| config_files(dir).ok()) else {
+        return Vec::new();
+    };
+    files
+        .into_iter()
+        .map(|(_, path)| {
+            let meta = std::fs::metadata(&path).ok();
+            let size = meta.as_ref().map_or(0, |m| m.len());
+            let modified = meta.and_then(|m| m.modified().ok());
+            (path, size, modified)
+        })
+        .collect()
+}
+
+/// Loads the folder on the blocking pool; gives the loader back with what it read.
+pub async fn load_off_the_runtime(mut loader: Loader) -> anyhow::Result<(Loader, ConfigState)> {
+    let loaded = tokio::task::spawn_blocking(move || {
+        let state = loader.load();
+        (loader, state)
+    })
+    .await?;
+    Ok(loaded)
+}
+
+/// Reloads the folder whenever its fingerprint changes, until `shutdown`. `seen` is the
+/// fingerprint taken before the first load, so a change made during that load is not missed.
+pub async fn run(
+    mut loader: Loader,
+    dir: Option<PathBuf>,
+    mut seen: Fingerprint,
+    control: Arc<ControlPlane>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(POLL_INTERVAL) => {}
+        }
+        let now = fingerprint(dir.as_deref());
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match load_off_the_runtime(loader).await {
+            Ok((back, state)) => {
+                loader = back;
+                control.set_config(state);
+            }
+            Err(error) => {
+                tracing::error!(%error, "the config reload failed; the config in force stays");
+                return;
+            }
+        }
+    }
+}

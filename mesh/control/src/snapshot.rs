@@ -1,0 +1,93 @@
+//! Building a snapshot: the config in force and the services, named by a version.
+//!
+//! The version is a hash of the content (the config version, then every endpoint: its service,
+//! address, labels and proxy id), so the same content always has the same version: a proxy
+//! that reconnects can tell it already has what it is sent, and the publisher can tell that a
+//! burst of changes ended where it started and push nothing.
+
+use mesh_api::v1::{Service, Snapshot};
+use sha2::{Digest, Sha256};
+
+use crate::config_source::ConfigState;
+
+/// The snapshot of `config` and `services` (both already sorted by name).
+pub fn build(config: &ConfigState, services: Vec<Service>) -> Snapshot {
+    Snapshot {
+        version: version(&config.config_version, &services),
+        config: config.files.clone(),
+        services,
+        config_version: config.config_version.clone(),
+    }
+}
+
+/// 16 hex digits of a SHA-256 over the config version and the endpoints. Every string goes in
+/// after its length, so that no two different contents can give the same stream of bytes.
+pub fn version(config_version: &str, services: &[Service]) -> String {
+    let mut digest = Sha256::new();
+    let mut add = |text: &str| {
+        digest.update((text.len() as u64).to_le_bytes());
+        digest.update(text.as_bytes());
+    };
+    add(config_version);
+    for service in services {
+        add(&service.name);
+        for endpoint in &service.endpoints {
+            add(&endpoint.address);
+            add(&endpoint.proxy_id);
+            // A protobuf map has no order: hash the labels sorted.
+            let mut labels: Vec<(&String, &String)> = endpoint.labels.iter().collect();
+            labels.sort();
+            for (key, value) in labels {
+                add(key);
+                add(value);
+            }
+        }
+    }
+    digest.finalize()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use mesh_api::v1::Endpoint;
+
+    use super::*;
+
+    fn reviews(labels: &[(&str, &str)]) -> Vec<Service> {
+        let labels: HashMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        vec![Service {
+            name: "reviews".to_owned(),
+            endpoints: vec![Endpoint {
+                address: "127.0.0.1:9080".to_owned(),
+                labels,
+                proxy_id: "reviews-v1".to_owned(),
+            }],
+        }]
+    }
+
+    #[test]
+    fn the_same_content_has_the_same_version_and_any_difference_another() {
+        let one = version("c1", &reviews(&[("app", "reviews"), ("version", "v1")]));
+        assert_eq!(one.len(), 16);
+        assert_eq!(
+            one,
+            version("c1", &reviews(&[("version", "v1"), ("app", "reviews")]))
+        );
+        assert_ne!(
+            one,
+            version("c2", &reviews(&[("app", "reviews"), ("version", "v1")]))
+        );
+        assert_ne!(
+            one,
+            version("c1", &reviews(&[("app", "reviews"), ("version", "v2")]))
+        );
+        assert_ne!(one, version("c1", &[]));
+    }
+}
