@@ -7,6 +7,9 @@ use std::time::Duration;
 use clap::Parser;
 use listener::Limits;
 
+/// The flags of the file source of config, which `--control-plane` replaces.
+const FILE_SOURCES: [&str; 2] = ["config_dir", "registry"];
+
 /// Everything the proxy is told at start.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -18,8 +21,53 @@ pub struct Settings {
     #[arg(long, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
     /// Workload registry JSON (services, endpoint addresses, labels), re-read when it changes.
-    #[arg(long, value_name = "FILE")]
+    /// Required unless `--control-plane` is given.
+    // Empty (and unused) with `--control-plane`: the field stays a plain path for callers.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "control_plane",
+        default_value = "",
+        hide_default_value = true,
+        value_parser = registry_path
+    )]
     pub registry: PathBuf,
+    /// Take the config and the endpoints from the control plane at URL
+    /// (`http://127.0.0.1:15010`) instead of files: one source of config at a time, so not
+    /// with `--config-dir` or `--registry`.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with_all = FILE_SOURCES,
+        value_parser = control_plane_url
+    )]
+    pub control_plane: Option<String>,
+    /// With `--control-plane`: this proxy's unique id (`reviews-v2`). Default: the `app` and
+    /// `version` labels joined by `-`, when both are given.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "control_plane",
+        conflicts_with_all = FILE_SOURCES
+    )]
+    pub proxy_id: Option<String>,
+    /// With `--control-plane`: the service this workload is an instance of. Default: the `app`
+    /// label (none for a gateway, which no one calls through the mesh).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "control_plane",
+        conflicts_with_all = FILE_SOURCES
+    )]
+    pub service: Option<String>,
+    /// With `--control-plane`: the workload's service account (`bookinfo-reviews`).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "control_plane",
+        conflicts_with_all = FILE_SOURCES
+    )]
+    pub service_account: Option<String>,
     /// Outbound listener: the application's `HTTP_PROXY`. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15001")]
     pub outbound: SocketAddr,
@@ -132,6 +180,40 @@ impl Settings {
         self.connections.limits()
     }
 
+    /// With `--control-plane`, the proxy's id: `--proxy-id`, else `app-version` from the
+    /// labels; an error that says what to give when neither is there.
+    pub fn proxy_id(&self) -> Result<String, String> {
+        if let Some(id) = &self.proxy_id {
+            return Ok(id.clone());
+        }
+        match (self.label("app"), self.label("version")) {
+            (Some(app), Some(version)) => Ok(format!("{app}-{version}")),
+            _ => Err(
+                "--control-plane needs --proxy-id ID, or the labels `app` and `version` \
+                      (--labels app=reviews,version=v2) to make one"
+                    .to_owned(),
+            ),
+        }
+    }
+
+    /// With `--control-plane`, the service this workload serves: `--service`, else the `app`
+    /// label, else none (a gateway).
+    pub fn service(&self) -> String {
+        self.service
+            .clone()
+            .or_else(|| self.label("app").map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The value of a `--label`; the last one wins, as in [`crate::Proxy::labels`].
+    fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The async runtime these settings ask for: single-threaded with `--workers 1`.
     pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
         let mut builder = if self.workers == 1 {
@@ -143,6 +225,25 @@ impl Settings {
         };
         builder.enable_all().build()
     }
+}
+
+/// `--registry`: any path. Its hidden default, empty, stands for "no file" (with
+/// `--control-plane`).
+fn registry_path(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
+}
+
+/// `--control-plane`: an `http://` URL with a host, checked here so a typo is a usage error.
+fn control_plane_url(text: &str) -> Result<String, String> {
+    let uri: http::Uri = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not a URL (example: http://127.0.0.1:15010): {e}"))?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        return Err(format!(
+            "`{text}` is not an http:// URL with a host (example: http://127.0.0.1:15010)"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// The longest label name or value Kubernetes accepts.
@@ -252,6 +353,63 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn the_config_comes_from_files_or_from_the_control_plane_never_both() {
+        let parse = |args: &[&str]| {
+            Settings::try_parse_from(std::iter::once("mesh-proxy").chain(args.iter().copied()))
+                .map_err(|e| e.to_string())
+        };
+        let url = "http://127.0.0.1:15010";
+        let control = parse(&["--control-plane", url]).expect("--control-plane alone");
+        assert_eq!(control.control_plane.as_deref(), Some(url));
+        assert_eq!(control.registry, std::path::PathBuf::new());
+        for other in [["--registry", "r.json"], ["--config-dir", "networking"]] {
+            let error = parse(&["--control-plane", url, other[0], other[1]]).expect_err("both");
+            assert!(error.contains("cannot be used with"), "{error}");
+        }
+        let error = parse(&[]).expect_err("no source");
+        assert!(error.contains("--registry"), "{error}");
+        // The control plane's flags mean nothing with files.
+        for flag in ["--proxy-id", "--service", "--service-account"] {
+            let error = parse(&[flag, "x"]).expect_err(flag);
+            assert!(error.contains("--control-plane"), "{flag}: {error}");
+            assert!(
+                parse(&["--registry", "r.json", flag, "x"]).is_err(),
+                "{flag}"
+            );
+        }
+        for bad in ["127.0.0.1:15010", "https://cp:15010", "http://"] {
+            let error = parse(&["--control-plane", bad]).expect_err(bad);
+            assert!(error.contains("http://"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_proxy_id_and_service_default_to_the_labels() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["mesh-proxy", "--control-plane", "http://127.0.0.1:15010"];
+            all.extend_from_slice(args);
+            Settings::try_parse_from(all).expect("valid")
+        };
+        let sidecar = parse(&["--labels", "app=reviews,version=v2"]);
+        assert_eq!(sidecar.proxy_id().as_deref(), Ok("reviews-v2"));
+        assert_eq!(sidecar.service(), "reviews");
+        let named = parse(&[
+            "--labels",
+            "app=reviews",
+            "--proxy-id",
+            "r",
+            "--service",
+            "s",
+        ]);
+        assert_eq!(named.proxy_id().as_deref(), Ok("r"));
+        assert_eq!(named.service(), "s");
+        let gateway = parse(&["--labels", "app=reviews"]);
+        let error = gateway.proxy_id().expect_err("no version label");
+        assert!(error.contains("--proxy-id"), "{error}");
+        assert_eq!(parse(&["--proxy-id", "istio-ingressgateway"]).service(), "");
     }
 
     #[test]

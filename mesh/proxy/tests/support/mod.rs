@@ -271,6 +271,42 @@ spec:
     )
 }
 
+/// Run a proxy in-process on these listeners; cancelling the token it returns stops it.
+pub fn spawn(
+    settings: mesh_proxy::Settings,
+    listeners: mesh_proxy::Listeners,
+) -> CancellationToken {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(mesh_proxy::run_with(settings, listeners, shutdown.clone()));
+    shutdown
+}
+
+/// The settings of a proxy listening on `outbound` and `admin`, with the command line's defaults
+/// and no source of config yet (set `config_dir` and `registry`, or `control_plane`).
+pub fn settings(outbound: SocketAddr, admin: SocketAddr) -> mesh_proxy::Settings {
+    mesh_proxy::Settings {
+        config_dir: None,
+        registry: PathBuf::new(),
+        control_plane: None,
+        proxy_id: None,
+        service: None,
+        service_account: None,
+        outbound,
+        admin,
+        inbound: None,
+        app: None,
+        app_addr_file: None,
+        addr_file: None,
+        namespace: "default".to_owned(),
+        labels: Vec::new(),
+        workers: 1,
+        access_log: mesh_proxy::log_buffer::Destination::Stdout,
+        gateway: None,
+        gateway_port: None,
+        connections: Default::default(),
+    }
+}
+
 /// A running proxy with its temporary config directory and registry.
 pub struct Mesh {
     pub dir: tempfile::TempDir,
@@ -361,27 +397,32 @@ impl Mesh {
         let settings = mesh_proxy::Settings {
             config_dir: Some(config_dir.clone()),
             registry: registry.clone(),
-            outbound: outbound_addr,
-            admin: admin_addr,
-            inbound: None,
-            app: None,
-            app_addr_file: None,
-            addr_file: None,
-            namespace: "default".to_owned(),
             labels: labels
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
-            workers: 1,
-            access_log: mesh_proxy::log_buffer::Destination::Stdout,
             gateway: gateway.map(|(name, _)| name.to_owned()),
             gateway_port: gateway.map(|(_, port)| port),
-            connections: Default::default(),
+            ..settings(outbound_addr, admin_addr)
         };
         let shutdown = CancellationToken::new();
         tokio::spawn(mesh_proxy::run(settings, outbound, admin, shutdown.clone()));
+        let mut mesh = Mesh::attach(dir, outbound_addr, admin_addr, shutdown);
+        mesh.config_dir = config_dir;
+        mesh.registry = registry;
+        mesh
+    }
+
+    /// A [`Mesh`] for a proxy already started on `outbound` and `admin`, which `shutdown` stops;
+    /// `dir` is kept until it is dropped.
+    pub fn attach(
+        dir: tempfile::TempDir,
+        outbound: SocketAddr,
+        admin: SocketAddr,
+        shutdown: CancellationToken,
+    ) -> Mesh {
         let client = reqwest::Client::builder()
-            .proxy(reqwest::Proxy::http(format!("http://{outbound_addr}")).expect("proxy url"))
+            .proxy(reqwest::Proxy::http(format!("http://{outbound}")).expect("proxy url"))
             .build()
             .expect("client");
         let direct = reqwest::Client::builder()
@@ -389,11 +430,11 @@ impl Mesh {
             .build()
             .expect("client");
         Mesh {
+            config_dir: dir.path().to_owned(),
+            registry: dir.path().join("registry.json"),
             dir,
-            config_dir,
-            registry,
-            outbound: outbound_addr,
-            admin: admin_addr,
+            outbound,
+            admin,
             client,
             direct,
             shutdown,
@@ -491,29 +532,18 @@ impl InboundProxy {
         let inbound_addr = inbound.local_addr().expect("address");
         let admin_addr = admin.local_addr().expect("address");
         let settings = mesh_proxy::Settings {
-            config_dir: None,
             registry,
-            outbound: outbound.local_addr().expect("address"),
-            admin: admin_addr,
             inbound: Some(inbound_addr),
             app,
             app_addr_file: app_file.clone(),
-            addr_file: None,
-            namespace: "default".to_owned(),
-            labels: Vec::new(),
-            workers: 1,
-            access_log: mesh_proxy::log_buffer::Destination::Stdout,
-            gateway: None,
-            gateway_port: None,
-            connections: Default::default(),
+            ..settings(outbound.local_addr().expect("address"), admin_addr)
         };
-        let shutdown = CancellationToken::new();
         let listeners = mesh_proxy::Listeners {
             outbound,
             admin,
             inbound: Some(inbound),
         };
-        tokio::spawn(mesh_proxy::run_with(settings, listeners, shutdown.clone()));
+        let shutdown = spawn(settings, listeners);
         InboundProxy {
             inbound: inbound_addr,
             admin: admin_addr,
