@@ -1,13 +1,16 @@
 //! The admin listener: what an operator (or the launcher) asks the proxy about itself.
 //!
-//! - `GET /ready`: 200 once a route table and a registry are in force (and, with
-//!   `--app-addr-file`, the application's address is known), else 503 with the reason.
+//! - `GET /ready`: 200 once a route table and a registry are in force (with `--control-plane`:
+//!   once the first snapshot is applied; with `--app-addr-file`: once the application's address
+//!   is known), else 503 with the reason.
 //! - `GET /config_dump`: JSON of what is loaded: files, the latest diagnostics (each
 //!   `file:line:col: severity: path: message`), the `version` of the latest config attempt
 //!   and whether a new one is `loading` (see `state::config_version`), a summary of every
 //!   VirtualService rule, and the registry, the application's address (`app`: `--app` or
 //!   `--app-addr-file`, with the latest read error), and the live `circuit_breakers` (limits and
-//!   use per destination) and `outlier` state (ejected endpoints per destination).
+//!   use per destination) and `outlier` state (ejected endpoints per destination). Its `source`
+//!   says where the config comes from: `{"config_dir", "registry"}` for files, or
+//!   `{"control_plane", "connected", "snapshot_version", "last_error"}` with `--control-plane`.
 //! - `GET /stats`: plain `name value` counters (see `stats`), plus the gauge
 //!   `outlier_ejections_active` (endpoints ejected right now).
 //! - `GET /stats/prometheus`: the same numbers in Prometheus' text format, requests labelled by
@@ -143,8 +146,10 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
             "diagnostics": snapshot.diagnostics,
             "virtual_services": virtual_services,
         },
+        "source": source(settings, snapshot),
         "registry": {
-            "file": settings.registry,
+            // Empty, so null, with `--control-plane`.
+            "file": settings.control_plane.is_none().then_some(&settings.registry),
             "error": snapshot.registry_error,
             "services": snapshot.registry.as_ref().map(|r| &r.services),
         },
@@ -156,6 +161,22 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
         "circuit_breakers": circuit_breakers,
         "outlier": outlier,
     })
+}
+
+/// Where the config comes from: the files, or the control plane and how the link is.
+fn source(settings: &crate::Settings, snapshot: &Snapshot) -> Value {
+    match &settings.control_plane {
+        None => json!({
+            "config_dir": settings.config_dir,
+            "registry": settings.registry,
+        }),
+        Some(url) => json!({
+            "control_plane": url,
+            "connected": snapshot.control.connected,
+            "snapshot_version": snapshot.control.snapshot_version,
+            "last_error": snapshot.control.last_error,
+        }),
+    }
 }
 
 fn rule_summary(rule: &HttpRule) -> Value {

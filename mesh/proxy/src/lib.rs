@@ -16,12 +16,14 @@
 //! - `proxy`: [`Proxy`], what every listener shares, and the start path: [`bind`], [`run`],
 //!   [`run_with`].
 //! - `start`: the start path both binaries share (runtime, bind, run, exit status).
-//! - `settings`: the command line (`--config-dir`, `--registry`, `--outbound`, `--admin`,
-//!   `--label`, ...).
+//! - `settings`: the command line (`--config-dir`, `--registry` or `--control-plane`,
+//!   `--outbound`, `--admin`, `--label`, ...).
 //! - `registry`: the registry file's types (services, endpoints, labels).
 //! - `state`: the immutable [`state::Snapshot`] behind an `ArcSwap`, loaded "last good wins".
 //! - `watch`: polls the config directory, the registry and the application's address file,
 //!   reloads what changed.
+//! - `control`: with `--control-plane`, the config and the endpoints come from the control
+//!   plane over one gRPC stream instead (register, snapshots, ACK/NACK, reconnect).
 //! - `server`: every listener's accept loop (HTTP/1.1 and h2c on one port, head and idle
 //!   timeouts, a connection cap, graceful shutdown), from the shared `listener` crate.
 //! - `outbound`: the outbound side, the whole life of a request in one function.
@@ -45,6 +47,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod control;
 pub mod error;
 pub mod flags;
 pub mod headers;

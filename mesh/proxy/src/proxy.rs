@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::settings::Settings;
-use crate::{admin, inbound, log_buffer, outbound, server, stage, state, stats, watch};
+use crate::{admin, control, inbound, log_buffer, outbound, server, stage, state, stats, watch};
 
 /// Everything the two listeners share.
 pub struct Proxy {
@@ -36,7 +36,8 @@ pub struct Listeners {
     pub inbound: Option<TcpListener>,
 }
 
-/// Load config and registry, then serve the outbound and admin listeners until `shutdown`.
+/// Load config and registry (from files, or from `--control-plane`), then serve the outbound
+/// and admin listeners until `shutdown`.
 /// The listeners' addresses are the caller's business (`main` binds them from [`Settings`]).
 pub async fn run(
     settings: Settings,
@@ -81,8 +82,19 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
         detectors: Default::default(),
         access_log: log_buffer::LogBuffer::new(settings_access_log),
     });
+    // The config comes from one source: the files (watched), or the control plane. The
+    // application's address file is watched either way.
     let watcher = watch::Watcher::start(&proxy);
     tokio::spawn(watcher.run(proxy.clone(), shutdown.clone()));
+    if let Some(url) = proxy.settings.control_plane.clone() {
+        let inbound_addr = inbound.as_ref().and_then(|l| l.local_addr().ok());
+        tokio::spawn(control::run(
+            proxy.clone(),
+            url,
+            inbound_addr,
+            shutdown.clone(),
+        ));
+    }
     let flusher_proxy = proxy.clone();
     let flusher_stop = CancellationToken::new();
     let flusher_stopped = flusher_stop.clone();

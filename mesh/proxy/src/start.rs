@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Settings;
 
-/// Exit status for listeners that cannot be bound or an address file that cannot be written
-/// (EX_USAGE spirit: the operator must fix the invocation, as with a bad command line).
+/// Exit status for listeners that cannot be bound, an address file that cannot be written or a
+/// `--control-plane` proxy with no id (EX_USAGE spirit: the operator must fix the invocation, as with a bad command line).
 pub const EXIT_CONFIG: u8 = 64;
 
 /// Runs a proxy with `settings` until the token handed to `arm_shutdown` is cancelled.
@@ -26,6 +26,13 @@ pub fn start(
     program: &str,
     arm_shutdown: impl FnOnce(CancellationToken),
 ) -> ExitCode {
+    // With `--control-plane` the proxy must be able to say who it is.
+    if settings.control_plane.is_some()
+        && let Err(error) = settings.proxy_id()
+    {
+        eprintln!("{program}: {error}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let runtime = match settings.runtime() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -8,7 +8,9 @@
 //! "Last good" is the rule for bad input: a config set with an error, or a registry that does
 //! not parse, is logged and reported in `/config_dump`, and the previous value stays in force.
 //! The same holds for the application's address file (`--app-addr-file`), whose address the
-//! inbound side reads from the snapshot on every request.
+//! inbound side reads from the snapshot on every request. With `--control-plane` the config and
+//! the registry come in the control plane's snapshots instead (see `control`), under the same
+//! rule: a snapshot that does not build is refused, and the last good one stays.
 //!
 //! Each config attempt is named by its [`config_version`], a digest of the files' names and
 //! bytes. `/config_dump` shows it, so `sailkit apply`, which computes the same digest over the
@@ -64,6 +66,8 @@ pub struct Snapshot {
     pub app: Option<SocketAddr>,
     /// Why the latest read of `--app-addr-file` gave no address, if it did not.
     pub app_error: Option<String>,
+    /// With `--control-plane`: the stream and the last snapshot (see `control`).
+    pub control: crate::control::Status,
 }
 
 impl Snapshot {
@@ -77,8 +81,12 @@ impl Snapshot {
     /// known.
     pub fn not_ready(&self, settings: &Settings) -> Option<String> {
         let mut reasons = Vec::new();
-        if !self.ready() {
-            reasons.push("no valid config or registry loaded yet".to_owned());
+        match (&settings.control_plane, self.ready()) {
+            (_, true) => {}
+            (Some(url), false) => {
+                reasons.push(format!("waiting for the control plane at {url}"));
+            }
+            (None, false) => reasons.push("no valid config or registry loaded yet".to_owned()),
         }
         if let (Some(file), None) = (&settings.app_addr_file, self.app) {
             reasons.push(format!(
@@ -288,11 +296,21 @@ pub fn reload_app(settings: &Settings, shared: &Shared) {
     }
 }
 
-/// Copy the current snapshot, change it, and swap it in. Only the watcher writes, so there is
-/// no lost update between the load and the store.
-fn update(shared: &Shared, change: impl Fn(&mut Snapshot)) {
-    let current = shared.load();
-    let mut next = Snapshot {
+/// Copy the current snapshot, change it, and swap it in. Two tasks may write (with
+/// `--control-plane`, the control client and the watcher of `--app-addr-file`), so this is a
+/// read-copy-update: if the snapshot changed meanwhile, `change` runs again on the newer one and
+/// no update is lost.
+pub fn update(shared: &Shared, change: impl Fn(&mut Snapshot)) {
+    shared.rcu(|current| {
+        let mut next = copy(current);
+        change(&mut next);
+        next
+    });
+}
+
+/// A snapshot with the same values (the tables are shared, not copied).
+fn copy(current: &Snapshot) -> Snapshot {
+    Snapshot {
         routes: current.routes.clone(),
         diagnostics: current.diagnostics.clone(),
         config_rejected: current.config_rejected,
@@ -302,7 +320,6 @@ fn update(shared: &Shared, change: impl Fn(&mut Snapshot)) {
         registry_error: current.registry_error.clone(),
         app: current.app,
         app_error: current.app_error.clone(),
-    };
-    change(&mut next);
-    shared.store(Arc::new(next));
+        control: current.control.clone(),
+    }
 }

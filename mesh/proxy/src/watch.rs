@@ -9,6 +9,9 @@
 //! thread that runs this loop: with `--workers 1` that thread also serves every request, and
 //! a large config (10,000 routes) takes long enough to build that requests would wait for it.
 //! Requests keep the table in force until the new one is swapped in whole (see `state`).
+//!
+//! With `--control-plane` the config and the registry come from the control plane (see
+//! `control`), and only the application's address file is watched here.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,8 +65,10 @@ impl Watcher {
             registry_seen: fingerprint(std::slice::from_ref(&settings.registry)),
             app_seen: fingerprint(settings.app_addr_file.as_slice()),
         };
-        state::reload_config(settings, &proxy.state);
-        state::reload_registry(settings, &proxy.state);
+        if watches_files(settings) {
+            state::reload_config(settings, &proxy.state);
+            state::reload_registry(settings, &proxy.state);
+        }
         state::reload_app(settings, &proxy.state);
         watcher
     }
@@ -76,17 +81,8 @@ impl Watcher {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
             }
-            let config_now = config_fingerprint(settings.config_dir.as_deref());
-            if config_now != self.config_seen {
-                self.config_seen = config_now;
-                reload_config_off_the_request_path(&proxy).await;
-                proxy.stats.config_reloads.increment();
-            }
-            let registry_now = fingerprint(std::slice::from_ref(&settings.registry));
-            if registry_now != self.registry_seen {
-                self.registry_seen = registry_now;
-                state::reload_registry(settings, &proxy.state);
-                proxy.stats.registry_reloads.increment();
+            if watches_files(settings) {
+                self.reload_files(&proxy).await;
             }
             let app_now = fingerprint(settings.app_addr_file.as_slice());
             if app_now != self.app_seen {
@@ -95,10 +91,32 @@ impl Watcher {
             }
         }
     }
+
+    /// Reload the config directory and the registry if they changed.
+    async fn reload_files(&mut self, proxy: &Arc<Proxy>) {
+        let settings = &proxy.settings;
+        let config_now = config_fingerprint(settings.config_dir.as_deref());
+        if config_now != self.config_seen {
+            self.config_seen = config_now;
+            reload_config_off_the_request_path(proxy).await;
+            proxy.stats.config_reloads.increment();
+        }
+        let registry_now = fingerprint(std::slice::from_ref(&settings.registry));
+        if registry_now != self.registry_seen {
+            self.registry_seen = registry_now;
+            state::reload_registry(settings, &proxy.state);
+            proxy.stats.registry_reloads.increment();
+        }
+    }
+}
+
+/// The config directory and the registry file are the source of config (no `--control-plane`).
+fn watches_files(settings: &crate::Settings) -> bool {
+    settings.control_plane.is_none()
 }
 
 /// Load and compile the config directory on the blocking pool, and wait for it there; this
-/// loop is the only writer of the snapshot, so nothing else changes it meanwhile.
+/// loop is the only writer of the config, so nothing else changes it meanwhile.
 async fn reload_config_off_the_request_path(proxy: &Arc<Proxy>) {
     state::mark_config_loading(&proxy.state, true);
     let loader = proxy.clone();

@@ -1,0 +1,180 @@
+//! A snapshot from the control plane turned into the proxy's state, or refused.
+//!
+//! The config files go through the same loader and checks as files read from `--config-dir`
+//! (`mesh_config::load_str`, then `validate::check_set`), so a snapshot means exactly what the
+//! files mean, with the same `file:line:col` diagnostics. The endpoints become a [`Registry`]
+//! as the registry file would. Only when both build is anything swapped in: route table and
+//! registry together, in one update, so no request sees the new routes with the old endpoints.
+//! Otherwise the answer is a NACK that says why, and the last good snapshot stays in force.
+//!
+//! Loading and compiling run on tokio's blocking pool: with `--workers 1` the async thread also
+//! serves every request, and a large config takes long enough to build that they would wait.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use mesh_api::v1::{self, Ack, Nack, ProxyMessage, proxy_message};
+use mesh_config::Loaded;
+
+use crate::Proxy;
+use crate::registry::{Endpoint, Registry, Service};
+use crate::state::{self, Routes};
+
+/// What a snapshot built into, ready to swap in.
+struct Built {
+    routes: Arc<Routes>,
+    registry: Arc<Registry>,
+    /// Every diagnostic (warnings too), for `/config_dump`.
+    diagnostics: Vec<String>,
+}
+
+/// Why a snapshot was refused.
+enum Refused {
+    /// The config has errors: every diagnostic, and the errors alone for the NACK.
+    Config {
+        diagnostics: Vec<String>,
+        errors: Vec<String>,
+    },
+    /// An endpoint does not parse.
+    Registry(String),
+    /// Building stopped (a panic in the loader): a bug, said as such.
+    Failed(String),
+}
+
+impl Refused {
+    /// The NACK's `error`: the errors, one per line.
+    fn message(&self) -> String {
+        match self {
+            Refused::Config { errors, .. } => errors.join("\n"),
+            Refused::Registry(error) | Refused::Failed(error) => error.clone(),
+        }
+    }
+}
+
+/// Build `snapshot`, swap it in if it builds, and return the answer for the control plane.
+pub async fn apply(proxy: &Proxy, snapshot: v1::Snapshot) -> ProxyMessage {
+    let version = snapshot.version.clone();
+    let config_version = snapshot.config_version.clone();
+    let namespace = proxy.settings.namespace.clone();
+    let built = tokio::task::spawn_blocking(move || build(&snapshot, &namespace))
+        .await
+        .unwrap_or_else(|error| Err(Refused::Failed(format!("building failed: {error}"))));
+    proxy.stats.config_reloads.increment();
+    proxy.stats.registry_reloads.increment();
+    match built {
+        Ok(built) => {
+            tracing::info!(
+                %version,
+                %config_version,
+                files = built.routes.files.len(),
+                services = built.registry.services.len(),
+                "snapshot from the control plane applied"
+            );
+            state::update(&proxy.state, |s| {
+                s.routes = Some(built.routes.clone());
+                s.registry = Some(built.registry.clone());
+                s.diagnostics = built.diagnostics.clone();
+                s.config_rejected = false;
+                s.config_version = Some(config_version.clone());
+                s.registry_error = None;
+                s.control.snapshot_version = Some(version.clone());
+                s.control.last_error = None;
+            });
+            ProxyMessage {
+                kind: Some(proxy_message::Kind::Ack(Ack { version })),
+            }
+        }
+        Err(refused) => {
+            let error = refused.message();
+            tracing::error!(
+                %version,
+                "snapshot from the control plane refused; the last good one stays in force:\n\
+                 {error}"
+            );
+            state::update(&proxy.state, |s| {
+                match &refused {
+                    // As a rejected config directory shows in `/config_dump`.
+                    Refused::Config { diagnostics, .. } => {
+                        s.diagnostics = diagnostics.clone();
+                        s.config_rejected = true;
+                        s.config_version = Some(config_version.clone());
+                    }
+                    Refused::Registry(error) => s.registry_error = Some(error.clone()),
+                    Refused::Failed(_) => {}
+                }
+                s.control.last_error = Some(format!("snapshot {version} refused: {error}"));
+            });
+            ProxyMessage {
+                kind: Some(proxy_message::Kind::Nack(Nack { version, error })),
+            }
+        }
+    }
+}
+
+/// Load, check and compile the config, and build the registry (on the blocking pool).
+fn build(snapshot: &v1::Snapshot, namespace: &str) -> Result<Built, Refused> {
+    let mut loaded = Loaded::default();
+    for file in &snapshot.config {
+        let one = mesh_config::load_str(&file.name, &file.yaml);
+        loaded.resources.extend(one.resources);
+        loaded.diagnostics.extend(one.diagnostics);
+    }
+    loaded
+        .diagnostics
+        .extend(mesh_config::validate::check_set(&loaded.resources));
+    let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    if loaded.has_errors() {
+        let errors = loaded.errors().map(ToString::to_string).collect();
+        return Err(Refused::Config {
+            diagnostics,
+            errors,
+        });
+    }
+    let registry = registry(&snapshot.services, namespace).map_err(Refused::Registry)?;
+    let files = snapshot
+        .config
+        .iter()
+        .map(|file| PathBuf::from(&file.name))
+        .collect();
+    let table = mesh_config::compile_in(&loaded.resources, namespace);
+    Ok(Built {
+        routes: Arc::new(Routes::new(table, files)),
+        registry: Arc::new(registry),
+        diagnostics,
+    })
+}
+
+/// The snapshot's services as the registry file would give them.
+fn registry(services: &[v1::Service], namespace: &str) -> Result<Registry, String> {
+    let services = services
+        .iter()
+        .map(|service| {
+            let endpoints = service
+                .endpoints
+                .iter()
+                .map(|endpoint| {
+                    let address: SocketAddr = endpoint.address.parse().map_err(|error| {
+                        format!(
+                            "service `{}`: endpoint `{}` (proxy `{}`) is not IP:PORT: {error}",
+                            service.name, endpoint.address, endpoint.proxy_id
+                        )
+                    })?;
+                    let labels = endpoint.labels.clone().into_iter().collect();
+                    Ok(Endpoint::new(address, labels))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(Service {
+                name: service.name.clone(),
+                endpoints,
+                next: AtomicUsize::new(0),
+                qualified: String::new(),
+                load: Default::default(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut registry = Registry { services };
+    registry.prepare(namespace)?;
+    Ok(registry)
+}

@@ -1,0 +1,280 @@
+//! The proxy with `--control-plane`: it registers with a (fake) control plane, routes with the
+//! snapshots it receives, ACKs or NACKs them, keeps routing when the control plane goes away and
+//! registers again when it comes back. Real servers on `127.0.0.1:0`, the proxy in-process.
+
+#[path = "support/fake_control_plane.rs"]
+mod fake_control_plane;
+mod support;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use fake_control_plane::FakeControlPlane;
+use mesh_api::v1::proxy_message::Kind;
+use mesh_api::v1::{ConfigFile, Endpoint, Register, Service, Snapshot};
+use serde_json::Value;
+use support::{Mesh, scenario, upstream};
+use tokio::net::TcpListener;
+
+const REVIEWS: &str = "http://reviews:9080/reviews/0";
+
+/// Start a sidecar for `productpage-v1` that takes its config from the control plane at `url`,
+/// with an inbound listener in front of `app`. Not ready until a snapshot is applied.
+async fn start_proxy(url: &str, app: SocketAddr) -> (Mesh, SocketAddr) {
+    let bind = || TcpListener::bind("127.0.0.1:0");
+    let (outbound, admin, inbound) = (
+        bind().await.expect("bind"),
+        bind().await.expect("bind"),
+        bind().await.expect("bind"),
+    );
+    let address = |l: &TcpListener| l.local_addr().expect("address");
+    let (outbound_addr, admin_addr, inbound_addr) =
+        (address(&outbound), address(&admin), address(&inbound));
+    let settings = mesh_proxy::Settings {
+        control_plane: Some(url.to_owned()),
+        labels: vec![
+            ("app".to_owned(), "productpage".to_owned()),
+            ("version".to_owned(), "v1".to_owned()),
+        ],
+        inbound: Some(inbound_addr),
+        app: Some(app),
+        ..support::settings(outbound_addr, admin_addr)
+    };
+    let listeners = mesh_proxy::Listeners {
+        outbound,
+        admin,
+        inbound: Some(inbound),
+    };
+    let shutdown = support::spawn(settings, listeners);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mesh = Mesh::attach(dir, outbound_addr, admin_addr, shutdown);
+    (mesh, inbound_addr)
+}
+
+/// A snapshot named `version` with these config files and services (name, [(address,
+/// version label)]).
+fn snapshot(
+    version: &str,
+    files: &[(&str, String)],
+    services: &[(&str, Vec<(SocketAddr, &str)>)],
+) -> Snapshot {
+    Snapshot {
+        version: version.to_owned(),
+        config: files
+            .iter()
+            .map(|(name, yaml)| ConfigFile {
+                name: (*name).to_owned(),
+                yaml: yaml.clone(),
+            })
+            .collect(),
+        services: services
+            .iter()
+            .map(|(name, endpoints)| Service {
+                name: (*name).to_owned(),
+                endpoints: endpoints
+                    .iter()
+                    .map(|(address, label)| Endpoint {
+                        address: address.to_string(),
+                        labels: HashMap::from([
+                            ("app".to_owned(), (*name).to_owned()),
+                            ("version".to_owned(), (*label).to_owned()),
+                        ]),
+                        proxy_id: format!("{name}-{label}"),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        config_version: mesh_config::config_version(
+            files.iter().map(|(name, yaml)| (*name, yaml.as_bytes())),
+        ),
+    }
+}
+
+/// The first Register received.
+async fn registered(fake: &FakeControlPlane) -> Register {
+    fake.wait_for("a Register", |kind| match kind {
+        Kind::Register(register) => Some(register.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// Wait for the ACK of `version`.
+async fn acked(fake: &FakeControlPlane, version: &str) {
+    fake.wait_for(&format!("the ACK of {version}"), |kind| match kind {
+        Kind::Ack(ack) if ack.version == version => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+/// Wait for the NACK of `version`, and return its error.
+async fn nacked(fake: &FakeControlPlane, version: &str) -> String {
+    fake.wait_for(&format!("the NACK of {version}"), |kind| match kind {
+        Kind::Nack(nack) if nack.version == version => Some(nack.error.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// `/config_dump` as JSON.
+async fn config_dump(mesh: &Mesh) -> Value {
+    let (status, body) = mesh.admin_get("/config_dump").await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("config_dump is JSON")
+}
+
+#[tokio::test]
+async fn before_any_snapshot_the_proxy_is_not_ready_and_says_why() {
+    let fake = FakeControlPlane::start().await;
+    let app = upstream("productpage").await;
+    let (mesh, _) = start_proxy(&fake.url(), app.addr).await;
+    registered(&fake).await;
+    let (status, body) = mesh.admin_get("/ready").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains(&format!("waiting for the control plane at {}", fake.url())),
+        "{body}"
+    );
+    let dump = config_dump(&mesh).await;
+    assert_eq!(dump["ready"], false);
+    assert_eq!(dump["source"]["control_plane"], fake.url());
+    assert_eq!(dump["source"]["snapshot_version"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_proxy_registers_then_routes_with_the_snapshot_and_acks_it() {
+    let fake = FakeControlPlane::start().await;
+    let (app, reviews) = (upstream("productpage").await, upstream("reviews-v1").await);
+    let (mesh, inbound) = start_proxy(&fake.url(), app.addr).await;
+
+    let register = registered(&fake).await;
+    assert_eq!(register.proxy_id, "productpage-v1");
+    assert_eq!(register.service, "productpage");
+    assert_eq!(register.namespace, "default");
+    assert_eq!(
+        register.labels.get("app").map(String::as_str),
+        Some("productpage")
+    );
+    assert_eq!(
+        register.labels.get("version").map(String::as_str),
+        Some("v1")
+    );
+    // Peers reach this workload through its inbound listener.
+    assert_eq!(register.address, inbound.to_string());
+
+    let first = snapshot("s1", &[], &[("reviews", vec![(reviews.addr, "v1")])]);
+    let config_version = first.config_version.clone();
+    fake.push(first);
+    acked(&fake, "s1").await;
+    mesh.wait_ready().await;
+    let (status, _, body) = mesh.get(REVIEWS, None).await;
+    assert_eq!((status, body.as_str()), (200, "reviews-v1"));
+
+    let dump = config_dump(&mesh).await;
+    assert_eq!(dump["source"]["connected"], true);
+    assert_eq!(dump["source"]["snapshot_version"], "s1");
+    assert_eq!(dump["source"]["last_error"], Value::Null);
+    // The version a sidecar reading the same files from a folder would show.
+    assert_eq!(dump["config"]["version"], config_version);
+}
+
+#[tokio::test]
+async fn a_virtual_service_in_the_snapshot_routes_by_header_to_a_subset() {
+    let fake = FakeControlPlane::start().await;
+    let app = upstream("productpage").await;
+    let (v1, v2) = (upstream("v1").await, upstream("v2").await);
+    let (mesh, _) = start_proxy(&fake.url(), app.addr).await;
+    fake.push(snapshot(
+        "s1",
+        &[
+            (
+                "destination-rule-all.yaml",
+                scenario("destination-rule-all.yaml"),
+            ),
+            (
+                "virtual-service-reviews-test-v2.yaml",
+                scenario("virtual-service-reviews-test-v2.yaml"),
+            ),
+        ],
+        &[("reviews", vec![(v1.addr, "v1"), (v2.addr, "v2")])],
+    ));
+    acked(&fake, "s1").await;
+    mesh.wait_ready().await;
+    for _ in 0..4 {
+        assert_eq!(mesh.get(REVIEWS, Some("jason")).await.2, "v2");
+        assert_eq!(mesh.get(REVIEWS, None).await.2, "v1");
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_that_does_not_load_is_nacked_with_file_and_line_and_routing_stays() {
+    let fake = FakeControlPlane::start().await;
+    let (app, v1) = (upstream("productpage").await, upstream("v1").await);
+    let (mesh, _) = start_proxy(&fake.url(), app.addr).await;
+    let services = [("reviews", vec![(v1.addr, "v1")])];
+    fake.push(snapshot("s1", &[], &services));
+    acked(&fake, "s1").await;
+
+    let broken = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: [\n";
+    fake.push(snapshot(
+        "s2",
+        &[("broken.yaml", broken.to_owned())],
+        &services,
+    ));
+    let error = nacked(&fake, "s2").await;
+    assert!(error.starts_with("broken.yaml:3:"), "{error}");
+    assert!(error.contains(": error: "), "{error}");
+
+    // The last good snapshot is in force.
+    assert_eq!(mesh.get(REVIEWS, None).await.2, "v1");
+    let dump = config_dump(&mesh).await;
+    assert_eq!(dump["ready"], true);
+    assert_eq!(dump["config"]["rejected"], true);
+    assert_eq!(dump["source"]["snapshot_version"], "s1");
+    let last_error = dump["source"]["last_error"].as_str().unwrap_or_default();
+    assert!(last_error.contains("broken.yaml:"), "{dump:#}");
+
+    // An endpoint that is not IP:PORT is refused too.
+    fake.push(snapshot("s3", &[], &[]));
+    acked(&fake, "s3").await;
+    let mut bad = snapshot("s4", &[], &services);
+    bad.services[0].endpoints[0].address = "reviews.local".to_owned();
+    fake.push(bad);
+    let error = nacked(&fake, "s4").await;
+    assert!(error.contains("`reviews.local`"), "{error}");
+    assert!(error.contains("not IP:PORT"), "{error}");
+}
+
+#[tokio::test]
+async fn without_the_control_plane_the_proxy_keeps_routing_and_comes_back_when_it_does() {
+    let fake = FakeControlPlane::start().await;
+    let (app, v1) = (upstream("productpage").await, upstream("v1").await);
+    let (mesh, _) = start_proxy(&fake.url(), app.addr).await;
+    let first = snapshot("s1", &[], &[("reviews", vec![(v1.addr, "v1")])]);
+    fake.push(first.clone());
+    acked(&fake, "s1").await;
+    mesh.wait_ready().await;
+
+    let addr = fake.addr;
+    fake.stop().await;
+    mesh.wait_for("/config_dump", |_, body| {
+        body.contains(r#""connected": false"#)
+    })
+    .await;
+    let (status, _, body) = mesh.get(REVIEWS, None).await;
+    assert_eq!((status, body.as_str()), (200, "v1"));
+    assert_eq!(mesh.admin_get("/ready").await.0, 200);
+
+    // The control plane restarts on the same port, with a new snapshot.
+    let fake = FakeControlPlane::start_on(addr).await;
+    let v2 = upstream("v2").await;
+    fake.push(snapshot("s2", &[], &[("reviews", vec![(v2.addr, "v2")])]));
+    let register = registered(&fake).await;
+    assert_eq!(register.proxy_id, "productpage-v1");
+    acked(&fake, "s2").await;
+    assert_eq!(mesh.get(REVIEWS, None).await.2, "v2");
+    let dump = config_dump(&mesh).await;
+    assert_eq!(dump["source"]["connected"], true);
+    assert_eq!(dump["source"]["snapshot_version"], "s2");
+}
