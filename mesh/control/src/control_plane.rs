@@ -115,6 +115,18 @@ impl ControlPlane {
         self.snapshots.subscribe()
     }
 
+    /// The snapshot of what is in force at this instant, published or not yet (a stream's
+    /// first message, see `discovery::outbound`).
+    pub fn snapshot_now(&self) -> Arc<Snapshot> {
+        let built = snapshot::build(&self.config(), self.registry.services());
+        let published = self.snapshot();
+        if built.version == published.version {
+            published
+        } else {
+            Arc::new(built)
+        }
+    }
+
     /// Builds the snapshot of what is in force now; publishes it if its version is new.
     /// Returns it when it was published.
     pub fn publish(&self) -> Option<Arc<Snapshot>> {

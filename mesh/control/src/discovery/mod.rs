@@ -5,8 +5,9 @@
 //!    else ends the stream with INVALID_ARGUMENT, and so does an address that does not parse;
 //! 2. the proxy joins the registry, unless `--max-proxies` are connected already
 //!    (RESOURCE_EXHAUSTED); a proxy with the same id on an older stream is replaced;
-//! 3. two halves then run side by side until either ends: [`outbound`] sends the newest
-//!    snapshot, then each newer one; [`inbound`] reads the ACKs, NACKs and new `Register`s;
+//! 3. two halves then run side by side until either ends: [`outbound`] sends the snapshot of
+//!    what is in force (this proxy's endpoint included), then each newer one; [`inbound`] reads
+//!    the ACKs, NACKs and new `Register`s;
 //! 4. when the stream ends, however it ends, the proxy leaves the registry, and the services
 //!    it served lose its endpoint at the next push.
 //!

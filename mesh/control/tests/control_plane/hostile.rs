@@ -1,0 +1,27 @@
+//! Clients that are broken or hostile do not take the control plane down.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use crate::support::{Plane, Proxy, endpoint_ids};
+
+#[tokio::test]
+async fn garbage_bytes_on_the_grpc_port_do_not_stop_the_server() {
+    let plane = Plane::start(&[], &[]).await;
+    for garbage in [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".as_slice(),
+        b"\x00\x01\x02\x03 not a preface at all \xff\xfe".as_slice(),
+        // A valid HTTP/2 preface, then a frame header that promises more than it sends.
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\x00\x00\x00\x00\x00\x01".as_slice(),
+    ] {
+        let mut socket = TcpStream::connect(plane.grpc).await.expect("connects");
+        socket.write_all(garbage).await.expect("writes");
+        let mut buffer = [0u8; 1024];
+        // The server answers or closes; either way this connection is done.
+        let _ = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buffer)).await;
+    }
+    let (_proxy, snapshot) = Proxy::connect(plane.grpc, "reviews-v1", "127.0.0.1:9001").await;
+    assert_eq!(endpoint_ids(&snapshot, "reviews"), ["reviews-v1"]);
+}

@@ -1,0 +1,9 @@
+//! The control plane as the proxies and the `sailkit` command see it: real gRPC streams and
+//! real HTTP requests to a control plane on port 0, its config in a temporary folder.
+
+mod support;
+
+mod config;
+mod hostile;
+mod status;
+mod streams;
