@@ -25,3 +25,37 @@ async fn garbage_bytes_on_the_grpc_port_do_not_stop_the_server() {
     let (_proxy, snapshot) = Proxy::connect(plane.grpc, "reviews-v1", "127.0.0.1:9001").await;
     assert_eq!(endpoint_ids(&snapshot, "reviews"), ["reviews-v1"]);
 }
+
+#[tokio::test]
+async fn a_proxy_that_never_reads_does_not_hold_up_the_others() {
+    // A file large enough that a few snapshots fill the HTTP/2 windows of a stream not read.
+    let padding = format!("# {}\n", "x".repeat(200));
+    let large = format!("{}{}", crate::support::REVIEWS_V1, padding.repeat(1500));
+    let plane = Plane::start(&[("reviews.yaml", &large)], &["--debounce-ms", "0"]).await;
+    let (_stalled, _) = Proxy::connect(plane.grpc, "stalled", "127.0.0.1:9000").await;
+    let (mut reader, _) = Proxy::connect(plane.grpc, "reviews-v1", "").await;
+
+    // Twenty changes, each pushed at once (no debounce) to both streams.
+    for port in 9001..=9020 {
+        let address = format!("127.0.0.1:{port}");
+        reader.send(crate::support::register(
+            "reviews-v1",
+            "reviews",
+            &address,
+            "v1",
+        ));
+        loop {
+            let snapshot = reader.next().await;
+            let ids = endpoint_ids(&snapshot, "reviews");
+            let has_new_address = snapshot.services[0]
+                .endpoints
+                .iter()
+                .any(|e| e.address == address);
+            if ids.len() == 2 && has_new_address {
+                break;
+            }
+        }
+    }
+    let status = plane.proxy_status().await;
+    assert_eq!(status.proxies.len(), 2, "{status:?}");
+}

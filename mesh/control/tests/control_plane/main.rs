@@ -3,6 +3,7 @@
 
 mod support;
 
+mod binary;
 mod config;
 mod hostile;
 mod status;
