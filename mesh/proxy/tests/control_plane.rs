@@ -13,7 +13,7 @@ use fake_control_plane::FakeControlPlane;
 use mesh_api::v1::proxy_message::Kind;
 use mesh_api::v1::{ConfigFile, Endpoint, Register, Service, Snapshot};
 use serde_json::Value;
-use support::{Mesh, scenario, upstream};
+use support::{App, Mesh, scenario, upstream};
 use tokio::net::TcpListener;
 
 const REVIEWS: &str = "http://reviews:9080/reviews/0";
@@ -21,6 +21,17 @@ const REVIEWS: &str = "http://reviews:9080/reviews/0";
 /// Start a sidecar for `productpage-v1` that takes its config from the control plane at `url`,
 /// with an inbound listener in front of `app`. Not ready until a snapshot is applied.
 async fn start_proxy(url: &str, app: SocketAddr) -> (Mesh, SocketAddr) {
+    start_proxy_for(url, App::At(app)).await
+}
+
+/// [`start_proxy`], the application given by `--app` or by `--app-addr-file` (in the proxy's
+/// temporary folder, `mesh.dir`).
+async fn start_proxy_for(url: &str, app: App) -> (Mesh, SocketAddr) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (app, app_addr_file) = match app {
+        App::At(addr) => (Some(addr), None),
+        App::File(name) => (None, Some(dir.path().join(name))),
+    };
     let bind = || TcpListener::bind("127.0.0.1:0");
     let (outbound, admin, inbound) = (
         bind().await.expect("bind"),
@@ -37,7 +48,8 @@ async fn start_proxy(url: &str, app: SocketAddr) -> (Mesh, SocketAddr) {
             ("version".to_owned(), "v1".to_owned()),
         ],
         inbound: Some(inbound_addr),
-        app: Some(app),
+        app,
+        app_addr_file,
         ..support::settings(outbound_addr, admin_addr)
     };
     let listeners = mesh_proxy::Listeners {
@@ -46,7 +58,6 @@ async fn start_proxy(url: &str, app: SocketAddr) -> (Mesh, SocketAddr) {
         inbound: Some(inbound),
     };
     let shutdown = support::spawn(settings, listeners);
-    let dir = tempfile::tempdir().expect("temp dir");
     let mesh = Mesh::attach(dir, outbound_addr, admin_addr, shutdown);
     (mesh, inbound_addr)
 }
@@ -177,6 +188,41 @@ async fn the_proxy_registers_then_routes_with_the_snapshot_and_acks_it() {
     assert_eq!(dump["source"]["last_error"], Value::Null);
     // The version a sidecar reading the same files from a folder would show.
     assert_eq!(dump["config"]["version"], config_version);
+
+    // The same snapshot again (as after a reconnect) is ACKed again, and changes nothing.
+    fake.push(snapshot(
+        "s1",
+        &[],
+        &[("reviews", vec![(reviews.addr, "v1")])],
+    ));
+    fake.wait_for("a second ACK of s1", |_| {
+        let acks = fake
+            .received()
+            .iter()
+            .filter(|k| matches!(k, Kind::Ack(a) if a.version == "s1"))
+            .count();
+        (acks == 2).then_some(())
+    })
+    .await;
+    assert_eq!(mesh.get(REVIEWS, None).await.2, "reviews-v1");
+}
+
+#[tokio::test]
+async fn the_proxy_registers_again_once_its_application_listens() {
+    let fake = FakeControlPlane::start().await;
+    let (mesh, inbound) = start_proxy_for(&fake.url(), App::File("app.addr")).await;
+    // Known, but not reachable yet: no address.
+    assert_eq!(registered(&fake).await.address, "");
+    let app = upstream("productpage").await;
+    std::fs::write(mesh.dir.path().join("app.addr"), app.addr.to_string()).expect("write");
+    let again = fake
+        .wait_for("a Register with an address", |kind| match kind {
+            Kind::Register(register) if !register.address.is_empty() => Some(register.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(again.address, inbound.to_string());
+    assert_eq!(again.proxy_id, "productpage-v1");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The start path `mesh-proxy` and `sailkit proxy` share (`mesh_proxy::start`), through the
 //! `mesh-proxy` binary: an address that cannot be bound is exit status 64 naming the flag, and
-//! SIGTERM drains the listeners and exits 0.
+//! SIGTERM drains the listeners and exits 0; `--control-plane` with no proxy id, or with
+//! `--registry`, exits 64.
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -67,4 +68,30 @@ fn sigterm_stops_the_binary_with_status_0() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[test]
+fn the_control_plane_as_source_needs_an_id_and_no_files() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mesh-proxy"))
+            .args(["--control-plane", "http://127.0.0.1:1"])
+            .args(["--outbound=127.0.0.1:0", "--admin=127.0.0.1:0"])
+            .args(args)
+            .output()
+            .expect("run mesh-proxy")
+    };
+    let no_id = run(&["--labels", "app=reviews"]);
+    assert_eq!(no_id.status.code(), Some(64), "{no_id:?}");
+    let stderr = String::from_utf8_lossy(&no_id.stderr);
+    assert!(
+        stderr.contains("mesh-proxy: --control-plane needs --proxy-id ID"),
+        "{stderr}"
+    );
+    let both = run(&["--proxy-id", "reviews-v1", "--registry", "registry.json"]);
+    assert_eq!(both.status.code(), Some(64), "{both:?}");
+    let stderr = String::from_utf8_lossy(&both.stderr);
+    assert!(
+        stderr.contains("'--control-plane <URL>' cannot be used with '--registry <FILE>'"),
+        "{stderr}"
+    );
 }

@@ -56,6 +56,13 @@ impl Refused {
 /// Build `snapshot`, swap it in if it builds, and return the answer for the control plane.
 pub async fn apply(proxy: &Proxy, snapshot: v1::Snapshot) -> ProxyMessage {
     let version = snapshot.version.clone();
+    // A new stream starts with the current snapshot, often the one in force already: the same
+    // version is the same content, so there is nothing to build (and the live counters of the
+    // endpoints are kept).
+    if proxy.state.load().control.snapshot_version.as_ref() == Some(&version) {
+        tracing::debug!(%version, "snapshot already in force");
+        return ack(version);
+    }
     let config_version = snapshot.config_version.clone();
     let namespace = proxy.settings.namespace.clone();
     let built = tokio::task::spawn_blocking(move || build(&snapshot, &namespace))
@@ -82,9 +89,7 @@ pub async fn apply(proxy: &Proxy, snapshot: v1::Snapshot) -> ProxyMessage {
                 s.control.snapshot_version = Some(version.clone());
                 s.control.last_error = None;
             });
-            ProxyMessage {
-                kind: Some(proxy_message::Kind::Ack(Ack { version })),
-            }
+            ack(version)
         }
         Err(refused) => {
             let error = refused.message();
@@ -110,6 +115,12 @@ pub async fn apply(proxy: &Proxy, snapshot: v1::Snapshot) -> ProxyMessage {
                 kind: Some(proxy_message::Kind::Nack(Nack { version, error })),
             }
         }
+    }
+}
+
+fn ack(version: String) -> ProxyMessage {
+    ProxyMessage {
+        kind: Some(proxy_message::Kind::Ack(Ack { version })),
     }
 }
 
