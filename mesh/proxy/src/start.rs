@@ -20,7 +20,9 @@ pub const EXIT_CONFIG: u8 = 64;
 /// Runs a proxy with `settings` until the token handed to `arm_shutdown` is cancelled.
 ///
 /// `program` prefixes the messages printed to stderr. `arm_shutdown` is called inside the
-/// runtime, once the listeners are bound, so it may spawn the task that waits for a signal.
+/// runtime, before the listeners are bound and `--addr-file` is written, so it may spawn the
+/// task that waits for a signal: a launcher that reads the file and sends SIGTERM at once finds
+/// the signal handled.
 pub fn start(
     settings: Settings,
     program: &str,
@@ -41,6 +43,8 @@ pub fn start(
         }
     };
     let code = runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        arm_shutdown(shutdown.clone());
         let listeners = match crate::bind(&settings).await {
             Ok(listeners) => listeners,
             Err(error) => {
@@ -48,8 +52,6 @@ pub fn start(
                 return ExitCode::from(EXIT_CONFIG);
             }
         };
-        let shutdown = CancellationToken::new();
-        arm_shutdown(shutdown.clone());
         crate::run_with(settings, listeners, shutdown).await;
         ExitCode::SUCCESS
     });
@@ -60,24 +62,37 @@ pub fn start(
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM. Call it inside the runtime.
+///
+/// The handlers are installed here, before this returns, not in the task that waits: until a
+/// handler is installed the signal's default action applies, and SIGTERM would kill the proxy
+/// instead of draining it.
 pub fn stop_on_signal(shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            if let Ok(mut term) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        tokio::spawn(async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            } else {
-                let _ = ctrl_c.await;
+                (Ok(mut only), Err(_)) | (Err(_), Ok(mut only)) => {
+                    only.recv().await;
+                }
+                (Err(_), Err(_)) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+            shutdown.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
         shutdown.cancel();
     });
 }
