@@ -58,6 +58,14 @@ pub enum Command {
     /// mesh of a running `sailkit up`; `--list` shows what is in force.
     #[command(after_help = APPLY_AFTER_HELP)]
     Apply(ApplyArgs),
+    /// Run the mesh's control plane (`mesh-control`, same flags): what `sailkit up
+    /// --control-plane` starts first, and every proxy connects to.
+    // Boxed, like `Proxy`.
+    Control(Box<mesh_control::Settings>),
+    /// List the proxies connected to the control plane, the config version each has, and
+    /// whether it is in sync (SYNCED, STALE, or NACKED with the error), like `istioctl
+    /// proxy-status`.
+    ProxyStatus(crate::proxy_status::ProxyStatusArgs),
 }
 
 const APPLY_AFTER_HELP: &str = "\
@@ -157,6 +165,12 @@ pub struct UpArgs {
     /// 40 % of the pages per second (docs/benchmarks.md).
     #[arg(long, conflicts_with = "no_mesh")]
     pub inbound: bool,
+
+    /// Run the mesh's control plane (`sailkit control`, on PORT+9) and connect every proxy to
+    /// it: the proxies register their workloads and get the routing of <data-dir>/mesh/config
+    /// from it over gRPC, instead of each reading the folder and a registry file.
+    #[arg(long, conflicts_with = "no_mesh")]
+    pub control_plane: bool,
 
     /// Also start this instance, `<service>-<version>` (repeatable): a ratings variant that
     /// misbehaves on purpose (ratings-v-faulty, -v-delayed, -v-unavailable, -v-unhealthy), for

@@ -29,7 +29,9 @@
 
 pub mod apply;
 pub mod cli;
+pub mod control;
 pub mod proxy;
+pub mod proxy_status;
 pub mod service_proxy;
 pub mod services;
 pub mod status;
@@ -53,5 +55,7 @@ pub fn main() -> ExitCode {
         Some(Command::Load(args)) => sailkit_load::main(*args),
         Some(Command::Proxy(settings)) => proxy::main(*settings),
         Some(Command::Apply(args)) => apply::main(args),
+        Some(Command::Control(settings)) => control::main(*settings),
+        Some(Command::ProxyStatus(args)) => proxy_status::main(args),
     }
 }

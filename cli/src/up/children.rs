@@ -19,6 +19,8 @@ pub struct Children {
     pub instances: Group,
     /// The sidecars and the ingress gateway.
     pub sidecars: Group,
+    /// The control plane (`--control-plane`): stopped last, after every proxy.
+    pub control: Group,
     stopped: bool,
 }
 
@@ -44,6 +46,7 @@ impl Children {
         self.vips.stop.cancel();
         self.instances.stop_all().await;
         self.sidecars.stop_all().await;
+        self.control.stop_all().await;
         while self.vips.tasks.join_next().await.is_some() {}
         self.stopped = true;
     }
@@ -55,6 +58,7 @@ impl Drop for Children {
             self.vips.stop.cancel();
             self.instances.stop.cancel();
             self.sidecars.stop.cancel();
+            self.control.stop.cancel();
         }
     }
 }

@@ -114,21 +114,48 @@ pub fn prepare(data_dir: &Path) -> std::io::Result<()> {
 /// workload's labels, `app` and `version`, as Kubernetes gives them to a pod: a VirtualService's
 /// `match[].sourceLabels` selects calls by who makes them.
 pub fn sidecar_args(
-    data_dir: &Path,
+    source: &Source,
     addr_file: &Path,
+    instance: &str,
     service: ServiceName,
     version: &str,
 ) -> Vec<String> {
     let labels = format!("app={},version={version}", service.as_str());
-    proxy_args(data_dir, addr_file, &labels)
+    let mut args = proxy_args(source, addr_file, &labels);
+    if let Source::ControlPlane(_) = source {
+        args.extend([
+            "--proxy-id".into(),
+            instance.to_string(),
+            "--service".into(),
+            service.as_str().to_string(),
+        ]);
+    }
+    args
+}
+
+/// Where the proxies of the stack get their routing and endpoints from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The files of the data directory: `mesh/config/` and `mesh/registry.json`.
+    Files { data_dir: PathBuf },
+    /// The control plane at this gRPC address (`sailkit up --control-plane`).
+    ControlPlane(SocketAddr),
 }
 
 /// The command line of the ingress gateway, `sailkit proxy --gateway bookinfo-gateway ...`, but
 /// for the listeners' addresses (see [`super::sidecar`]). It carries the labels Istio's ingress
 /// gateway pods have (`istio=ingressgateway` is what Bookinfo's Gateway selects).
-pub fn gateway_args(data_dir: &Path, addr_file: &Path) -> Vec<String> {
+pub fn gateway_args(source: &Source, addr_file: &Path) -> Vec<String> {
     let labels = format!("app={GATEWAY_WORKLOAD},istio=ingressgateway");
-    let mut args = proxy_args(data_dir, addr_file, &labels);
+    let mut args = proxy_args(source, addr_file, &labels);
+    if let Source::ControlPlane(_) = source {
+        // No service: no one calls the gateway through the mesh.
+        args.extend([
+            "--proxy-id".into(),
+            GATEWAY_WORKLOAD.to_string(),
+            "--service=".into(),
+        ]);
+    }
     args.splice(
         1..1,
         [
@@ -143,19 +170,27 @@ pub fn gateway_args(data_dir: &Path, addr_file: &Path) -> Vec<String> {
 
 /// `proxy` with the mesh's files, the address file and the workload's labels: what every proxy
 /// of the stack is started with.
-fn proxy_args(data_dir: &Path, addr_file: &Path, labels: &str) -> Vec<String> {
+fn proxy_args(source: &Source, addr_file: &Path, labels: &str) -> Vec<String> {
     let path = |p: PathBuf| p.display().to_string();
-    vec![
-        "proxy".into(),
-        "--registry".into(),
-        path(registry_path(data_dir)),
-        "--config-dir".into(),
-        path(config_dir(data_dir)),
+    let mut args = vec!["proxy".to_string()];
+    match source {
+        Source::Files { data_dir } => args.extend([
+            "--registry".into(),
+            path(registry_path(data_dir)),
+            "--config-dir".into(),
+            path(config_dir(data_dir)),
+        ]),
+        Source::ControlPlane(grpc) => {
+            args.extend(["--control-plane".into(), format!("http://{grpc}")]);
+        }
+    }
+    args.extend([
         "--addr-file".into(),
         addr_file.display().to_string(),
         "--labels".into(),
         labels.to_string(),
-    ]
+    ]);
+    args
 }
 
 /// Rewrites an instance's environment to call its peers by name through its sidecar:
@@ -237,20 +272,52 @@ mod tests {
 
     #[test]
     fn a_sidecar_carries_its_workloads_labels() {
+        let files = Source::Files {
+            data_dir: "/d".into(),
+        };
         let args = sidecar_args(
-            Path::new("/d"),
+            &files,
             Path::new("/d/run/x.addr"),
+            "reviews-v2",
             ServiceName::Reviews,
             "v2",
         );
         let labels = args.iter().position(|a| a == "--labels").expect("--labels");
         assert_eq!(args[labels + 1], "app=reviews,version=v2");
         assert_eq!(args[0], "proxy");
+        assert!(!args.iter().any(|a| a == "--control-plane"));
+    }
+
+    #[test]
+    fn with_a_control_plane_a_sidecar_registers_as_its_instance() {
+        let control = Source::ControlPlane("127.0.0.1:9089".parse().expect("addr"));
+        let args = sidecar_args(
+            &control,
+            Path::new("/d/run/x.addr"),
+            "reviews-v2",
+            ServiceName::Reviews,
+            "v2",
+        );
+        let after = |flag: &str| {
+            let at = args.iter().position(|a| a == flag).expect(flag);
+            args[at + 1].clone()
+        };
+        assert_eq!(after("--control-plane"), "http://127.0.0.1:9089");
+        assert_eq!(after("--proxy-id"), "reviews-v2");
+        assert_eq!(after("--service"), "reviews");
+        assert!(
+            !args
+                .iter()
+                .any(|a| a == "--config-dir" || a == "--registry")
+        );
     }
 
     #[test]
     fn the_gateway_serves_bookinfos_gateway_with_istios_labels() {
-        let args = gateway_args(Path::new("/d"), Path::new("/d/run/g.addr"));
+        let files = Source::Files {
+            data_dir: "/d".into(),
+        };
+        let args = gateway_args(&files, Path::new("/d/run/g.addr"));
         let after = |flag: &str| {
             let at = args.iter().position(|a| a == flag).expect(flag);
             args[at + 1].clone()

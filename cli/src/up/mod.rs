@@ -55,6 +55,7 @@
 
 pub mod children;
 pub mod console;
+pub mod control;
 pub mod error;
 pub mod health;
 pub mod in_force;

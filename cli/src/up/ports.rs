@@ -17,6 +17,8 @@ use crate::services::ServiceName;
 const INSTANCE_OFFSET: u16 = 20;
 /// The ingress gateway is this far above the base: 9080 + 8 = 9088.
 const GATEWAY_OFFSET: u16 = 8;
+/// The control plane's gRPC port (`--control-plane`) is this far above: 9080 + 9 = 9089.
+const CONTROL_OFFSET: u16 = 9;
 
 /// The ports of one stack.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +55,11 @@ impl PortPlan {
     /// The port of the ingress gateway (with the mesh).
     pub fn gateway(&self) -> u16 {
         self.offset(GATEWAY_OFFSET)
+    }
+
+    /// The control plane's gRPC port (with `--control-plane`).
+    pub fn control_plane(&self) -> u16 {
+        self.offset(CONTROL_OFFSET)
     }
 
     /// The port of the `index`-th instance, in plan order.

@@ -96,9 +96,12 @@ pub struct SidecarConfig {
     pub outbound_port: u16,
     /// Every flag but the listeners' addresses, which [`run`] adds (see [`mesh::sidecar_args`]).
     pub args: Vec<String>,
-    /// The instance's address file (its `SAILKIT_ADDR_FILE`): with it, the sidecar also has an
-    /// inbound listener in front of the instance (`--inbound`, `--app-addr-file`).
+    /// The instance's address file (its `SAILKIT_ADDR_FILE`): where the sidecar learns its
+    /// instance's address, for its inbound listener or for its registration with the control
+    /// plane (`--app-addr-file`).
     pub app_addr_file: Option<PathBuf>,
+    /// An inbound listener in front of the instance (`--inbound`; needs `app_addr_file`).
+    pub inbound: bool,
     pub env: Vec<(String, String)>,
     pub addr_file: PathBuf,
     pub sink: LogSink,
@@ -276,6 +279,7 @@ impl Supervised for Sidecar {
 /// front of it too.
 fn listen_args(
     app_addr_file: Option<&Path>,
+    inbound_listener: bool,
     outbound_port: u16,
     previous: Option<Listening>,
 ) -> Vec<String> {
@@ -290,12 +294,10 @@ fn listen_args(
     };
     let mut args = vec!["--outbound".into(), outbound, "--admin".into(), admin];
     if let Some(file) = app_addr_file {
-        args.extend([
-            "--inbound".into(),
-            inbound,
-            "--app-addr-file".into(),
-            file.display().to_string(),
-        ]);
+        if inbound_listener {
+            args.extend(["--inbound".into(), inbound]);
+        }
+        args.extend(["--app-addr-file".into(), file.display().to_string()]);
     }
     args
 }
@@ -312,6 +314,7 @@ async fn start(
     let mut args = config.args.clone();
     args.extend(listen_args(
         config.app_addr_file.as_deref(),
+        config.inbound,
         config.outbound_port,
         previous,
     ));
@@ -390,7 +393,7 @@ mod tests {
     #[test]
     fn the_inbound_listener_follows_the_instances_address_file() {
         let file = Path::new("/d/run/reviews-v2.addr");
-        let args = listen_args(Some(file), 0, None);
+        let args = listen_args(Some(file), true, 0, None);
         let after = |flag: &str| {
             let at = args.iter().position(|a| a == flag).expect(flag);
             args[at + 1].clone()
@@ -401,12 +404,20 @@ mod tests {
             !args.iter().any(|a| a == "--app"),
             "no port is named in advance"
         );
-        assert!(!listen_args(None, 0, None).iter().any(|a| a == "--inbound"));
+        assert!(
+            !listen_args(None, false, 0, None)
+                .iter()
+                .any(|a| a == "--inbound")
+        );
+        // For the control plane only: the address file, no inbound listener.
+        let register_only = listen_args(Some(file), false, 0, None);
+        assert!(register_only.iter().any(|a| a == "--app-addr-file"));
+        assert!(!register_only.iter().any(|a| a == "--inbound"));
     }
 
     #[test]
     fn the_gateway_listens_on_its_port_from_the_first_start() {
-        let args = listen_args(None, 9088, None);
+        let args = listen_args(None, false, 9088, None);
         let at = args
             .iter()
             .position(|a| a == "--outbound")

@@ -57,6 +57,20 @@ pub struct Stack {
     /// The ingress gateway, with the mesh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Gateway>,
+    /// The mesh's control plane, with `sailkit up --control-plane`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_plane: Option<ControlPlane>,
+}
+
+/// The control plane (`sailkit-control`): the proxies connect to it for their config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPlane {
+    pub pid: u32,
+    /// `http://127.0.0.1:<port>`: its gRPC API, where the proxies and `sailkit proxy-status`
+    /// connect.
+    pub grpc: String,
+    /// `http://127.0.0.1:<port>`: `/ready`, `/config_dump`, `/proxies`, `/metrics`.
+    pub admin: String,
 }
 
 /// The ingress gateway: a proxy of its own (no instance behind it) where outside traffic comes
@@ -194,6 +208,19 @@ impl StateFile {
         }
     }
 
+    /// Records the new pid of the control plane (restarted); rewrites the file if it was
+    /// published.
+    pub fn set_control_plane_pid(&self, pid: u32) {
+        let mut slot = self.lock();
+        let Some(stack) = slot.as_mut() else { return };
+        if let Some(control) = stack.control_plane.as_mut() {
+            control.pid = pid;
+        }
+        if let Err(error) = write_atomically(&self.path, stack) {
+            eprintln!("sailkit: cannot update {}: {error}", self.path.display());
+        }
+    }
+
     /// Removes the file: the stack is no longer running.
     pub fn remove(&self) {
         let mut slot = self.lock();
@@ -242,6 +269,7 @@ mod tests {
                 sidecar: None,
             }],
             gateway: None,
+            control_plane: None,
         }
     }
 

@@ -104,6 +104,26 @@ pub fn render(stack: &Stack, console: &Console, note: impl Fn(&Instance) -> Stri
             );
         }
     }
+    if let Some(control) = &stack.control_plane {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<24} {:<24} PROCESS",
+            "CONTROL PLANE", "ADMIN (/ready /proxies)", "GRPC (the proxies')"
+        );
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<24} {:<24} pid {}",
+            super::control::NAME,
+            control.admin,
+            control.grpc,
+            control.pid
+        );
+        let _ = writeln!(
+            out,
+            "  Every proxy takes its config from it; `sailkit proxy-status` lists them."
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "  Data directory: {}", stack.data_dir.display());
     let _ = writeln!(
@@ -152,6 +172,7 @@ mod tests {
             }],
             instances: vec![instance("reviews-v1", 9102), instance("reviews-v2", 9103)],
             gateway: None,
+            control_plane: None,
         };
         let console = Console::detect(10);
         let text = render(&stack, &console, |i| format!("pid {}", i.pid.unwrap_or(0)));
@@ -182,6 +203,11 @@ mod tests {
                 url: "http://127.0.0.1:9088".into(),
                 admin: "http://127.0.0.1:40000".into(),
             }),
+            control_plane: Some(crate::up::state::ControlPlane {
+                pid: 78,
+                grpc: "http://127.0.0.1:9089".into(),
+                admin: "http://127.0.0.1:40001".into(),
+            }),
         };
         let text = render(&stack, &Console::detect(8), |_| String::new());
         let row = text
@@ -193,6 +219,14 @@ mod tests {
             "{row}"
         );
         assert!(text.contains("Gateway bookinfo-gateway"), "{text}");
+        let control = text
+            .lines()
+            .find(|l| l.contains("sailkit-control"))
+            .unwrap_or_else(|| panic!("no control plane row:\n{text}"));
+        assert!(
+            control.contains("http://127.0.0.1:9089") && control.contains("pid 78"),
+            "{control}"
+        );
         assert!(
             text.contains("k8s/networking/bookinfo-gateway.yaml"),
             "{text}"
@@ -221,6 +255,7 @@ mod tests {
                 sidecar: None,
             }],
             gateway: None,
+            control_plane: None,
         };
         let text = render(&stack, &Console::detect(8), |_| "pid 42".into());
         let row = text
@@ -250,6 +285,7 @@ mod tests {
             ],
             instances: vec![],
             gateway: None,
+            control_plane: None,
         };
         let text = render(&stack, &Console::detect(8), |_| String::new());
         assert!(

@@ -307,7 +307,25 @@ kill -TERM 0"#;
 
 impl Driver {
     /// Starts the driver, with `tmp` as the temporary folder of the driver and the browser.
+    /// Given port 0, chromedriver picks a port for IPv4 and then binds the same number for
+    /// IPv6 too; when another process holds that one, it exits with "Address already in use".
+    /// A new start picks another port, so a clash is retried a few times.
     fn start(chromedriver: &Path, tmp: &Path) -> Self {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::start_once(chromedriver, tmp) {
+                Ok(driver) => return driver,
+                Err(output) if output.contains("Address already in use") => last = output,
+                Err(output) => {
+                    panic!("chromedriver did not say its port within {TIMEOUT:?}:\n{output}")
+                }
+            }
+        }
+        panic!("chromedriver found no free port in three starts:\n{last}")
+    }
+
+    /// One start; `Err` with what the driver printed when it announced no port.
+    fn start_once(chromedriver: &Path, tmp: &Path) -> Result<Self, String> {
         let mut watchdog = Command::new("sh")
             .arg("-c")
             .arg(WATCHDOG)
@@ -339,14 +357,20 @@ impl Driver {
             url: String::new(),
             log,
         };
-        match port_rx.recv_timeout(TIMEOUT) {
-            Ok(port) => driver.url = format!("http://127.0.0.1:{port}"),
-            Err(_) => panic!(
-                "chromedriver did not say its port within {TIMEOUT:?}:\n{}",
-                driver.output()
-            ),
+        // The watchdog shell keeps the pipes open after the driver exits, so an early exit is
+        // seen in what the driver printed, not as the end of its output.
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(port) = port_rx.recv_timeout(Duration::from_millis(200)) {
+                driver.url = format!("http://127.0.0.1:{port}");
+                return Ok(driver);
+            }
+            if driver.output().contains("Exiting") {
+                break;
+            }
         }
-        driver
+        // Dropping the driver stops what is left of it.
+        Err(driver.output())
     }
 
     fn output(&self) -> String {

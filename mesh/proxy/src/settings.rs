@@ -16,6 +16,13 @@ const FILE_SOURCES: [&str; 2] = ["config_dir", "registry"];
     name = "mesh-proxy",
     about = "The sailkit sidecar: Istio VirtualService and DestinationRule YAML, applied to HTTP/1.1, HTTP/2 (h2c) and gRPC traffic."
 )]
+// What reads the application's address: the inbound listener, or the registration with the
+// control plane.
+#[command(group(
+    clap::ArgGroup::new("app_user")
+        .args(["inbound", "control_plane"])
+        .multiple(true)
+))]
 pub struct Settings {
     /// Directory of Istio YAML files (`*.yaml`, `*.yml`), re-read when a file changes.
     #[arg(long, value_name = "DIR")]
@@ -83,8 +90,10 @@ pub struct Settings {
     pub app: Option<SocketAddr>,
     /// Instead of `--app`: a file holding the application's address as plain `IP:PORT` (what
     /// a sailkit service writes to `$SAILKIT_ADDR_FILE`), re-read when it changes. Until it
-    /// holds an address, the inbound listener answers 503 and `/ready` says why.
-    #[arg(long, value_name = "FILE", requires = "inbound", group = "app_source")]
+    /// holds an address, the inbound listener answers 503 and `/ready` says why. With
+    /// `--control-plane` and no `--inbound`, it is the address the proxy registers for its
+    /// workload (peers then reach the application directly).
+    #[arg(long, value_name = "FILE", requires = "app_user", group = "app_source")]
     pub app_addr_file: Option<PathBuf>,
     /// Write the bound addresses here once listening: `outbound=ADDR` and `admin=ADDR` lines
     /// (and `inbound=ADDR` with `--inbound`).
@@ -339,6 +348,18 @@ mod tests {
         assert_eq!(by_file.app, None);
         assert!(by_file.app_addr_file.is_some());
         assert!(parse(&["--inbound", "127.0.0.1:0", "--app", "127.0.0.1:1"]).is_ok());
+        // With the control plane, the file is the workload's address to register.
+        let control = Settings::try_parse_from([
+            "mesh-proxy",
+            "--control-plane",
+            "http://127.0.0.1:15010",
+            "--proxy-id",
+            "reviews-v2",
+            "--app-addr-file",
+            "app.addr",
+        ])
+        .expect("--app-addr-file with --control-plane");
+        assert!(control.inbound.is_none() && control.app_addr_file.is_some());
         for bad in [
             &["--inbound", "127.0.0.1:0"][..],
             &["--app-addr-file", "app.addr"],

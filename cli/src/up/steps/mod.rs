@@ -83,6 +83,11 @@ pub fn write_state(
             url: format!("http://{}", g.outbound),
             admin: format!("http://{}", g.admin),
         }),
+        control_plane: proxies.control.map(|c| state::ControlPlane {
+            pid: c.pid,
+            grpc: format!("http://{}", c.grpc),
+            admin: format!("http://{}", c.admin),
+        }),
     };
     let table = super::table::render(&stack, &launch.console, |i| match i.pid {
         Some(pid) => format!("pid {pid}"),

@@ -12,7 +12,7 @@ use super::super::instance::Shared;
 use super::super::sidecar;
 use super::super::signals::{Halt, Signals, or_signal};
 use super::super::{SIDECAR_SUFFIX, log_sink, proxy_env};
-use super::super::{in_force, mesh};
+use super::super::{control, in_force, mesh};
 use super::{Launch, ReadyInstance};
 
 /// The proxies of the mesh, once listening: a sidecar per instance (by its place in the plan)
@@ -20,6 +20,8 @@ use super::{Launch, ReadyInstance};
 pub struct Proxies {
     pub sidecars: Vec<Option<sidecar::Listening>>,
     pub gateway: Option<sidecar::Listening>,
+    /// The control plane they connect to, with `--control-plane`.
+    pub control: Option<control::Listening>,
 }
 
 /// Step 3a, with the mesh: the sidecars first, since each instance needs its sidecar's address,
@@ -34,6 +36,7 @@ pub async fn start_sidecars(
     let mut proxies = Proxies {
         sidecars: vec![None; count],
         gateway: None,
+        control: None,
     };
     if !launch.mesh_on {
         return Ok(proxies);
@@ -43,6 +46,16 @@ pub async fn start_sidecars(
         path: data_dir.join(mesh::MESH_DIR),
         source,
     })?;
+    // With `--control-plane`, the control plane first: every proxy connects to it.
+    let source = if launch.args.control_plane {
+        let listening = start_control(launch, shared, &mut children.control, signals).await?;
+        proxies.control = Some(listening);
+        mesh::Source::ControlPlane(listening.grpc)
+    } else {
+        mesh::Source::Files {
+            data_dir: data_dir.to_path_buf(),
+        }
+    };
     let group = &mut children.sidecars;
     let mut reports = Vec::with_capacity(count + 1);
     for (index, spec) in launch.plan.instances.iter().enumerate() {
@@ -57,9 +70,12 @@ pub async fn start_sidecars(
                 instance: spec.name.clone(),
             },
             outbound_port: 0,
-            args: mesh::sidecar_args(data_dir, &addr_file, spec.service, spec.version),
-            // The inbound listener only with `--inbound`.
-            app_addr_file: launch.args.inbound.then_some(app_addr_file),
+            args: mesh::sidecar_args(&source, &addr_file, &spec.name, spec.service, spec.version),
+            // The instance's address: for the inbound listener (`--inbound`), or for the
+            // sidecar to register with the control plane.
+            app_addr_file: (launch.args.inbound || launch.args.control_plane)
+                .then_some(app_addr_file),
+            inbound: launch.args.inbound,
             env: proxy_env(launch.rust_log.as_deref()),
             addr_file,
             sink: log_sink(&launch.console, data_dir, &name, index),
@@ -68,7 +84,7 @@ pub async fn start_sidecars(
         reports.push(spawn_sidecar(config, shared, group));
     }
     // The ingress gateway, a proxy with no instance: awaited with the sidecars, last.
-    reports.push(start_gateway(launch, shared, group));
+    reports.push(start_gateway(launch, &source, shared, group));
     for (index, report) in reports.into_iter().enumerate() {
         match or_signal(signals, report).await? {
             Ok(Ok(listening)) if index == count => proxies.gateway = Some(listening),
@@ -89,6 +105,7 @@ pub async fn start_sidecars(
 /// bookinfo-gateway` on the stack's gateway port. Its colour is the one after the instances'.
 fn start_gateway(
     launch: &Launch<'_>,
+    source: &mesh::Source,
     shared: &Arc<Shared>,
     group: &mut Group,
 ) -> oneshot::Receiver<Result<sidecar::Listening, UpError>> {
@@ -97,8 +114,9 @@ fn start_gateway(
     let config = sidecar::SidecarConfig {
         role: sidecar::Role::Gateway,
         outbound_port: shared.ports.gateway(),
-        args: mesh::gateway_args(launch.data_dir, &addr_file),
+        args: mesh::gateway_args(source, &addr_file),
         app_addr_file: None,
+        inbound: false,
         env: proxy_env(launch.rust_log.as_deref()),
         addr_file,
         sink: log_sink(
@@ -110,6 +128,43 @@ fn start_gateway(
         name,
     };
     spawn_sidecar(config, shared, group)
+}
+
+/// Starts the control plane's task (see [`control`]) on the stack's control-plane port, and
+/// waits until it is ready: its config folder loaded.
+async fn start_control(
+    launch: &Launch<'_>,
+    shared: &Arc<Shared>,
+    group: &mut Group,
+    signals: &mut Signals,
+) -> Result<control::Listening, Halt> {
+    let name = control::NAME;
+    let index = launch.plan.instances.len() + 1;
+    let config = control::ControlConfig {
+        config_dir: mesh::config_dir(launch.data_dir),
+        grpc_port: shared.ports.control_plane(),
+        addr_file: launch.run_dir.join(format!("{name}.addr")),
+        env: proxy_env(launch.rust_log.as_deref()),
+        sink: log_sink(&shared.console, launch.data_dir, name, index),
+    };
+    let (started, report) = oneshot::channel();
+    group.tasks.spawn(control::run(
+        config,
+        shared.clone(),
+        started,
+        group.stop.clone(),
+    ));
+    match or_signal(signals, report).await? {
+        Ok(Ok(listening)) => {
+            launch.console.good(&format!(
+                "{name} ready at grpc://{} (admin http://{}); the proxies get their config from it",
+                listening.grpc, listening.admin
+            ));
+            Ok(listening)
+        }
+        Ok(Err(error)) => Err(Halt::Failed(error)),
+        Err(_) => Err(Halt::Quiet),
+    }
 }
 
 /// Spawns one proxy's task; its addresses, or why it could not start, come through the
@@ -151,10 +206,14 @@ pub async fn wait_mesh_ready(
             addr: r.ready.endpoint.addr(),
         })
         .collect();
-    let mut result = mesh::write_registry(data_dir, &workloads).map_err(|source| UpError::State {
-        path: mesh::registry_path(data_dir),
-        source,
-    });
+    // With the control plane, the sidecars register their instances themselves.
+    let mut result = match proxies.control {
+        Some(_) => Ok(()),
+        None => mesh::write_registry(data_dir, &workloads).map_err(|source| UpError::State {
+            path: mesh::registry_path(data_dir),
+            source,
+        }),
+    };
     let names = launch
         .plan
         .instances
@@ -169,6 +228,15 @@ pub async fn wait_mesh_ready(
         result = or_signal(
             signals,
             sidecar::wait_ready(&shared.probe, &name, listening.admin),
+        )
+        .await?;
+    }
+    // Ready proxies have a snapshot; in sync means every workload is in the one they ACKed.
+    if let (Ok(()), Some(control)) = (&result, &proxies.control) {
+        let expected = proxies.sidecars.iter().flatten().count() + 1;
+        result = or_signal(
+            signals,
+            control::wait_synced(&shared.probe, control.admin, expected),
         )
         .await?;
     }
