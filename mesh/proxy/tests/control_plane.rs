@@ -21,33 +21,35 @@ const REVIEWS: &str = "http://reviews:9080/reviews/0";
 /// Start a sidecar for `productpage-v1` that takes its config from the control plane at `url`,
 /// with an inbound listener in front of `app`. Not ready until a snapshot is applied.
 async fn start_proxy(url: &str, app: SocketAddr) -> (Mesh, SocketAddr) {
-    start_proxy_for(url, App::At(app)).await
+    let (mesh, inbound) = start_proxy_for(url, App::At(app), true).await;
+    (mesh, inbound.expect("an inbound listener"))
 }
 
 /// [`start_proxy`], the application given by `--app` or by `--app-addr-file` (in the proxy's
-/// temporary folder, `mesh.dir`).
-async fn start_proxy_for(url: &str, app: App) -> (Mesh, SocketAddr) {
+/// temporary folder, `mesh.dir`), with an inbound listener or none.
+async fn start_proxy_for(url: &str, app: App, inbound: bool) -> (Mesh, Option<SocketAddr>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (app, app_addr_file) = match app {
         App::At(addr) => (Some(addr), None),
         App::File(name) => (None, Some(dir.path().join(name))),
     };
     let bind = || TcpListener::bind("127.0.0.1:0");
-    let (outbound, admin, inbound) = (
-        bind().await.expect("bind"),
-        bind().await.expect("bind"),
-        bind().await.expect("bind"),
-    );
+    let (outbound, admin) = (bind().await.expect("bind"), bind().await.expect("bind"));
+    let inbound = if inbound {
+        Some(bind().await.expect("bind"))
+    } else {
+        None
+    };
     let address = |l: &TcpListener| l.local_addr().expect("address");
-    let (outbound_addr, admin_addr, inbound_addr) =
-        (address(&outbound), address(&admin), address(&inbound));
+    let (outbound_addr, admin_addr) = (address(&outbound), address(&admin));
+    let inbound_addr = inbound.as_ref().map(address);
     let settings = mesh_proxy::Settings {
         control_plane: Some(url.to_owned()),
         labels: vec![
             ("app".to_owned(), "productpage".to_owned()),
             ("version".to_owned(), "v1".to_owned()),
         ],
-        inbound: Some(inbound_addr),
+        inbound: inbound_addr,
         app,
         app_addr_file,
         ..support::settings(outbound_addr, admin_addr)
@@ -55,7 +57,7 @@ async fn start_proxy_for(url: &str, app: App) -> (Mesh, SocketAddr) {
     let listeners = mesh_proxy::Listeners {
         outbound,
         admin,
-        inbound: Some(inbound),
+        inbound,
     };
     let shutdown = support::spawn(settings, listeners);
     let mesh = Mesh::attach(dir, outbound_addr, admin_addr, shutdown);
@@ -210,7 +212,7 @@ async fn the_proxy_registers_then_routes_with_the_snapshot_and_acks_it() {
 #[tokio::test]
 async fn the_proxy_registers_again_once_its_application_listens() {
     let fake = FakeControlPlane::start().await;
-    let (mesh, inbound) = start_proxy_for(&fake.url(), App::File("app.addr")).await;
+    let (mesh, inbound) = start_proxy_for(&fake.url(), App::File("app.addr"), true).await;
     // Known, but not reachable yet: no address.
     assert_eq!(registered(&fake).await.address, "");
     let app = upstream("productpage").await;
@@ -221,8 +223,25 @@ async fn the_proxy_registers_again_once_its_application_listens() {
             _ => None,
         })
         .await;
-    assert_eq!(again.address, inbound.to_string());
+    assert_eq!(Some(again.address), inbound.map(|a| a.to_string()));
     assert_eq!(again.proxy_id, "productpage-v1");
+}
+
+#[tokio::test]
+async fn without_an_inbound_listener_the_proxy_registers_the_application_itself() {
+    let fake = FakeControlPlane::start().await;
+    let (mesh, _) = start_proxy_for(&fake.url(), App::File("app.addr"), false).await;
+    assert_eq!(registered(&fake).await.address, "");
+    let app = upstream("productpage").await;
+    std::fs::write(mesh.dir.path().join("app.addr"), app.addr.to_string()).expect("write");
+    fake.wait_for(
+        "a Register with the application's address",
+        |kind| match kind {
+            Kind::Register(register) if register.address == app.addr.to_string() => Some(()),
+            _ => None,
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
