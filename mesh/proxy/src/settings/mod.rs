@@ -1,4 +1,12 @@
-//! The command line of `mesh-proxy`: where the config and the registry are, where to listen.
+//! The command line of `mesh-proxy`: where the config and the registry are (or the control
+//! plane), where to listen.
+//!
+//! - `labels`: `--label KEY=VALUE`, checked with Kubernetes' label syntax;
+//! - `control_plane`: `--control-plane`'s URL, and the proxy id and service its Register
+//!   carries by default.
+
+mod control_plane;
+mod labels;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,6 +14,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use listener::Limits;
+
+use control_plane::{control_plane_url, registry_path};
+use labels::parse_label;
 
 /// The flags of the file source of config, which `--control-plane` replaces.
 const FILE_SOURCES: [&str; 2] = ["config_dir", "registry"];
@@ -189,40 +200,6 @@ impl Settings {
         self.connections.limits()
     }
 
-    /// With `--control-plane`, the proxy's id: `--proxy-id`, else `app-version` from the
-    /// labels; an error that says what to give when neither is there.
-    pub fn proxy_id(&self) -> Result<String, String> {
-        if let Some(id) = &self.proxy_id {
-            return Ok(id.clone());
-        }
-        match (self.label("app"), self.label("version")) {
-            (Some(app), Some(version)) => Ok(format!("{app}-{version}")),
-            _ => Err(
-                "--control-plane needs --proxy-id ID, or the labels `app` and `version` \
-                      (--labels app=reviews,version=v2) to make one"
-                    .to_owned(),
-            ),
-        }
-    }
-
-    /// With `--control-plane`, the service this workload serves: `--service`, else the `app`
-    /// label, else none (a gateway).
-    pub fn service(&self) -> String {
-        self.service
-            .clone()
-            .or_else(|| self.label("app").map(str::to_owned))
-            .unwrap_or_default()
-    }
-
-    /// The value of a `--label`; the last one wins, as in [`crate::Proxy::labels`].
-    fn label(&self, key: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The async runtime these settings ask for: single-threaded with `--workers 1`.
     pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
         let mut builder = if self.workers == 1 {
@@ -236,105 +213,11 @@ impl Settings {
     }
 }
 
-/// `--registry`: any path. Its hidden default, empty, stands for "no file" (with
-/// `--control-plane`).
-fn registry_path(text: &str) -> Result<PathBuf, String> {
-    Ok(PathBuf::from(text))
-}
-
-/// `--control-plane`: an `http://` URL with a host, checked here so a typo is a usage error.
-fn control_plane_url(text: &str) -> Result<String, String> {
-    let uri: http::Uri = text
-        .parse()
-        .map_err(|e| format!("`{text}` is not a URL (example: http://127.0.0.1:15010): {e}"))?;
-    if uri.scheme_str() != Some("http") || uri.host().is_none() {
-        return Err(format!(
-            "`{text}` is not an http:// URL with a host (example: http://127.0.0.1:15010)"
-        ));
-    }
-    Ok(text.to_owned())
-}
-
-/// The longest label name or value Kubernetes accepts.
-const MAX_LABEL_PART: usize = 63;
-
-/// Parses `KEY=VALUE` with Kubernetes' label syntax: a name (optionally `prefix/name`) and a
-/// value of letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit, at
-/// most 63 characters; the value may be empty. Clap turns an `Err` into a usage error.
-fn parse_label(text: &str) -> Result<(String, String), String> {
-    let (key, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not KEY=VALUE (example: app=reviews)"))?;
-    let name = match key.rsplit_once('/') {
-        Some((prefix, name)) => {
-            if prefix.is_empty() || !prefix.split('.').all(|part| label_part(part, true)) {
-                return Err(format!(
-                    "`{key}`: the prefix before `/` must be a DNS name (example.com/app)"
-                ));
-            }
-            name
-        }
-        None => key,
-    };
-    if !label_part(name, false) {
-        return Err(format!(
-            "`{key}` is not a label name: 1 to {MAX_LABEL_PART} letters, digits, `-`, `_` or \
-             `.`, starting and ending with a letter or digit"
-        ));
-    }
-    if !(value.is_empty() || label_part(value, false)) {
-        return Err(format!(
-            "`{value}` is not a label value: up to {MAX_LABEL_PART} letters, digits, `-`, `_` \
-             or `.`, starting and ending with a letter or digit"
-        ));
-    }
-    Ok((key.to_owned(), value.to_owned()))
-}
-
-/// One label name or value (or, with `dns`, one part of a prefix: no `_` nor `.`).
-fn label_part(text: &str, dns: bool) -> bool {
-    let inner = |c: char| c.is_ascii_alphanumeric() || c == '-' || (!dns && (c == '_' || c == '.'));
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    (1..=MAX_LABEL_PART).contains(&text.len())
-        && text.chars().all(inner)
-        && edge(text.chars().next())
-        && edge(text.chars().last())
-}
-
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
 
     use super::Settings;
-
-    fn parse(labels: &[&str]) -> Result<Vec<(String, String)>, String> {
-        let mut args = vec!["mesh-proxy", "--registry", "registry.json"];
-        args.extend_from_slice(labels);
-        Settings::try_parse_from(args)
-            .map(|s| s.labels)
-            .map_err(|e| e.to_string())
-    }
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn labels_come_repeated_or_comma_separated() {
-        assert_eq!(parse(&[]), Ok(Vec::new()));
-        let both = pairs(&[("app", "reviews"), ("version", "v2")]);
-        assert_eq!(
-            parse(&["--label", "app=reviews", "--label", "version=v2"]),
-            Ok(both.clone())
-        );
-        assert_eq!(parse(&["--labels", "app=reviews,version=v2"]), Ok(both));
-        assert_eq!(
-            parse(&["--label", "example.com/tier=", "--label", "a_b.c=x-1"]),
-            Ok(pairs(&[("example.com/tier", ""), ("a_b.c", "x-1")]))
-        );
-    }
 
     #[test]
     fn the_inbound_listener_names_its_application_one_way() {
@@ -404,48 +287,6 @@ mod tests {
         for bad in ["127.0.0.1:15010", "https://cp:15010", "http://"] {
             let error = parse(&["--control-plane", bad]).expect_err(bad);
             assert!(error.contains("http://"), "{bad}: {error}");
-        }
-    }
-
-    #[test]
-    fn the_proxy_id_and_service_default_to_the_labels() {
-        let parse = |args: &[&str]| {
-            let mut all = vec!["mesh-proxy", "--control-plane", "http://127.0.0.1:15010"];
-            all.extend_from_slice(args);
-            Settings::try_parse_from(all).expect("valid")
-        };
-        let sidecar = parse(&["--labels", "app=reviews,version=v2"]);
-        assert_eq!(sidecar.proxy_id().as_deref(), Ok("reviews-v2"));
-        assert_eq!(sidecar.service(), "reviews");
-        let named = parse(&[
-            "--labels",
-            "app=reviews",
-            "--proxy-id",
-            "r",
-            "--service",
-            "s",
-        ]);
-        assert_eq!(named.proxy_id().as_deref(), Ok("r"));
-        assert_eq!(named.service(), "s");
-        let gateway = parse(&["--labels", "app=reviews"]);
-        let error = gateway.proxy_id().expect_err("no version label");
-        assert!(error.contains("--proxy-id"), "{error}");
-        assert_eq!(parse(&["--proxy-id", "istio-ingressgateway"]).service(), "");
-    }
-
-    #[test]
-    fn a_malformed_label_is_a_usage_error_that_says_why() {
-        for (bad, why) in [
-            ("app", "is not KEY=VALUE"),
-            ("=reviews", "is not a label name"),
-            ("-app=reviews", "is not a label name"),
-            ("app=re views", "is not a label value"),
-            ("app=v2-", "is not a label value"),
-            ("/app=x", "prefix before `/`"),
-        ] {
-            let error = parse(&[&format!("--label={bad}")]).expect_err(bad);
-            assert!(error.contains("--label"), "{bad}: {error}");
-            assert!(error.contains(why), "{bad}: {error}");
         }
     }
 }
