@@ -101,23 +101,7 @@ impl Supervised for Control {
     }
 
     fn start_error(&self, failed: Failed) -> UpError {
-        let instance = NAME.to_string();
-        match failed {
-            Failed::Spawn(source) => UpError::Spawn { instance, source },
-            Failed::Exited(status) => UpError::ExitedDuringStart {
-                instance,
-                status: process::describe(status),
-            },
-            Failed::TimedOut(last_error) => UpError::NotHealthy {
-                instance,
-                seconds: START_TIMEOUT.as_secs(),
-                last_error,
-            },
-            Failed::Shutdown => UpError::ExitedDuringStart {
-                instance,
-                status: "stopped by the launcher".into(),
-            },
-        }
+        failed.into_start_error(NAME.to_string())
     }
 
     async fn crashed(&mut self, child: &mut ChildProcess, status: std::process::ExitStatus) {
@@ -313,29 +297,9 @@ async fn start(
     )
     .map_err(Failed::Spawn)?;
     config.sink.note(&format!("started pid {}", child.pid()));
-    let addrs = async {
-        loop {
-            if let Some(addrs) = read_addrs(&config.addr_file) {
-                return addrs;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    let (grpc, admin) = tokio::select! {
-        addrs = addrs => addrs,
-        status = child.wait() => {
-            child.drain_output().await;
-            return Err(Failed::Exited(status));
-        }
-        () = tokio::time::sleep(START_TIMEOUT) => {
-            let _ = child.stop(STOP_GRACE).await;
-            return Err(Failed::TimedOut("it wrote no address file".into()));
-        }
-        () = shutdown.cancelled() => {
-            let _ = child.stop(STOP_GRACE).await;
-            return Err(Failed::Shutdown);
-        }
-    };
+    let (grpc, admin) =
+        supervise::wait_for_addresses(&mut child, || read_addrs(&config.addr_file), shutdown)
+            .await?;
     let pid = child.pid();
     Ok((child, Listening { pid, grpc, admin }))
 }

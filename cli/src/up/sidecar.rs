@@ -158,24 +158,7 @@ impl Supervised for Sidecar {
     }
 
     fn start_error(&self, failed: Failed) -> UpError {
-        let instance = self.config.name.clone();
-        match failed {
-            Failed::Spawn(source) => UpError::Spawn { instance, source },
-            Failed::Exited(status) => UpError::ExitedDuringStart {
-                instance,
-                status: process::describe(status),
-            },
-            Failed::TimedOut(last_error) => UpError::NotHealthy {
-                instance,
-                seconds: START_TIMEOUT.as_secs(),
-                last_error,
-            },
-            // Never reported: the launcher is stopping.
-            Failed::Shutdown => UpError::ExitedDuringStart {
-                instance,
-                status: "stopped by the launcher".into(),
-            },
-        }
+        failed.into_start_error(self.config.name.clone())
     }
 
     /// 3. Watch: a crash is said loudly, with what is lost while it is down.
@@ -321,29 +304,12 @@ async fn start(
     let mut child = process::spawn_args(&shared.exe, &args, &config.env, &config.sink)
         .map_err(Failed::Spawn)?;
     config.sink.note(&format!("started pid {}", child.pid()));
-    let addrs = async {
-        loop {
-            if let Some(addrs) = mesh::read_sidecar_addrs(&config.addr_file) {
-                return addrs;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    let (outbound, admin, inbound) = tokio::select! {
-        addrs = addrs => addrs,
-        status = child.wait() => {
-            child.drain_output().await;
-            return Err(Failed::Exited(status));
-        }
-        () = tokio::time::sleep(START_TIMEOUT) => {
-            let _ = child.stop(STOP_GRACE).await;
-            return Err(Failed::TimedOut("it wrote no address file".into()));
-        }
-        () = shutdown.cancelled() => {
-            let _ = child.stop(STOP_GRACE).await;
-            return Err(Failed::Shutdown);
-        }
-    };
+    let (outbound, admin, inbound) = supervise::wait_for_addresses(
+        &mut child,
+        || mesh::read_sidecar_addrs(&config.addr_file),
+        shutdown,
+    )
+    .await?;
     let pid = child.pid();
     Ok((
         child,
