@@ -99,11 +99,18 @@ pub fn changed_files(root: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Puts back the tracked files a run changed that were clean before it; returns their names.
-pub fn restore_changed(root: &Path, before: &[String]) -> Result<Vec<String>> {
+/// Puts back the tracked files the docs' commands edited (`sed -i ... error.rs`): changed now,
+/// clean before the run, and named by a command that ran. A file no command names is left as
+/// it is, whoever changed it meanwhile (an editor, another build). Returns the names.
+pub fn restore_changed(root: &Path, before: &[String], commands: &[String]) -> Result<Vec<String>> {
     let edited: Vec<String> = changed_files(root)?
         .into_iter()
         .filter(|file| !before.contains(file))
+        .filter(|file| {
+            commands
+                .iter()
+                .any(|command| command.contains(file.as_str()))
+        })
         .collect();
     if !edited.is_empty() {
         let status = Command::new("git")

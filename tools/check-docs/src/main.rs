@@ -50,8 +50,9 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     eprintln!("check-docs: building the app first (cargo build)");
     docs::build(&args.root)?;
     let mut all_ok = true;
-    let outcome = run_groups(args, &groups, &mut all_ok);
-    let restored = docs::restore_changed(&args.root, &before)?;
+    let mut commands = Vec::new();
+    let outcome = run_groups(args, &groups, &mut all_ok, &mut commands);
+    let restored = docs::restore_changed(&args.root, &before, &commands)?;
     if !restored.is_empty() {
         eprintln!(
             "check-docs: put back what the docs edited: {}",
@@ -71,13 +72,20 @@ fn run(args: &Args) -> anyhow::Result<bool> {
     Ok(all_ok)
 }
 
-fn run_groups(args: &Args, groups: &[Vec<&str>], all_ok: &mut bool) -> anyhow::Result<()> {
+fn run_groups(
+    args: &Args,
+    groups: &[Vec<&str>],
+    all_ok: &mut bool,
+    commands: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let wait = Duration::from_secs(args.wait);
     for group in groups {
         let mut terminals = Terminals::new(&args.root, wait)?;
         for doc in group {
             eprintln!("==> {doc}");
-            let result = terminals.run_doc(&args.root.join(doc), doc, args.keep_going)?;
+            let result = terminals.run_doc(&args.root.join(doc), doc, args.keep_going);
+            commands.append(&mut terminals.commands_run);
+            let result = result?;
             report(doc, &result);
             if !result.mismatches.is_empty() {
                 *all_ok = false;

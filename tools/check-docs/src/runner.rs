@@ -60,6 +60,8 @@ pub struct Terminals {
     first: Option<FirstTerminal>,
     /// Default wait for the first terminal's lines.
     wait: Duration,
+    /// Every command run, as run: which files the docs edit is read from them.
+    pub commands_run: Vec<String>,
 }
 
 impl Terminals {
@@ -73,6 +75,7 @@ impl Terminals {
             shell: Shell::start(&root, ENV)?,
             first: None,
             wait,
+            commands_run: Vec::new(),
         })
     }
 
@@ -240,6 +243,7 @@ impl Terminals {
         let text = pattern::substitute(&command.text, bindings);
         let location = format!("{name}:{}", command.line);
         progress(&location, &text);
+        self.commands_run.push(text.clone());
         // A reader takes a moment between two commands; without it, a command would run
         // sooner than anyone could type it (and before a sidecar's access log line, written
         // within a tenth of a second of the response, reaches its file).
