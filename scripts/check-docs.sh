@@ -6,7 +6,7 @@
 # Usage: scripts/check-docs.sh [--keep-going] [FILE...]
 #   FILE        README.md or a walkthrough chapter (a chapter runs the chapters before it too)
 #   --keep-going  report every block that differs, not only the first
-# Needs ports 9080-9084, 9088 and 9100-9108 free, and no data/ directory (it starts fresh).
+# Needs ports 9080-9084, 9088, 9089 and 9100-9108 free, and no data/ directory (it starts fresh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 exec cargo run --quiet -p check-docs -- "$@"

@@ -66,7 +66,7 @@ pub fn main(args: ApplyArgs) -> ExitCode {
     let result = if args.list {
         list(&dir)
     } else {
-        let services = known_services(&mesh::registry_path(data_dir));
+        let services = known_services(data_dir, &mesh::registry_path(data_dir));
         apply(&dir, &args.files, services.as_ref())
             .and_then(|written| wait_for_proxies(data_dir, &dir, written))
     };

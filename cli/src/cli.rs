@@ -58,8 +58,8 @@ pub enum Command {
     /// mesh of a running `sailkit up`; `--list` shows what is in force.
     #[command(after_help = APPLY_AFTER_HELP)]
     Apply(ApplyArgs),
-    /// Run the mesh's control plane (`mesh-control`, same flags): what `sailkit up
-    /// --control-plane` starts first, and every proxy connects to.
+    /// Run the mesh's control plane (`mesh-control`, same flags): what `sailkit up` starts
+    /// first with the mesh, and every proxy connects to.
     // Boxed, like `Proxy`.
     Control(Box<mesh_control::Settings>),
     /// List the proxies connected to the control plane, the config version each has, and
@@ -97,6 +97,7 @@ Ports (with the default --port-base 9080):
   9080  productpage  (the front door: http://127.0.0.1:9080/productpage)
   9081  details      9082 reviews     9083 ratings     9084 banner
   9088  istio-ingressgateway (the mesh's ingress gateway; not with --no-mesh)
+  9089  sailkit-control, the mesh's control plane (gRPC; not with --no-mesh or --no-control-plane)
   9100+ the instances, one port each (productpage-v1, details-v1, reviews-v1..v3, ...), then
         the --extra ones
 With --port-base 0 every port is chosen by the operating system; read them from
@@ -104,7 +105,8 @@ With --port-base 0 every port is chosen by the operating system; read them from
 
 The mesh (the default): every instance has a sidecar, <instance>-sidecar, and reaches its peers by
 name through it (reviews:9080); the routing is the Istio YAML in <data-dir>/mesh/config/, changed
-with `sailkit apply FILE` while the stack runs. --no-mesh: no sidecars, peers through the VIPs.
+with `sailkit apply FILE` while the stack runs, which the control plane, sailkit-control, pushes to
+every proxy (`sailkit proxy-status` lists them). --no-mesh: no sidecars, peers through the VIPs.
 
 --extra ratings-v-faulty adds an instance, labelled app=ratings, version=v-faulty, behind the
 ratings address (and so in its round robin) and in the mesh, where a DestinationRule subset can
@@ -166,11 +168,13 @@ pub struct UpArgs {
     #[arg(long, conflicts_with = "no_mesh")]
     pub inbound: bool,
 
-    /// Run the mesh's control plane (`sailkit control`, on PORT+9) and connect every proxy to
-    /// it: the proxies register their workloads and get the routing of <data-dir>/mesh/config
-    /// from it over gRPC, instead of each reading the folder and a registry file.
+    /// No control plane: each proxy reads <data-dir>/mesh/config itself, and the launcher
+    /// writes the workloads into <data-dir>/mesh/registry.json (how the mesh ran before it had
+    /// one; kept for teaching and for tests of the proxy alone). By default the mesh's control
+    /// plane, `sailkit-control` on PORT+9, serves the folder to every proxy over gRPC, and the
+    /// sidecars register their instances with it.
     #[arg(long, conflicts_with = "no_mesh")]
-    pub control_plane: bool,
+    pub no_control_plane: bool,
 
     /// Also start this instance, `<service>-<version>` (repeatable): a ratings variant that
     /// misbehaves on purpose (ratings-v-faulty, -v-delayed, -v-unavailable, -v-unhealthy), for
@@ -188,6 +192,13 @@ pub struct UpArgs {
     /// `SAILKIT_IDLE_TIMEOUT_MS` and `SAILKIT_MAX_CONNECTIONS` from the launcher's environment.
     #[command(flatten)]
     pub connections: mesh_proxy::settings::ConnectionLimits,
+}
+
+impl UpArgs {
+    /// Whether the mesh runs with its control plane (unless `--no-control-plane`).
+    pub fn control_plane(&self) -> bool {
+        !self.no_control_plane
+    }
 }
 
 #[derive(Debug, Clone, Args)]

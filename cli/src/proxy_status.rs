@@ -69,8 +69,8 @@ fn control_plane_url(args: &ProxyStatusArgs) -> Result<String, String> {
     let run_dir = args.data_dir.data_dir.join(crate::up::RUN_DIR);
     let stack = crate::up::state::read(&run_dir).map_err(|error| {
         format!(
-            "no running stack found in {} ({error}); start one with `sailkit up --control-plane`, \
-             or give --control-plane URL",
+            "no running stack found in {} ({error}); start one with `sailkit up`, or give \
+             --control-plane URL",
             args.data_dir.data_dir.display()
         )
     })?;
@@ -78,7 +78,8 @@ fn control_plane_url(args: &ProxyStatusArgs) -> Result<String, String> {
         .control_plane
         .map(|control| control.grpc)
         .ok_or_else(|| {
-            "the running stack has no control plane (it was started without --control-plane)"
+            "the running stack has no control plane (it was started with --no-control-plane or \
+             --no-mesh)"
                 .to_string()
         })
 }

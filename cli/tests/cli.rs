@@ -38,6 +38,7 @@ fn up_help_explains_the_ports_and_the_data_directory() {
         "--no-restart",
         "9080",
         "9088  istio-ingressgateway",
+        "9089  sailkit-control",
         "stack.json",
     ] {
         assert!(help.contains(text), "{text} missing from:\n{help}");

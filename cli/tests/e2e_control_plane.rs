@@ -1,4 +1,4 @@
-//! End to end: `sailkit up --control-plane`. The control plane starts first, every sidecar and
+//! End to end: the mesh's control plane in `sailkit up`. It starts first, every sidecar and
 //! the gateway connect to it, register their workloads and take their routing from it; a
 //! config change reaches every proxy (seen on the page's stars), `sailkit proxy-status` lists
 //! every proxy SYNCED, and a control plane killed under load is restarted with no failed request.
@@ -38,7 +38,7 @@ fn until_all_synced(stack: &Stack) -> serde_json::Value {
 
 #[tokio::test]
 async fn the_proxies_take_their_config_from_the_control_plane() {
-    let stack = Stack::start_with(&["--control-plane"]);
+    let stack = Stack::start();
     let control = stack
         .state
         .control_plane
@@ -111,7 +111,7 @@ async fn the_proxies_take_their_config_from_the_control_plane() {
 
 #[tokio::test]
 async fn a_control_plane_killed_under_load_fails_no_request() {
-    let stack = Stack::start_with(&["--control-plane"]);
+    let stack = Stack::start();
     let control = stack.state.control_plane.clone().expect("a control plane");
     until_all_synced(&stack);
 

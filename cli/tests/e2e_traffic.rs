@@ -39,9 +39,13 @@ async fn apply_and_wait(stack: &Stack, files: &[PathBuf]) {
 /// gets past it.
 async fn in_force(stack: &Stack) {
     let dir = stack.data_dir().join("mesh").join("config");
-    let want: BTreeSet<PathBuf> = mesh_proxy::state::config_files(&dir)
+    // By file name: a sidecar reading the folder reports paths, one fed by the control plane
+    // the names the control plane sends.
+    let name = |path: &std::path::Path| path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let want: BTreeSet<String> = mesh_proxy::state::config_files(&dir)
         .expect("config dir")
-        .into_iter()
+        .iter()
+        .filter_map(|path| name(path))
         .collect();
     let deadline = Instant::now() + IN_FORCE_TIMEOUT;
     for instance in &stack.state.instances {
@@ -49,11 +53,11 @@ async fn in_force(stack: &Stack) {
         loop {
             let dump = config_dump(admin).await;
             let config = &dump["config"];
-            let files: BTreeSet<PathBuf> = config["files"]
+            let files: BTreeSet<String> = config["files"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|f| f.as_str().map(PathBuf::from))
+                .filter_map(|f| name(&PathBuf::from(f.as_str()?)))
                 .collect();
             if files == want && config["rejected"] == false {
                 break;

@@ -319,7 +319,8 @@ mod tests {
         let data = tempfile::tempdir().expect("tempdir");
         let sidecar = RunningSidecar::start(data.path());
         let config = mesh::config_dir(data.path());
-        let services = apply::known_services(&mesh::registry_path(data.path())).expect("registry");
+        let services = apply::known_services(data.path(), &mesh::registry_path(data.path()))
+            .expect("registry");
         for (name, text) in [("dr.yaml", SUBSETS), ("vs.yaml", TO_V1)] {
             let file = src.path().join(name);
             std::fs::write(&file, text).expect("write");

@@ -19,7 +19,7 @@ pub struct Children {
     pub instances: Group,
     /// The sidecars and the ingress gateway.
     pub sidecars: Group,
-    /// The control plane (`--control-plane`): stopped last, after every proxy.
+    /// The control plane (with the mesh): stopped last, after every proxy.
     pub control: Group,
     stopped: bool,
 }

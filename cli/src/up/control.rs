@@ -1,5 +1,5 @@
 //! The life of the mesh's control plane (`sailkit-control`, a `sailkit control` process), with
-//! `sailkit up --control-plane`. In Istio, istiod knows the workloads and the configuration and
+//! the mesh (unless `--no-control-plane`). In Istio, istiod knows the workloads and the configuration and
 //! pushes each proxy what it needs; here it reads the same config folder `sailkit apply` writes
 //! (`<data-dir>/mesh/config/`) and learns the workloads from the proxies themselves: every
 //! sidecar registers its instance's address when it connects.
@@ -204,19 +204,34 @@ pub async fn wait_synced(
     admin: SocketAddr,
     expected: usize,
 ) -> Result<(), UpError> {
-    let url = format!("http://{admin}/proxies");
+    let get = |path: &str| {
+        let url = format!("http://{admin}{path}");
+        async move {
+            let response = client
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))?;
+            response
+                .json::<serde_json::Value>()
+                .await
+                .map_err(|e| format!("GET {url}: {e}"))
+        }
+    };
     let mut last = String::from("no answer yet");
     let poll = async {
         loop {
-            match client.get(&url).send().await {
-                Ok(response) => match response.json::<serde_json::Value>().await {
-                    Ok(status) => match in_sync(&status, expected) {
-                        Ok(()) => return,
-                        Err(why) => last = why,
-                    },
-                    Err(error) => last = format!("GET {url}: {error}"),
-                },
-                Err(error) => last = format!("GET {url} failed: {error}"),
+            let checked = async {
+                // The snapshot first: every workload must be in the one the proxies ACKed, not
+                // only registered (the push follows a registration after the debounce).
+                let dump = get("/config_dump").await?;
+                let status = get("/proxies").await?;
+                in_snapshot(&dump, &status, expected - 1)?;
+                in_sync(&status, expected)
+            };
+            match checked.await {
+                Ok(()) => return,
+                Err(why) => last = why,
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -263,6 +278,28 @@ fn in_sync(status: &serde_json::Value, expected: usize) -> Result<(), String> {
             behind.join(", ")
         ))
     }
+}
+
+/// `Ok` when the snapshot in `/config_dump` is the newest one of `/proxies` and holds
+/// `endpoints` endpoints (one per instance).
+fn in_snapshot(
+    dump: &serde_json::Value,
+    status: &serde_json::Value,
+    endpoints: usize,
+) -> Result<(), String> {
+    if dump["version"] != status["version"] {
+        return Err("a snapshot is being pushed".into());
+    }
+    let found: usize = dump["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|service| service["endpoints"].as_array().map(Vec::len))
+        .sum();
+    if found < endpoints {
+        return Err(format!("{found} of {endpoints} instances in the snapshot"));
+    }
+    Ok(())
 }
 
 /// The addresses in the control plane's address file: `grpc=ADDR` and `admin=ADDR`.
@@ -357,6 +394,24 @@ mod tests {
                 .expect_err("no address yet")
                 .contains("0 of 1 workloads")
         );
+    }
+
+    #[test]
+    fn the_snapshot_must_hold_every_instance() {
+        let status = serde_json::json!({"version": "v2", "proxies": []});
+        let dump = |version: &str, endpoints: usize| {
+            let endpoints: Vec<_> = (0..endpoints)
+                .map(|i| serde_json::json!({"address": i}))
+                .collect();
+            serde_json::json!({"version": version, "services": [{"name": "reviews", "endpoints": endpoints}]})
+        };
+        assert!(in_snapshot(&dump("v2", 3), &status, 3).is_ok());
+        assert!(
+            in_snapshot(&dump("v2", 2), &status, 3)
+                .expect_err("short")
+                .contains("2 of 3")
+        );
+        assert!(in_snapshot(&dump("v1", 3), &status, 3).is_err());
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub fn sidecar_args(
 pub enum Source {
     /// The files of the data directory: `mesh/config/` and `mesh/registry.json`.
     Files { data_dir: PathBuf },
-    /// The control plane at this gRPC address (`sailkit up --control-plane`).
+    /// The control plane at this gRPC address (the default).
     ControlPlane(SocketAddr),
 }
 

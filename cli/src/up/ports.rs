@@ -17,7 +17,7 @@ use crate::services::ServiceName;
 const INSTANCE_OFFSET: u16 = 20;
 /// The ingress gateway is this far above the base: 9080 + 8 = 9088.
 const GATEWAY_OFFSET: u16 = 8;
-/// The control plane's gRPC port (`--control-plane`) is this far above: 9080 + 9 = 9089.
+/// The control plane's gRPC port (with the mesh) is this far above: 9080 + 9 = 9089.
 const CONTROL_OFFSET: u16 = 9;
 
 /// The ports of one stack.
@@ -57,7 +57,7 @@ impl PortPlan {
         self.offset(GATEWAY_OFFSET)
     }
 
-    /// The control plane's gRPC port (with `--control-plane`).
+    /// The control plane's gRPC port (with the mesh).
     pub fn control_plane(&self) -> u16 {
         self.offset(CONTROL_OFFSET)
     }

@@ -57,7 +57,7 @@ pub struct Stack {
     /// The ingress gateway, with the mesh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Gateway>,
-    /// The mesh's control plane, with `sailkit up --control-plane`.
+    /// The mesh's control plane (with the mesh, unless `--no-control-plane`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_plane: Option<ControlPlane>,
 }

@@ -93,8 +93,34 @@ impl Stack {
         state::read(&self.data_dir().join("run")).ok()
     }
 
-    /// The mesh's registry (`mesh/registry.json`): every service and its endpoints.
+    /// The mesh's workloads, `{"services": [{"name", "endpoints": [{"address", "labels"}]}]}`:
+    /// from the control plane's `/config_dump`, or `mesh/registry.json` in a stack without one
+    /// (`--no-control-plane`).
     pub fn registry(&self) -> serde_json::Value {
+        if let Some(control) = &self.state.control_plane {
+            let url = format!("{}/config_dump", control.admin);
+            // Its own thread and runtime: the callers are async tests, which must not block
+            // their runtime on it.
+            let dump = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async {
+                    http()
+                        .get(&url)
+                        .send()
+                        .await
+                        .expect("the control plane answers")
+                        .json::<serde_json::Value>()
+                        .await
+                        .expect("config_dump is JSON")
+                })
+            })
+            .join()
+            .expect("config_dump thread");
+            return serde_json::json!({ "services": dump["services"] });
+        }
         let path = self.data_dir().join("mesh").join("registry.json");
         let text = std::fs::read_to_string(&path).expect("registry.json");
         serde_json::from_str(&text).expect("registry.json is JSON")

@@ -20,7 +20,7 @@ use super::{Launch, ReadyInstance};
 pub struct Proxies {
     pub sidecars: Vec<Option<sidecar::Listening>>,
     pub gateway: Option<sidecar::Listening>,
-    /// The control plane they connect to, with `--control-plane`.
+    /// The control plane they connect to (unless `--no-control-plane`).
     pub control: Option<control::Listening>,
 }
 
@@ -46,8 +46,8 @@ pub async fn start_sidecars(
         path: data_dir.join(mesh::MESH_DIR),
         source,
     })?;
-    // With `--control-plane`, the control plane first: every proxy connects to it.
-    let source = if launch.args.control_plane {
+    // The control plane first (unless `--no-control-plane`): every proxy connects to it.
+    let source = if launch.args.control_plane() {
         let listening = start_control(launch, shared, &mut children.control, signals).await?;
         proxies.control = Some(listening);
         mesh::Source::ControlPlane(listening.grpc)
@@ -73,7 +73,7 @@ pub async fn start_sidecars(
             args: mesh::sidecar_args(&source, &addr_file, &spec.name, spec.service, spec.version),
             // The instance's address: for the inbound listener (`--inbound`), or for the
             // sidecar to register with the control plane.
-            app_addr_file: (launch.args.inbound || launch.args.control_plane)
+            app_addr_file: (launch.args.inbound || launch.args.control_plane())
                 .then_some(app_addr_file),
             inbound: launch.args.inbound,
             env: proxy_env(launch.rust_log.as_deref()),
