@@ -4,8 +4,8 @@
 //! The doc shows real values (a reader should see a real pid, not `<PID>`), so the check
 //! recognises the kinds that vary by their shape:
 //! - timestamps (`2026-11-26T18:51:10.905007Z`) match any timestamp;
-//! - decimal numbers (`0.1 s`, `in 5.25s`, `1771.1 per second`) match any number: durations
-//!   and rates;
+//! - decimal numbers (`0.1 s`, `1771.1 per second`) match any number: durations and rates;
+//!   a number of seconds written `5.25s` (cargo's) also matches `1m 04s`;
 //! - 16-digit hex (`237341a501276e31`, a config version) matches any such;
 //! - whole numbers of four digits or more (pids, ports, sizes) match any whole number, and the
 //!   first match **binds** it: later lines must show the same value where the doc repeats the
@@ -32,6 +32,7 @@ static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<time>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)",
         r"|(?P<exact>\d+\.\d+\.\d+(?:\.\d+)?)",
         r"|(?P<hex>\b[0-9a-f]{16}\b)",
+        r"|(?P<seconds>\b\d+(?:\.\d+)?s\b)",
         r"|(?P<decimal>\d+\.\d+)",
         r"|(?P<whole>\d+)",
         r"|(?P<spaces> +)",
@@ -72,6 +73,9 @@ impl LinePattern {
                 pattern.push_str(&regex::escape(found));
             } else if token.name("hex").is_some() {
                 pattern.push_str("[0-9a-f]{16}");
+            } else if token.name("seconds").is_some() {
+                // Cargo's `in 5.25s`, which becomes `in 1m 04s` past a minute.
+                pattern.push_str(r"(?:\d+m )?\d+(?:\.\d+)?s");
             } else if token.name("decimal").is_some() {
                 pattern.push_str(r"\d+(?:\.\d+)?");
             } else if token.name("whole").is_some() {
@@ -225,6 +229,19 @@ mod tests {
                 .matches("Code 503 : 17 (56.7 %)", &Bindings::new())
                 .is_some()
         );
+    }
+
+    #[test]
+    fn cargo_durations_match_past_a_minute() {
+        let finished = LinePattern::new(
+            "    Finished `dev` profile [unoptimized + debuginfo] target(s) in 21.94s",
+            false,
+        );
+        for run in ["in 3.02s", "in 1m 04s", "in 12s"] {
+            let line =
+                format!("    Finished `dev` profile [unoptimized + debuginfo] target(s) {run}");
+            assert!(finished.matches(&line, &Bindings::new()).is_some(), "{run}");
+        }
     }
 
     #[test]
