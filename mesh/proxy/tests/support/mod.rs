@@ -483,8 +483,13 @@ impl Mesh {
     }
 
     /// Write (or overwrite) a config file.
+    /// Writes a config file whole, as `sailkit apply` does: to a temporary name, then renamed.
+    /// (Written in place, a large file could be seen half-written by a poll, refused, and read
+    /// again whole at the next poll: two reloads where a test expects one.)
     pub fn write_config(&self, name: &str, text: &str) {
-        std::fs::write(self.config_dir.join(name), text).expect("write config");
+        let temporary = self.config_dir.join(format!(".{name}.tmp"));
+        std::fs::write(&temporary, text).expect("write config");
+        std::fs::rename(&temporary, self.config_dir.join(name)).expect("rename config");
     }
 }
 
