@@ -172,20 +172,10 @@ impl Supervised for Instance {
     }
 
     fn start_error(&self, failed: Failed) -> UpError {
-        let instance = self.name().to_string();
         match failed {
-            Failed::Spawn(source) => UpError::Spawn { instance, source },
+            // An instance that exits during its start says why in its own output.
             Failed::Exited(status) => start_failure(&self.config, &self.shared, status),
-            Failed::TimedOut(last_error) => UpError::NotHealthy {
-                instance,
-                seconds: START_TIMEOUT.as_secs(),
-                last_error,
-            },
-            // Never reported: the launcher is stopping.
-            Failed::Shutdown => UpError::ExitedDuringStart {
-                instance,
-                status: "stopped by the launcher".into(),
-            },
+            other => other.into_start_error(self.name().to_string()),
         }
     }
 
