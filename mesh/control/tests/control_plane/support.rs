@@ -53,18 +53,20 @@ impl Plane {
             write(dir.path(), name, text);
         }
         let config_dir = dir.path().display().to_string();
-        let mut args = vec![
-            "mesh-control",
-            "--config-dir",
-            &config_dir,
-            "--grpc",
-            "127.0.0.1:0",
-            "--admin",
-            "127.0.0.1:0",
-        ];
-        args.extend_from_slice(flags);
-        let settings = mesh_control::Settings::try_parse_from(args).expect("valid flags");
-        let bound = mesh_control::bind(settings).await.expect("binds");
+        let bound = bind(&[&["--config-dir", &config_dir], flags].concat()).await;
+        Plane::serve(bound, dir).await
+    }
+
+    /// Starts one whose config and workloads come from the Kubernetes API through `client`
+    /// (see `fake_api`), with `flags` added to the command line.
+    pub async fn start_kubernetes(client: kube::Client, flags: &[&str]) -> Plane {
+        let bound = bind(flags).await;
+        let dir = tempfile::tempdir().expect("temporary folder");
+        Plane::serve(bound.with_kubernetes_client(client), dir).await
+    }
+
+    /// Serves `bound` until dropped, once it is ready.
+    async fn serve(bound: mesh_control::Bound, dir: TempDir) -> Plane {
         let (grpc, admin) = (bound.grpc_addr(), bound.admin_addr());
         let shutdown = CancellationToken::new();
         let serving = tokio::spawn(bound.serve(shutdown.clone()));
@@ -146,6 +148,20 @@ impl Plane {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// A control plane bound on port 0 (gRPC and admin), with `flags` on its command line.
+async fn bind(flags: &[&str]) -> mesh_control::Bound {
+    let mut args = vec![
+        "mesh-control",
+        "--grpc",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(flags);
+    let settings = mesh_control::Settings::try_parse_from(args).expect("valid flags");
+    mesh_control::bind(settings).await.expect("binds")
 }
 
 impl Drop for Plane {

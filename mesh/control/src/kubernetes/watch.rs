@@ -1,0 +1,68 @@
+//! One kind of object kept in memory: a kube-rs watcher feeding a reflector store.
+//!
+//! Everything a watch has to get right comes from kube-rs's runtime, not from this file: the
+//! first list (paged), the watch that follows from the list's `resourceVersion`, resuming a
+//! watch that broke from the last `resourceVersion` seen, listing again after `410 Gone`, and a
+//! back-off between failed attempts (client-go's: 0.8 s doubling to 30 s, with jitter). The
+//! store swaps in a new list whole once it is complete, so a relist never shows half a cluster.
+//!
+//! What is ours: every change that reached the store wakes `changed`, and every error is logged
+//! (the watcher then retries by itself).
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt as _};
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::reflector::{Lookup, Store, reflector};
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The watcher's settings for every kind: kube-rs's defaults (list pages of 500, bookmarks,
+/// watches the server ends after 290 s, then resumed).
+pub fn config() -> watcher::Config {
+    watcher::Config::default()
+}
+
+/// Keeps the objects of `events` (a `watcher` or `metadata_watcher` stream) in a store until
+/// `shutdown`, waking `changed` after every change. `what` names the kind in the log.
+pub fn keep<K, S>(
+    dyntype: K::DynamicType,
+    events: S,
+    what: String,
+    changed: Arc<Notify>,
+    shutdown: CancellationToken,
+) -> Store<K>
+where
+    K: Lookup + Clone + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Send + Sync,
+    S: Stream<Item = watcher::Result<Event<K>>> + Send + 'static,
+{
+    let writer = Writer::new(dyntype);
+    let store = writer.as_reader();
+    let events = reflector(writer, events.default_backoff());
+    tokio::spawn(async move {
+        let mut events = std::pin::pin!(events);
+        loop {
+            let event = tokio::select! {
+                () = shutdown.cancelled() => return,
+                event = events.next() => event,
+            };
+            match event {
+                // An object applied or deleted, or a complete (re)list swapped in.
+                Some(Ok(Event::Apply(_) | Event::Delete(_) | Event::InitDone)) => {
+                    changed.notify_one();
+                }
+                Some(Ok(Event::Init | Event::InitApply(_))) => {}
+                Some(Err(error)) => {
+                    tracing::warn!("watching {what}: {error} (retrying with back-off)");
+                }
+                None => return,
+            }
+        }
+    });
+    store
+}
