@@ -42,4 +42,4 @@ pub mod start;
 pub mod status;
 
 pub use settings::Settings;
-pub use start::{Bound, bind, run};
+pub use start::{Bound, bind, bind_with_kubernetes, run};

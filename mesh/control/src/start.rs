@@ -65,6 +65,22 @@ pub async fn bind(settings: Settings) -> anyhow::Result<Bound> {
     } else {
         None
     };
+    bind_listeners(settings, kubernetes).await
+}
+
+/// [`bind`] for `--kubernetes` with the client given instead of found (tests give one that
+/// talks to a fake API server).
+pub async fn bind_with_kubernetes(
+    settings: Settings,
+    client: kube::Client,
+) -> anyhow::Result<Bound> {
+    bind_listeners(settings, Some(client)).await
+}
+
+async fn bind_listeners(
+    settings: Settings,
+    kubernetes: Option<kube::Client>,
+) -> anyhow::Result<Bound> {
     let (grpc, grpc_addr) = listen(settings.grpc, "--grpc").await?;
     let (admin, admin_addr) = listen(settings.admin, "--admin").await?;
     if let Some(path) = &settings.addr_file {
@@ -94,13 +110,6 @@ impl Bound {
     /// Where the admin HTTP listener is bound.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
-    }
-
-    /// Takes the config and workloads from the Kubernetes API through `client`, as
-    /// `--kubernetes` does with the client it finds (tests give one for a fake API server).
-    pub fn with_kubernetes_client(mut self, client: kube::Client) -> Bound {
-        self.kubernetes = Some(client);
-        self
     }
 
     /// Serves until `shutdown` is cancelled (the steps are in the module doc).

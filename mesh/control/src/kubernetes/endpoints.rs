@@ -151,3 +151,76 @@ fn pod_of<'a>(endpoint: &'a SliceEndpoint, namespace: &'a str) -> Option<(&'a st
         target.name.as_deref()?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn parse<T: k8s_openapi::serde::de::DeserializeOwned>(value: Value) -> Arc<T> {
+        Arc::new(serde_json::from_value(value).expect("a Kubernetes object"))
+    }
+
+    fn service(name: &str, ports: Value) -> Arc<KubeService> {
+        parse(json!({"metadata": {"name": name, "namespace": "ns"}, "spec": {"ports": ports}}))
+    }
+
+    fn slice(
+        service: &str,
+        address_type: &str,
+        ports: Value,
+        addresses: &[&str],
+    ) -> Arc<EndpointSlice> {
+        parse(json!({
+            "metadata": {"name": format!("{service}-x"), "namespace": "ns",
+                         "labels": {SERVICE_NAME_LABEL: service}},
+            "addressType": address_type, "ports": ports,
+            "endpoints": [{"addresses": addresses}],
+        }))
+    }
+
+    fn addresses(services: &[Service], name: &str) -> Vec<String> {
+        services
+            .iter()
+            .filter(|s| s.name == name)
+            .flat_map(|s| s.endpoints.iter().map(|e| e.address.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn the_first_port_without_http_an_unnamed_port_and_ipv6_in_brackets() {
+        let services = [
+            service(
+                "grpc-only",
+                json!([{"name": "grpc", "port": 5000}, {"name": "admin", "port": 1}]),
+            ),
+            service("unnamed", json!([{"port": 80}])),
+            service("no-ports", json!([])),
+        ];
+        let slices = [
+            slice(
+                "grpc-only",
+                "IPv4",
+                json!([{"name": "admin", "port": 2}, {"name": "grpc", "port": 5001}]),
+                &["10.0.0.1"],
+            ),
+            slice("unnamed", "IPv6", json!([{"port": 8080}]), &["fd00::1"]),
+            // Not an IP: a slice of FQDNs is skipped, address by address.
+            slice("unnamed", "FQDN", json!([{"port": 8080}]), &["example.com"]),
+            slice("no-ports", "IPv4", json!([{"port": 1}]), &["10.0.0.9"]),
+            // A slice of a Service that is not there.
+            slice("gone", "IPv4", json!([{"port": 1}]), &["10.0.0.8"]),
+        ];
+        let built = super::services(&services, &slices, &[]);
+        let names: Vec<&str> = built.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["grpc-only", "no-ports", "unnamed"]);
+        assert_eq!(addresses(&built, "grpc-only"), ["10.0.0.1:5001"]);
+        assert_eq!(addresses(&built, "unnamed"), ["[fd00::1]:8080"]);
+        assert!(addresses(&built, "no-ports").is_empty());
+        assert_eq!(
+            built[0].endpoints[0].proxy_id, "grpc-only-x.ns",
+            "no pod: the slice's name"
+        );
+    }
+}

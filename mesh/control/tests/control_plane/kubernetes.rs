@@ -219,3 +219,22 @@ async fn endpoint_slices_give_endpoints_with_their_pods_labels_and_a_deleted_pod
         after = proxy.next().await;
     }
 }
+
+#[tokio::test]
+async fn with_watch_namespace_only_that_namespace_is_asked_for_and_seen() {
+    let api = FakeApi::start().await;
+    api.apply(VIRTUAL_SERVICES, virtual_service("reviews", "v1", 100));
+    let mut elsewhere = virtual_service("ratings", "v1", 100);
+    elsewhere["metadata"]["namespace"] = json!("other");
+    api.apply(VIRTUAL_SERVICES, elsewhere);
+    let flags = [FLAGS, &["--watch-namespace", "default"]].concat();
+    let plane = Plane::start_kubernetes(api.client(), &flags).await;
+
+    let dump = plane.get_json("/config_dump").await;
+    assert_eq!(dump["files"], json!(["VirtualService default/reviews"]));
+    let requests = api.requests();
+    assert!(
+        requests.iter().all(|r| r.contains("/namespaces/default/")),
+        "{requests:#?}"
+    );
+}

@@ -53,16 +53,20 @@ impl Plane {
             write(dir.path(), name, text);
         }
         let config_dir = dir.path().display().to_string();
-        let bound = bind(&[&["--config-dir", &config_dir], flags].concat()).await;
+        let settings = settings(&[&["--config-dir", &config_dir], flags].concat());
+        let bound = mesh_control::bind(settings).await.expect("binds");
         Plane::serve(bound, dir).await
     }
 
     /// Starts one whose config and workloads come from the Kubernetes API through `client`
     /// (see `fake_api`), with `flags` added to the command line.
     pub async fn start_kubernetes(client: kube::Client, flags: &[&str]) -> Plane {
-        let bound = bind(flags).await;
+        let settings = settings(&[&["--kubernetes"], flags].concat());
+        let bound = mesh_control::bind_with_kubernetes(settings, client)
+            .await
+            .expect("binds");
         let dir = tempfile::tempdir().expect("temporary folder");
-        Plane::serve(bound.with_kubernetes_client(client), dir).await
+        Plane::serve(bound, dir).await
     }
 
     /// Serves `bound` until dropped, once it is ready.
@@ -150,8 +154,8 @@ impl Plane {
     }
 }
 
-/// A control plane bound on port 0 (gRPC and admin), with `flags` on its command line.
-async fn bind(flags: &[&str]) -> mesh_control::Bound {
+/// The settings of a control plane on port 0 (gRPC and admin), with `flags`.
+fn settings(flags: &[&str]) -> mesh_control::Settings {
     let mut args = vec![
         "mesh-control",
         "--grpc",
@@ -160,8 +164,7 @@ async fn bind(flags: &[&str]) -> mesh_control::Bound {
         "127.0.0.1:0",
     ];
     args.extend_from_slice(flags);
-    let settings = mesh_control::Settings::try_parse_from(args).expect("valid flags");
-    mesh_control::bind(settings).await.expect("binds")
+    mesh_control::Settings::try_parse_from(args).expect("valid flags")
 }
 
 impl Drop for Plane {
