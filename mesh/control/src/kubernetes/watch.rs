@@ -6,8 +6,9 @@
 //! back-off between failed attempts (client-go's: 0.8 s doubling to 30 s, with jitter). The
 //! store swaps in a new list whole once it is complete, so a relist never shows half a cluster.
 //!
-//! What is ours: every change that reached the store wakes `changed`, and every error is logged
-//! (the watcher then retries by itself).
+//! What is ours: every change that reached the store wakes `changed`, every error is logged
+//! (the watcher then retries by itself), and `managedFields` (who set which field, often the
+//! largest part of an object, and never used here) is dropped before an object is stored.
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -16,8 +17,9 @@ use std::sync::Arc;
 use futures::{Stream, StreamExt as _};
 use kube::runtime::WatchStreamExt as _;
 use kube::runtime::reflector::store::Writer;
-use kube::runtime::reflector::{Lookup, Store, reflector};
+use kube::runtime::reflector::{Store, reflector};
 use kube::runtime::watcher::{self, Event};
+use kube::{Resource, ResourceExt as _};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -37,12 +39,13 @@ pub fn keep<K, S>(
     shutdown: CancellationToken,
 ) -> Store<K>
 where
-    K: Lookup + Clone + Debug + Send + Sync + 'static,
+    K: Resource + Clone + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
     S: Stream<Item = watcher::Result<Event<K>>> + Send + 'static,
 {
     let writer = Writer::new(dyntype);
     let store = writer.as_reader();
+    let events = events.modify(|object| object.managed_fields_mut().clear());
     let events = reflector(writer, events.default_backoff());
     tokio::spawn(async move {
         let mut events = std::pin::pin!(events);
