@@ -29,8 +29,9 @@ pub fn config() -> watcher::Config {
     watcher::Config::default()
 }
 
-/// Keeps the objects of `events` (a `watcher` or `metadata_watcher` stream) in a store until
-/// `shutdown`, waking `changed` after every change. `what` names the kind in the log.
+/// Keeps the objects of `events` (a `watcher` stream, of whole objects or of metadata only) in
+/// a store until `shutdown`, waking `changed` after every change. `what` names the kind in the
+/// log.
 pub fn keep<K, S>(
     dyntype: K::DynamicType,
     events: S,
