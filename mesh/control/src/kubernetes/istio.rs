@@ -4,7 +4,7 @@
 //! the same objects from one storage, and the API server hands every object out in whichever
 //! served version is asked for, so listing `v1` also returns the objects applied as `v1beta1`;
 //! reading both would only list everything twice. A cluster whose Istio CRDs predate 1.22 has no
-//! `v1`: the watch then fails with 404 and the log says so.
+//! `v1`: the API server answers 404, which the log says, and the kind is taken as empty.
 //!
 //! The four kinds are the ones mesh-config knows. Objects are kept whole in reflector stores
 //! (`watch`); on every change all of them are rendered again (`render`) and given to the
@@ -14,12 +14,12 @@ use std::sync::Arc;
 
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
-use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{render, watch};
+use super::render;
+use super::watch::{self, Kept};
 use crate::config_source::NamedText;
 
 /// The API group and version read.
@@ -35,9 +35,8 @@ pub const KINDS: [(&str, &str); 4] = [
 ];
 
 /// The stores of the four kinds.
-#[derive(Debug, Clone)]
 pub struct IstioObjects {
-    kinds: Vec<(&'static str, Store<DynamicObject>)>,
+    kinds: Vec<(&'static str, Kept<DynamicObject>)>,
 }
 
 /// Starts watching the four kinds in `namespace` (all with `None`); `changed` wakes on every
@@ -60,14 +59,14 @@ pub fn watch(
                 None => Api::all_with(client.clone(), &resource),
             };
             let events = watcher(api, watch::config());
-            let store = watch::keep(
+            let kept = watch::keep(
                 resource,
                 events,
                 format!("{plural}.{GROUP}"),
                 Arc::clone(changed),
                 shutdown.clone(),
             );
-            (kind, store)
+            (kind, kept)
         })
         .collect();
     IstioObjects { kinds }
@@ -76,9 +75,8 @@ pub fn watch(
 impl IstioObjects {
     /// Waits until every kind has been listed once.
     pub async fn listed(&self) {
-        for (_, store) in &self.kinds {
-            // An error means the watch task ended: only at shutdown, which the caller handles.
-            let _ = store.wait_until_ready().await;
+        for (_, kept) in &self.kinds {
+            kept.listed().await;
         }
     }
 
@@ -87,9 +85,9 @@ impl IstioObjects {
         let api_version = format!("{GROUP}/{VERSION}");
         self.kinds
             .iter()
-            .flat_map(|(kind, store)| {
+            .flat_map(|(kind, kept)| {
                 let api_version = api_version.clone();
-                store
+                kept.store
                     .state()
                     .into_iter()
                     .map(move |object| render::render(&api_version, kind, &object))

@@ -15,8 +15,9 @@
 //! rest of the control plane does not know where its config and endpoints came from. Changes
 //! go through [`ControlPlane::changed`], so the publisher's debounce applies as for a file.
 //!
-//! The control plane is ready once every kind has been listed once; until then `/ready` is
-//! 503 (an unreachable API server, or a 403 for lack of RBAC, is retried and logged).
+//! The control plane is ready once every kind has been listed once (a kind the API server does
+//! not serve, a CRD not installed, counts as listed and empty); until then `/ready` is 503 (an
+//! unreachable API server, or a 403 for lack of RBAC, is retried and logged).
 
 pub mod endpoints;
 pub mod istio;

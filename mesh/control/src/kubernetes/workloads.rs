@@ -10,21 +10,20 @@ use k8s_openapi::api::core::v1::{Pod, Service as KubeService};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Client, Resource};
 use mesh_api::v1::Service;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{endpoints, watch};
+use super::endpoints;
+use super::watch::{self, Kept};
 
 /// The three stores.
-#[derive(Debug, Clone)]
 pub struct Workloads {
-    services: Store<KubeService>,
-    slices: Store<EndpointSlice>,
-    pods: Store<PartialObjectMeta<Pod>>,
+    services: Kept<KubeService>,
+    slices: Kept<EndpointSlice>,
+    pods: Kept<PartialObjectMeta<Pod>>,
 }
 
 /// Starts the three watches in `namespace` (all with `None`); `changed` wakes on every change.
@@ -66,18 +65,17 @@ pub fn watch(
 impl Workloads {
     /// Waits until the three kinds have been listed once.
     pub async fn listed(&self) {
-        // An error means the watch task ended: only at shutdown, which the caller handles.
-        let _ = self.services.wait_until_ready().await;
-        let _ = self.slices.wait_until_ready().await;
-        let _ = self.pods.wait_until_ready().await;
+        self.services.listed().await;
+        self.slices.listed().await;
+        self.pods.listed().await;
     }
 
     /// The mesh's services as the stores have them now.
     pub fn services(&self) -> Vec<Service> {
         endpoints::services(
-            &self.services.state(),
-            &self.slices.state(),
-            &self.pods.state(),
+            &self.services.store.state(),
+            &self.slices.store.state(),
+            &self.pods.store.state(),
         )
     }
 }

@@ -6,6 +6,9 @@
 //!   from before the history kept ([`FakeApi::change_unwatched`]) gets a `410 Gone` `ERROR`
 //!   event, as an API server answers a resourceVersion that was compacted away.
 //!
+//! A collection can be made not served ([`FakeApi::not_served`]): `404 Not Found`, as for a
+//! custom resource whose CRD is not installed.
+//!
 //! Collections are paths such as `/api/v1/services`; the namespaced form
 //! (`/api/v1/namespaces/NS/services`) is the same collection filtered. Every request's path and
 //! query is recorded, so a test can see which resourceVersion a watch resumed from.
@@ -17,7 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse as _, Response};
 use futures::stream;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -48,6 +52,8 @@ struct Inner {
     oldest: u64,
     /// Bumped to end every open watch.
     generation: u64,
+    /// Collections answered with 404.
+    not_served: Vec<String>,
     requests: Vec<String>,
 }
 
@@ -109,6 +115,16 @@ impl FakeApi {
                 inner
                     .history
                     .push((rv, collection.to_owned(), "DELETED", object));
+            }
+        });
+    }
+
+    /// Answers `404 Not Found` for `collection` (`false`: serves it again).
+    pub fn not_served(&self, collection: &str, not_served: bool) {
+        self.change(|inner| {
+            inner.not_served.retain(|c| c != collection);
+            if not_served {
+                inner.not_served.push(collection.to_owned());
             }
         });
     }
@@ -192,7 +208,7 @@ fn in_namespace(object: &Value, namespace: Option<&str>) -> bool {
     namespace.is_none_or(|ns| object["metadata"]["namespace"].as_str() == Some(ns))
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Body {
+async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     let query: BTreeMap<&str, &str> = uri
         .query()
         .unwrap_or_default()
@@ -206,6 +222,12 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Body {
         uri.path(),
         uri.query().unwrap_or_default()
     ));
+    if inner.not_served.contains(&collection) {
+        let status = json!({"apiVersion": "v1", "kind": "Status", "metadata": {},
+            "status": "Failure", "reason": "NotFound", "code": 404,
+            "message": "the server could not find the requested resource"});
+        return (StatusCode::NOT_FOUND, status.to_string()).into_response();
+    }
     if query.get("watch") != Some(&"true") {
         let items: Vec<Value> = inner
             .objects
@@ -221,7 +243,7 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Body {
             "metadata": {"resourceVersion": inner.resource_version.to_string()},
             "items": items,
         });
-        return Body::from(list.to_string());
+        return list.to_string().into_response();
     }
     let from: u64 = query
         .get("resourceVersion")
@@ -233,7 +255,7 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Body {
             "reason": "Expired", "code": 410,
             "message": format!("too old resource version: {from} ({})", inner.oldest),
         }});
-        return Body::from(format!("{gone}\n"));
+        return format!("{gone}\n").into_response();
     }
     let watch = Watch {
         shared: Arc::clone(&shared),
@@ -245,7 +267,7 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: Uri) -> Body {
         pending: VecDeque::new(),
     };
     drop(inner);
-    Body::from_stream(stream::unfold(watch, Watch::next_line))
+    Body::from_stream(stream::unfold(watch, Watch::next_line)).into_response()
 }
 
 /// One open watch: the events it has still to send, and where it stands.

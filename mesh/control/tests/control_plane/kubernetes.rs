@@ -9,6 +9,7 @@ use crate::support::{Plane, Proxy, endpoint_ids};
 
 const VIRTUAL_SERVICES: &str = "/apis/networking.istio.io/v1/virtualservices";
 const DESTINATION_RULES: &str = "/apis/networking.istio.io/v1/destinationrules";
+const SERVICE_ENTRIES: &str = "/apis/networking.istio.io/v1/serviceentries";
 const SERVICES: &str = "/api/v1/services";
 const SLICES: &str = "/apis/discovery.k8s.io/v1/endpointslices";
 const PODS: &str = "/api/v1/pods";
@@ -237,4 +238,32 @@ async fn with_watch_namespace_only_that_namespace_is_asked_for_and_seen() {
         requests.iter().all(|r| r.contains("/namespaces/default/")),
         "{requests:#?}"
     );
+}
+
+#[tokio::test]
+async fn a_kind_not_served_counts_as_empty_until_its_crd_comes() {
+    let api = FakeApi::start().await;
+    api.not_served(SERVICE_ENTRIES, true);
+    api.apply(VIRTUAL_SERVICES, virtual_service("reviews", "v1", 100));
+    let plane = Plane::start_kubernetes(api.client(), FLAGS).await;
+    let dump = plane.get_json("/config_dump").await;
+    assert_eq!(dump["files"], json!(["VirtualService default/reviews"]));
+
+    // The CRD is installed, with an object: the watcher's retry lists it.
+    api.not_served(SERVICE_ENTRIES, false);
+    api.apply(
+        SERVICE_ENTRIES,
+        json!({"metadata": {"name": "httpbin", "namespace": "default"},
+            "spec": {"hosts": ["httpbin.org"], "location": "MESH_EXTERNAL", "resolution": "DNS",
+                     "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}]}}),
+    );
+    plane
+        .config_dump_until(|dump| {
+            dump["files"]
+                == json!([
+                    "ServiceEntry default/httpbin",
+                    "VirtualService default/reviews"
+                ])
+        })
+        .await;
 }
