@@ -39,11 +39,9 @@ pub fn render(api_version: &str, kind: &str, object: &DynamicObject) -> NamedTex
     if let Some(spec) = object.data.get("spec") {
         document.insert("spec".to_owned(), spec.clone());
     }
-    let mut text = serde_json::to_string_pretty(&Value::Object(document))
+    let text = serde_json::to_string_pretty(&Value::Object(document))
+        .map(|text| text + "\n")
         .map_err(|error| format!("cannot render the object: {error}"));
-    if let Ok(text) = &mut text {
-        text.push('\n');
-    }
     NamedText {
         name: text_name(kind, &namespace, &name),
         text,
