@@ -1,6 +1,7 @@
 //! The admin HTTP endpoints, on `--admin` (istiod's monitoring port is 15014):
 //!
-//! - `GET /ready`: 200 once the first read of the config folder is in force, 503 before;
+//! - `GET /ready`: 200 once the first read of the config folder (with `--kubernetes`, the first
+//!   list of every watched kind) is in force, 503 before;
 //! - `GET /config_dump`: the snapshot in force (version, config version, file names, services)
 //!   and the files refused, with their `file:line:col` diagnostics;
 //! - `GET /proxies`: the connected proxies and their versions (the Admin gRPC `ProxyStatus`);
@@ -35,7 +36,7 @@ async fn ready(State(control): State<Arc<ControlPlane>>) -> Response {
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: the config folder is being read for the first time\n",
+            "not ready: the config is being read for the first time\n",
         )
             .into_response()
     }

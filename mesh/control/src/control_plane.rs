@@ -1,22 +1,23 @@
 //! The state every part of the control plane shares: the config in force, the registry, the
 //! newest snapshot, and the "something changed" signal the publisher waits on.
 //!
-//! The sources (the folder watcher, the streams' registrations) only record what changed and
-//! call [`ControlPlane::changed`]; the publisher alone builds and publishes snapshots, after the
-//! debounce. The newest snapshot sits in a `tokio::sync::watch` channel: every stream holds a
-//! receiver and sends the newest value when it can, so a slow proxy skips the versions it was
-//! too slow for instead of queueing them (memory per stream stays bounded).
+//! The sources (the folder watcher or the Kubernetes watches, the streams' registrations) only
+//! record what changed and call [`ControlPlane::changed`]; the publisher alone builds and
+//! publishes snapshots, after the debounce. The newest snapshot sits in a `tokio::sync::watch`
+//! channel: every stream holds a receiver and sends the newest value when it can, so a slow
+//! proxy skips the versions it was too slow for instead of queueing them (memory per stream
+//! stays bounded).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use mesh_api::v1::Snapshot;
+use mesh_api::v1::{Service, Snapshot};
 use tokio::sync::{Notify, watch};
 
 use crate::config_source::ConfigState;
 use crate::metrics::Metrics;
 use crate::registry::{Full, Lease, Registration, Registry};
-use crate::snapshot;
+use crate::{services, snapshot};
 
 /// Shared by the streams, the watcher, the publisher and the admin endpoints.
 #[derive(Debug)]
@@ -26,6 +27,8 @@ pub struct ControlPlane {
     pub registry: Registry,
     pub metrics: Metrics,
     config: Mutex<Arc<ConfigState>>,
+    /// The workloads a discovery source found (Kubernetes), beside the registrations.
+    discovered: Mutex<Arc<Vec<Service>>>,
     snapshots: watch::Sender<Arc<Snapshot>>,
     changes: Notify,
     ready: AtomicBool,
@@ -41,6 +44,7 @@ impl ControlPlane {
             registry: Registry::new(max_proxies),
             metrics: Metrics::new(),
             config: Mutex::new(Arc::new(config)),
+            discovered: Mutex::new(Arc::new(Vec::new())),
             snapshots: watch::Sender::new(Arc::new(first)),
             changes: Notify::new(),
             ready: AtomicBool::new(false),
@@ -66,7 +70,7 @@ impl ControlPlane {
             .clone()
     }
 
-    /// A new read of the config folder.
+    /// A new read of the config (the folder, or the Kubernetes objects).
     pub fn set_config(&self, state: ConfigState) {
         let previous = self.config().config_version.clone();
         if state.config_version != previous {
@@ -81,6 +85,31 @@ impl ControlPlane {
             .set(state.refused.len() as i64);
         *self.config.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
         self.changed();
+    }
+
+    /// A new list of the services a discovery source found (sorted by name, each endpoint's
+    /// address `IP:PORT`); they join the registrations in the snapshot.
+    pub fn set_discovered(&self, services: Vec<Service>) {
+        let mut discovered = self
+            .discovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if **discovered != services {
+            *discovered = Arc::new(services);
+            drop(discovered);
+            self.changed();
+        }
+    }
+
+    /// The mesh's services now: the registrations and what discovery found, merged.
+    fn services(&self) -> Vec<Service> {
+        let discovered = Arc::clone(
+            &self
+                .discovered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        services::merge(self.registry.services(), &discovered)
     }
 
     /// Adds the proxy of a new stream.
@@ -118,7 +147,7 @@ impl ControlPlane {
     /// The snapshot of what is in force at this instant, published or not yet (a stream's
     /// first message, see `discovery::outbound`).
     pub fn snapshot_now(&self) -> Arc<Snapshot> {
-        let built = snapshot::build(&self.config(), self.registry.services());
+        let built = snapshot::build(&self.config(), self.services());
         let published = self.snapshot();
         if built.version == published.version {
             published
@@ -130,7 +159,7 @@ impl ControlPlane {
     /// Builds the snapshot of what is in force now; publishes it if its version is new.
     /// Returns it when it was published.
     pub fn publish(&self) -> Option<Arc<Snapshot>> {
-        let built = snapshot::build(&self.config(), self.registry.services());
+        let built = snapshot::build(&self.config(), self.services());
         if built.version == self.snapshots.borrow().version {
             return None;
         }
@@ -139,7 +168,7 @@ impl ControlPlane {
         Some(built)
     }
 
-    /// True once the first read of the config folder is in force.
+    /// True once the first read of the config (the folder, or the Kubernetes lists) is in force.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
     }

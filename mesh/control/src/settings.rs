@@ -13,8 +13,9 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "mesh-control",
-    about = "The sailkit control plane: reads Istio YAML from a folder, learns the workloads from \
-             the proxies that register, and pushes every proxy versioned snapshots over gRPC."
+    about = "The sailkit control plane: reads Istio YAML from a folder (or the Kubernetes API), \
+             learns the workloads from the proxies that register (and the EndpointSlices), and \
+             pushes every proxy versioned snapshots over gRPC."
 )]
 pub struct Settings {
     /// Directory of Istio YAML files (`*.yaml`, `*.yml`), checked for changes every 500 ms. A
@@ -22,6 +23,16 @@ pub struct Settings {
     /// has no routing config, only the services the proxies register.
     #[arg(long, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
+    /// Take the config and the workloads from the Kubernetes API instead of the folder: the
+    /// `networking.istio.io/v1` VirtualServices, DestinationRules, Gateways and ServiceEntries
+    /// (each admitted alone, as a file would be), and the Services' EndpointSlices with their
+    /// Pods' labels (beside the proxies' registrations). The client comes from the usual places:
+    /// the in-cluster service account, or KUBECONFIG / ~/.kube/config.
+    #[arg(long, conflicts_with = "config_dir")]
+    pub kubernetes: bool,
+    /// With --kubernetes, watch this namespace only (all namespaces by default).
+    #[arg(long, value_name = "NS", requires = "kubernetes")]
+    pub watch_namespace: Option<String>,
     /// gRPC listener: the proxies' Discovery stream and the Admin API (`sailkit proxy-status`).
     /// Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15010")]

@@ -2,7 +2,9 @@
 //!
 //! The steps of [`Bound::serve`], in order:
 //! 1. serve the admin HTTP endpoints, so `/ready` answers 503 while the config is read;
-//! 2. read the config folder once, publish the first snapshot, and become ready;
+//! 2. read the config folder once, publish the first snapshot, and become ready (with
+//!    `--kubernetes`, start the Kubernetes sources instead: they become ready once every kind is
+//!    listed, see `kubernetes`);
 //! 3. start the folder watcher and the debounced publisher;
 //! 4. serve gRPC (Discovery and Admin) until `shutdown`; the streams then end with
 //!    UNAVAILABLE and the proxies go on with their last snapshot until they reconnect.
@@ -23,7 +25,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::config_source::{Loader, watch};
 use crate::control_plane::ControlPlane;
-use crate::{Settings, admin, discovery, publish, status};
+use crate::{Settings, admin, discovery, kubernetes, publish, status};
 
 /// HTTP/2 pings on an idle connection, and how long the answer may take: a proxy whose host
 /// vanished (no FIN, no RST) is noticed within about 40 s and its registration removed.
@@ -34,17 +36,51 @@ const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The listeners, bound and not yet served.
-#[derive(Debug)]
 pub struct Bound {
     settings: Settings,
     grpc: TcpListener,
     admin: TcpListener,
     grpc_addr: SocketAddr,
     admin_addr: SocketAddr,
+    /// The client of the Kubernetes sources, with `--kubernetes`.
+    kubernetes: Option<kube::Client>,
 }
 
-/// Binds `--grpc` and `--admin` and writes `--addr-file`.
+impl std::fmt::Debug for Bound {
+    // By hand: kube's `Client` has no `Debug`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bound")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("admin_addr", &self.admin_addr)
+            .field("kubernetes", &self.kubernetes.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds `--grpc` and `--admin`, writes `--addr-file`, and with `--kubernetes` makes the
+/// Kubernetes client (an error if there is no configuration for one).
 pub async fn bind(settings: Settings) -> anyhow::Result<Bound> {
+    let kubernetes = if settings.kubernetes {
+        Some(kubernetes::client_from_environment().await?)
+    } else {
+        None
+    };
+    bind_listeners(settings, kubernetes).await
+}
+
+/// [`bind`] for `--kubernetes` with the client given instead of found (tests give one that
+/// talks to a fake API server).
+pub async fn bind_with_kubernetes(
+    settings: Settings,
+    client: kube::Client,
+) -> anyhow::Result<Bound> {
+    bind_listeners(settings, Some(client)).await
+}
+
+async fn bind_listeners(
+    settings: Settings,
+    kubernetes: Option<kube::Client>,
+) -> anyhow::Result<Bound> {
     let (grpc, grpc_addr) = listen(settings.grpc, "--grpc").await?;
     let (admin, admin_addr) = listen(settings.admin, "--admin").await?;
     if let Some(path) = &settings.addr_file {
@@ -56,6 +92,7 @@ pub async fn bind(settings: Settings) -> anyhow::Result<Bound> {
         admin,
         grpc_addr,
         admin_addr,
+        kubernetes,
     })
 }
 
@@ -94,22 +131,33 @@ impl Bound {
         let admin = tokio::spawn(async move { admin.await });
 
         // 2. The first read of the config folder. The fingerprint is taken first, so a change
-        //    made while the folder is read is seen at the watcher's first poll.
-        let dir = settings.config_dir.clone();
-        let seen = watch::fingerprint(dir.as_deref());
-        let (loader, config) = watch::load_off_the_runtime(Loader::new(dir.clone())).await?;
-        control.set_config(config);
-        publish::push(&control);
-        control.mark_ready();
+        //    made while the folder is read is seen at the watcher's first poll. Or the
+        //    Kubernetes sources, which read and follow the API by themselves.
+        let watcher = if let Some(client) = self.kubernetes {
+            tokio::spawn(kubernetes::run(
+                client,
+                settings.watch_namespace.clone(),
+                Arc::clone(&control),
+                shutdown.clone(),
+            ))
+        } else {
+            let dir = settings.config_dir.clone();
+            let seen = watch::fingerprint(dir.as_deref());
+            let (loader, config) = watch::load_off_the_runtime(Loader::new(dir.clone())).await?;
+            control.set_config(config);
+            publish::push(&control);
+            control.mark_ready();
+            // 3. The folder watcher.
+            tokio::spawn(watch::run(
+                loader,
+                dir,
+                seen,
+                Arc::clone(&control),
+                shutdown.clone(),
+            ))
+        };
 
-        // 3. The watcher and the publisher.
-        let watcher = tokio::spawn(watch::run(
-            loader,
-            dir,
-            seen,
-            Arc::clone(&control),
-            shutdown.clone(),
-        ));
+        // 3. The debounced publisher.
         let publisher = tokio::spawn(publish::run(
             Arc::clone(&control),
             settings.debounce(),

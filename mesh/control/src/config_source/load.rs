@@ -1,14 +1,17 @@
-//! Reading the folder: which files are accepted, which are refused, and what stays in force.
+//! Admission: which config texts are accepted, which are refused, and what stays in force.
 //!
-//! The rules, in the order [`Loader::load`] applies them:
-//! 1. every `*.yaml` / `*.yml` file is loaded alone with [`mesh_config::load_str`]; a file with an
-//!    error is refused, and the content it had when last accepted (if any) stays in force;
-//! 2. the files in force are checked together ([`mesh_config::validate::check_set`]: the same
+//! A text is a named piece of Istio YAML: a file of the folder ([`Loader::load`] reads them), or
+//! a Kubernetes object rendered as one (`crate::kubernetes` names it `VirtualService
+//! default/reviews`). Both go through [`Loader::admit`], which applies the rules in this order:
+//! 1. every text is loaded alone with [`mesh_config::load_str`]; a text with an error is
+//!    refused, and the content it had when last accepted (if any) stays in force;
+//! 2. the texts in force are checked together ([`mesh_config::validate::check_set`]: the same
 //!    resource defined in two files, ...); if that finds an error, the whole previous set stays
-//!    in force, and the files named in the errors are refused;
-//! 3. a file deleted from the folder leaves the config (unless step 2 refuses the new set).
+//!    in force, and the texts named in the errors are refused;
+//! 3. a text that is gone (a file deleted, an object removed) leaves the config (unless step 2
+//!    refuses the new set).
 //!
-//! A file that did not change since it was accepted is not parsed again.
+//! A text that did not change since it was accepted is not parsed again.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -31,7 +34,16 @@ struct Accepted {
     resources: Vec<Resource>,
 }
 
-/// Reads the folder and remembers what is in force between reads.
+/// One text offered for admission: its name (a file's, or an object's) and its content, or why
+/// it could not be read (the text is then refused with that reason at line 1).
+#[derive(Debug, Clone)]
+pub struct NamedText {
+    pub name: String,
+    pub text: Result<String, String>,
+}
+
+/// Reads the folder (or takes texts from another source) and remembers what is in force
+/// between reads.
 #[derive(Debug)]
 pub struct Loader {
     dir: Option<PathBuf>,
@@ -40,7 +52,8 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// A loader for `dir`; with none, the config is always empty.
+    /// A loader for `dir`; with none, [`load`](Self::load) always gives an empty config (the
+    /// texts then come through [`admit`](Self::admit)).
     pub fn new(dir: Option<PathBuf>) -> Loader {
         Loader {
             dir,
@@ -53,18 +66,35 @@ impl Loader {
         let Some(dir) = self.dir.clone() else {
             return ConfigState::new(Vec::new(), Vec::new());
         };
-        let mut refused = Vec::new();
         match config_files(&dir) {
-            Ok(files) => {
-                let candidate = self.admit_each(&files, &mut refused);
-                self.admit_set(candidate, &mut refused);
-            }
+            Ok(files) => self.admit(
+                files
+                    .into_iter()
+                    .map(|(name, path)| NamedText {
+                        text: read_text(&path),
+                        name,
+                    })
+                    .collect(),
+            ),
             // The folder may be gone for a moment (being replaced): keep everything in force.
-            Err(error) => refused.push(Refused {
+            Err(error) => self.finish(vec![Refused {
                 file: dir.display().to_string(),
                 diagnostics: vec![format!("cannot list the config directory: {error}")],
-            }),
+            }]),
         }
+    }
+
+    /// Admits `texts`, the whole config of a source (a text absent from it leaves), and returns
+    /// what is in force now, logging every refusal.
+    pub fn admit(&mut self, texts: Vec<NamedText>) -> ConfigState {
+        let mut refused = Vec::new();
+        let candidate = self.admit_each(texts, &mut refused);
+        self.admit_set(candidate, &mut refused);
+        self.finish(refused)
+    }
+
+    /// The state in force, with `refused` sorted and logged.
+    fn finish(&self, mut refused: Vec<Refused>) -> ConfigState {
         refused.sort_by(|a, b| a.file.cmp(&b.file));
         for refusal in &refused {
             tracing::warn!(
@@ -76,17 +106,18 @@ impl Loader {
         ConfigState::new(self.in_force(), refused)
     }
 
-    /// Step 1: each file alone. Returns the candidate set: the files accepted now, plus the last
-    /// good content of the files refused now.
+    /// Step 1: each text alone. Returns the candidate set: the texts accepted now, plus the
+    /// last good content of the texts refused now.
     fn admit_each(
         &self,
-        files: &[(String, PathBuf)],
+        texts: Vec<NamedText>,
         refused: &mut Vec<Refused>,
     ) -> BTreeMap<String, Arc<Accepted>> {
         let mut candidate = BTreeMap::new();
-        for (name, path) in files {
+        for NamedText { name, text } in texts {
+            let name = &name;
             let previous = self.accepted.get(name);
-            let text = match read_text(path) {
+            let text = match text {
                 Ok(text) => text,
                 Err(message) => {
                     refused.push(Refused {

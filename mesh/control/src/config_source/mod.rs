@@ -13,7 +13,7 @@
 pub mod load;
 pub mod watch;
 
-pub use load::Loader;
+pub use load::{Loader, NamedText};
 
 use mesh_api::v1::ConfigFile;
 

@@ -5,6 +5,8 @@ mod support;
 
 mod binary;
 mod config;
+mod fake_api;
 mod hostile;
+mod kubernetes;
 mod status;
 mod streams;

@@ -53,18 +53,24 @@ impl Plane {
             write(dir.path(), name, text);
         }
         let config_dir = dir.path().display().to_string();
-        let mut args = vec![
-            "mesh-control",
-            "--config-dir",
-            &config_dir,
-            "--grpc",
-            "127.0.0.1:0",
-            "--admin",
-            "127.0.0.1:0",
-        ];
-        args.extend_from_slice(flags);
-        let settings = mesh_control::Settings::try_parse_from(args).expect("valid flags");
+        let settings = settings(&[&["--config-dir", &config_dir], flags].concat());
         let bound = mesh_control::bind(settings).await.expect("binds");
+        Plane::serve(bound, dir).await
+    }
+
+    /// Starts one whose config and workloads come from the Kubernetes API through `client`
+    /// (see `fake_api`), with `flags` added to the command line.
+    pub async fn start_kubernetes(client: kube::Client, flags: &[&str]) -> Plane {
+        let settings = settings(&[&["--kubernetes"], flags].concat());
+        let bound = mesh_control::bind_with_kubernetes(settings, client)
+            .await
+            .expect("binds");
+        let dir = tempfile::tempdir().expect("temporary folder");
+        Plane::serve(bound, dir).await
+    }
+
+    /// Serves `bound` until dropped, once it is ready.
+    async fn serve(bound: mesh_control::Bound, dir: TempDir) -> Plane {
         let (grpc, admin) = (bound.grpc_addr(), bound.admin_addr());
         let shutdown = CancellationToken::new();
         let serving = tokio::spawn(bound.serve(shutdown.clone()));
@@ -146,6 +152,19 @@ impl Plane {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The settings of a control plane on port 0 (gRPC and admin), with `flags`.
+fn settings(flags: &[&str]) -> mesh_control::Settings {
+    let mut args = vec![
+        "mesh-control",
+        "--grpc",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(flags);
+    mesh_control::Settings::try_parse_from(args).expect("valid flags")
 }
 
 impl Drop for Plane {
