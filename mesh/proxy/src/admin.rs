@@ -111,19 +111,12 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
         .iter()
         .map(|(destination, breaker)| {
             let (connections, pending, retries) = breaker.usage();
-            let l = breaker.limits;
-            json!({
-                "destination": destination.to_string(),
-                "max_connections": l.max_connections,
-                "max_pending_requests": l.max_pending,
-                "max_requests": l.max_requests,
-                "max_requests_per_connection": l.max_requests_per_connection,
-                "max_retries": l.max_retries,
-                "connect_timeout_ms": l.connect_timeout.map(|d| d.as_millis() as u64),
-                "connections_in_use": connections,
-                "pending": pending,
-                "retries_in_progress": retries,
-            })
+            let mut entry = crate::admin_config::limits(&breaker.limits);
+            entry["destination"] = json!(destination.to_string());
+            entry["connections_in_use"] = json!(connections);
+            entry["pending"] = json!(pending);
+            entry["retries_in_progress"] = json!(retries);
+            entry
         })
         .collect();
     let outlier: Vec<Value> = proxy

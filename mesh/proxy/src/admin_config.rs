@@ -202,7 +202,11 @@ fn load_balancer(lb: Option<&LoadBalancerSettings>) -> Value {
 
 /// The limits the circuit breaker enforces (`null`: unlimited).
 fn connection_pool(pool: &ConnectionPoolSettings) -> Value {
-    let l = Limits::from_config(pool);
+    limits(&Limits::from_config(pool))
+}
+
+/// A destination's connection limits, as `/config_dump` shows them (`null`: unlimited).
+pub(crate) fn limits(l: &Limits) -> Value {
     json!({
         "max_connections": l.max_connections,
         "max_pending_requests": l.max_pending,
