@@ -103,7 +103,8 @@ pub fn main(args: AnalyzeArgs) -> ExitCode {
         Format::Log => {
             if let Err(why) = &found {
                 eprintln!(
-                    "Routes to unknown hosts and subsets that select no workload not checked: {why}"
+                    "Workloads not checked (routes to unknown hosts, subsets that select no \
+                     workload): {why}"
                 );
             }
             print!("{}", output::log(&findings, &run));

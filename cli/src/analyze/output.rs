@@ -58,7 +58,12 @@ pub fn log(findings: &[Finding], run: &Run<'_>) -> String {
             "\u{2714} No validation issues found when analyzing {analyzed}{against}."
         );
     } else {
-        let count = |s: Severity| findings.iter().filter(|f| f.diagnostic.severity == s).count();
+        let count = |s: Severity| {
+            findings
+                .iter()
+                .filter(|f| f.diagnostic.severity == s)
+                .count()
+        };
         let _ = writeln!(
             out,
             "Found {}, {} and {} when analyzing {analyzed}{against}.",
@@ -81,7 +86,12 @@ fn plural(n: usize, word: &str) -> String {
 
 /// The findings and what they were found in, for scripts.
 pub fn json(findings: &[Finding], run: &Run<'_>) -> Value {
-    let count = |s: Severity| findings.iter().filter(|f| f.diagnostic.severity == s).count();
+    let count = |s: Severity| {
+        findings
+            .iter()
+            .filter(|f| f.diagnostic.severity == s)
+            .count()
+    };
     json!({
         "findings": findings.iter().map(|f| {
             let d = &f.diagnostic;
