@@ -98,7 +98,8 @@ catch-all); IST0131 a match an earlier rule already has; IST0132 a VirtualServic
 lists none of its hosts; IST0133 a field sailkit does not implement.
 The checks that need the workloads (hosts, subset labels) ask the running stack's control plane;
 without a stack they are skipped, and a line says so.
-Exit code: 0, or 79 when a finding reaches --failure-threshold (error by default).";
+Exit code: 0, or 79 when a finding reaches --failure-threshold (error by default); 1 when there
+is nothing to analyze.";
 
 const APPLY_AFTER_HELP: &str = "\
 The files are checked together with the ones already applied (so a route to a subset that no
