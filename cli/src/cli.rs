@@ -66,7 +66,40 @@ pub enum Command {
     /// whether it is in sync (SYNCED, STALE, or NACKED with the error), like `istioctl
     /// proxy-status`.
     ProxyStatus(crate::proxy_status::ProxyStatusArgs),
+    /// Show what one proxy of the running stack holds: the routes of its listener, the clusters
+    /// (services and subsets, with their policy) or the endpoints (with their outlier state),
+    /// like `istioctl proxy-config`.
+    #[command(after_help = PROXY_CONFIG_AFTER_HELP)]
+    ProxyConfig(crate::proxy_config::ProxyConfigArgs),
+    /// Look for mistakes the schema cannot see in Istio YAML (by default the config in force):
+    /// routes to hosts or subsets that do not exist, rules an earlier catch-all hides, subsets
+    /// that select no workload, VirtualServices bound to a missing Gateway; like `istioctl
+    /// analyze`.
+    #[command(after_help = ANALYZE_AFTER_HELP)]
+    Analyze(crate::analyze::AnalyzeArgs),
 }
+
+const PROXY_CONFIG_AFTER_HELP: &str = "\
+WORKLOAD is a proxy as `sailkit proxy-status` lists it: a sidecar by its instance's name
+(productpage-v1, reviews-v2, ...) or the ingress gateway, istio-ingressgateway. Its admin address
+is read from <data-dir>/run/stack.json and the answer from its /config_dump.
+
+  sailkit proxy-config routes productpage-v1      the rules its outbound listener holds
+  sailkit proxy-config clusters productpage-v1    each service and DestinationRule subset
+  sailkit proxy-config endpoints productpage-v1   each instance, and whether it is ejected
+  sailkit proxy-config routes istio-ingressgateway -o json";
+
+const ANALYZE_AFTER_HELP: &str = "\
+Findings are printed as istioctl prints them, with Istio's message codes:
+  Warning [IST0101] (VirtualService default/reviews reviews.yaml:12:7) spec...: ...
+IST0101 a host, subset or gateway that does not exist; IST0106 a YAML or schema error;
+IST0127 a subset whose labels no workload has; IST0130 a rule no request reaches (after a
+catch-all); IST0131 a match an earlier rule already has; IST0132 a VirtualService whose Gateway
+lists none of its hosts; IST0133 a field sailkit does not implement.
+The checks that need the workloads (hosts, subset labels) ask the running stack's control plane;
+without a stack they are skipped, and a line says so.
+Exit code: 0, or 79 when a finding reaches --failure-threshold (error by default); 1 when there
+is nothing to analyze.";
 
 const APPLY_AFTER_HELP: &str = "\
 The files are checked together with the ones already applied (so a route to a subset that no

@@ -26,11 +26,17 @@
 //!   (fortio-like) for the mesh chapters; this crate only parses its flags and calls it.
 //! - [`proxy`]: `sailkit proxy`, the mesh sidecar (`mesh-proxy`) run from this binary.
 //! - [`apply`]: `sailkit apply`, validates Istio YAML and puts it in force in a running mesh.
+//! - [`proxy_config`]: `sailkit proxy-config`, what one proxy holds (routes, clusters, endpoints).
+//! - [`analyze`]: `sailkit analyze`, the checks beyond the schema, with Istio's message codes.
+//! - [`admin_http`]: reading a JSON admin page (`/config_dump`) of the running stack.
 
+pub mod admin_http;
+pub mod analyze;
 pub mod apply;
 pub mod cli;
 pub mod control;
 pub mod proxy;
+pub mod proxy_config;
 pub mod proxy_status;
 pub mod service_proxy;
 pub mod services;
@@ -57,5 +63,7 @@ pub fn main() -> ExitCode {
         Some(Command::Apply(args)) => apply::main(args),
         Some(Command::Control(settings)) => control::main(*settings),
         Some(Command::ProxyStatus(args)) => proxy_status::main(args),
+        Some(Command::ProxyConfig(args)) => proxy_config::main(args),
+        Some(Command::Analyze(args)) => analyze::main(args),
     }
 }

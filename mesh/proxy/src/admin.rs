@@ -11,6 +11,9 @@
 //!   use per destination) and `outlier` state (ejected endpoints per destination). Its `source`
 //!   says where the config comes from: `{"config_dir", "registry"}` for files, or
 //!   `{"control_plane", "connected", "snapshot_version", "last_error"}` with `--control-plane`.
+//!   `routes`, `clusters` and `endpoints` say what the proxy routes with, in Envoy's terms: the
+//!   rules of its listener, every service and subset with the policy applied there, and every
+//!   endpoint with its outlier state (see `admin_config`; `sailkit proxy-config` prints them).
 //! - `GET /stats`: plain `name value` counters (see `stats`), plus the gauge
 //!   `outlier_ejections_active` (endpoints ejected right now).
 //! - `GET /stats/prometheus`: the same numbers in Prometheus' text format, requests labelled by
@@ -108,19 +111,12 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
         .iter()
         .map(|(destination, breaker)| {
             let (connections, pending, retries) = breaker.usage();
-            let l = breaker.limits;
-            json!({
-                "destination": destination.to_string(),
-                "max_connections": l.max_connections,
-                "max_pending_requests": l.max_pending,
-                "max_requests": l.max_requests,
-                "max_requests_per_connection": l.max_requests_per_connection,
-                "max_retries": l.max_retries,
-                "connect_timeout_ms": l.connect_timeout.map(|d| d.as_millis() as u64),
-                "connections_in_use": connections,
-                "pending": pending,
-                "retries_in_progress": retries,
-            })
+            let mut entry = crate::admin_config::limits(&breaker.limits);
+            entry["destination"] = json!(destination.to_string());
+            entry["connections_in_use"] = json!(connections);
+            entry["pending"] = json!(pending);
+            entry["retries_in_progress"] = json!(retries);
+            entry
         })
         .collect();
     let outlier: Vec<Value> = proxy
@@ -134,7 +130,7 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut dump = json!({
         "ready": snapshot.not_ready(settings).is_none(),
         "namespace": settings.namespace,
         "config": {
@@ -160,7 +156,11 @@ fn config_dump(proxy: &Proxy, snapshot: &Snapshot) -> Value {
         },
         "circuit_breakers": circuit_breakers,
         "outlier": outlier,
-    })
+    });
+    for (key, section) in crate::admin_config::sections(proxy, snapshot) {
+        dump[key] = section;
+    }
+    dump
 }
 
 /// Where the config comes from: the files, or the control plane and how the link is.

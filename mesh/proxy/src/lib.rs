@@ -38,7 +38,8 @@
 //!   launcher's VIPs use it too).
 //! - `error`: [`error::ProxyError`], every failure with its status, flag and culprit.
 //! - `rescue`: the one place an error becomes a response.
-//! - `admin`: `/ready`, `/config_dump`, `/stats`.
+//! - `admin`: `/ready`, `/config_dump`, `/stats`; `admin_config`: the routes, clusters and
+//!   endpoints of `/config_dump` (what `sailkit proxy-config` shows).
 //! - `stats`: lock-free counters.
 //! - `log_buffer`: access log lines collected in memory and written to stdout in batches.
 //! - `body`: the boxed body type shared by all responses, `WatchedBody` (the one wrapper that
@@ -46,6 +47,7 @@
 //!   watched request body.
 
 pub mod admin;
+mod admin_config;
 pub mod body;
 pub mod control;
 pub mod error;

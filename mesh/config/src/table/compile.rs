@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::RouteTable;
+use super::describe::describe;
 use super::gateway::{GatewayHost, qualify_gateway};
 use super::matcher::{Matcher, RequestMatch};
 use super::policy::CompiledDestinationRule;
@@ -64,6 +65,7 @@ pub fn compile_in(resources: &[Resource], namespace: &str) -> RouteTable {
                 });
             }
             Spec::DestinationRule(dr) => table.destination_rules.push(CompiledDestinationRule {
+                id: id.clone(),
                 host: host::qualify(&dr.host, ns),
                 policy: dr.traffic_policy.clone(),
                 subsets: dr.subsets.clone(),
@@ -139,6 +141,7 @@ fn compile_rule(
                 port: m.port,
                 source_labels: m.source_labels.clone(),
                 gateways: m.gateways.iter().map(|g| qualify_gateway(g, ns)).collect(),
+                description: describe(m),
             }
         })
         .collect();

@@ -1,7 +1,7 @@
 //! What a gateway lets in: the hosts its Gateway resource's servers list, per port, and how a
 //! gateway's name is qualified.
 
-use super::RouteTable;
+use super::{CompiledVirtualService, RouteTable};
 use crate::host;
 
 /// One host of one server of a Gateway: `(gateway id, server port, qualified host pattern)`.
@@ -26,6 +26,19 @@ pub(super) fn qualify_gateway(gateway: &str, namespace: &str) -> String {
 }
 
 impl RouteTable {
+    /// The VirtualServices a proxy routes with, in the order it tries them: those bound to the
+    /// gateway `gateway` (a name, qualified in the table's namespace, or `namespace/name`), or
+    /// with `None` those of the sidecars (`mesh`).
+    pub fn bound_to(&self, gateway: Option<&str>) -> impl Iterator<Item = &CompiledVirtualService> {
+        let gateway = gateway.map_or_else(
+            || "mesh".to_owned(),
+            |g| qualify_gateway(g, &self.namespace),
+        );
+        self.virtual_services
+            .iter()
+            .filter(move |vs| vs.gateways.contains(&gateway))
+    }
+
     /// True when the Gateway resource `gateway` (`namespace/name`) exists and one of its servers
     /// on `port` (the gateway's port) lists the request host (any of `candidates`) in `hosts`.
     pub(super) fn gateway_admits(&self, gateway: &str, port: u16, candidates: &[String]) -> bool {

@@ -66,6 +66,9 @@ pub struct RequestMatch {
     pub source_labels: BTreeMap<String, String>,
     /// Qualified `namespace/name`, `mesh` for the sidecar; empty = any of the VirtualService's.
     pub gateways: Vec<String>,
+    /// The entry as written, in one line (`uri prefix /api, headers end-user exact jason`), for
+    /// people: what `/config_dump` shows.
+    pub description: String,
 }
 
 impl RequestMatch {

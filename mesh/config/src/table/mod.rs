@@ -30,10 +30,12 @@
 //! - `gateway`: what a gateway lets in.
 //! - `policy`: [`RouteTable::destination_policy`], a DestinationRule's settings merged.
 //! - `regexes`: how `regex` matches are compiled, URI regexes in groups.
+//! - `describe`: a match entry in one line, for `/config_dump`.
 
 use crate::model::{Gateway, ServiceEntry};
 
 mod compile;
+mod describe;
 mod gateway;
 mod lookup;
 mod matcher;

@@ -67,6 +67,8 @@ impl ResolvedPolicy {
 
 #[derive(Debug, Clone)]
 pub(super) struct CompiledDestinationRule {
+    /// `namespace/name`, to say which DestinationRule a policy comes from.
+    pub(super) id: String,
     pub(super) host: String,
     pub(super) policy: Option<TrafficPolicy>,
     pub(super) subsets: Vec<Subset>,
@@ -106,6 +108,13 @@ impl RouteTable {
             .iter()
             .find(|s| s.name == subset)
             .map(|s| &s.labels)
+    }
+
+    /// The DestinationRule that applies to `host` (its `namespace/name`) and its subsets, if
+    /// one does: the most specific host wins, as for [`RouteTable::destination_policy`].
+    pub fn destination_rule_for(&self, host: &str) -> Option<(&str, &[Subset])> {
+        self.destination_rule(host)
+            .map(|dr| (dr.id.as_str(), dr.subsets.as_slice()))
     }
 
     fn destination_rule(&self, host: &str) -> Option<&CompiledDestinationRule> {

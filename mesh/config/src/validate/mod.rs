@@ -19,30 +19,48 @@
 //! service has (not in the list the caller gives, no ServiceEntry) is a **warning** too, for
 //! the same reason; `sailkit apply` gives it the mesh's workload registry.
 //!
+//! Beyond what loading needs, the checks of `istioctl analyze` (all **warnings**, or info):
+//! rules that an earlier catch-all makes unreachable and matches an earlier rule already has
+//! ([`check_unreachable_rules`], [`check_ineffective_matches`]), VirtualServices bound to a
+//! Gateway that does not exist or does not list their hosts ([`check_gateway_refs`],
+//! [`check_gateway_hosts`]), and, given the workloads that run, subsets whose labels none of them
+//! has ([`check_subset_labels`]). [`analyze`] runs them all, each finding with Istio's code
+//! (`IST0101` ...): what `sailkit analyze` prints.
+//!
 //! # Layout
 //! - `virtual_service`, `retries`, `faults`: a VirtualService and its `http[]` rules.
 //! - `destination_rule`, `gateway`, `service_entry`: one file per other kind.
 //! - `duplicates`, `set`, `hosts`: the checks that need more than one resource.
+//! - `unreachable`, `gateway_refs`, `workloads`: the analysis checks, one file per family;
+//!   `analysis`: [`analyze`], all of them with Istio's codes.
 
 use std::time::Duration as StdDuration;
 
 use crate::diagnostics::{Diagnostic, Report, Severity};
 use crate::model::{Destination, Resource, Spec, VirtualService};
 
+mod analysis;
 mod destination_rule;
 mod duplicates;
 mod faults;
 mod gateway;
+mod gateway_refs;
 mod hosts;
 mod retries;
 mod service_entry;
 mod set;
+mod unreachable;
 mod virtual_service;
+mod workloads;
 
+pub use analysis::{Code, Finding, analyze};
 pub use duplicates::check_duplicates;
+pub use gateway_refs::{check_gateway_hosts, check_gateway_refs};
 pub use hosts::check_hosts;
 pub use retries::IMPLEMENTED_RETRY_ON;
-pub use set::check_set;
+pub use set::{check_duplicates_across_files, check_set, check_subsets};
+pub use unreachable::{check_ineffective_matches, check_unreachable_rules};
+pub use workloads::{Workload, check_subset_labels};
 
 /// Check one deserialized resource.
 pub fn check_resource(resource: &Resource, report: &mut Report<'_>) {

@@ -9,17 +9,31 @@ use crate::diagnostics::{Diagnostic, Severity};
 use crate::host;
 use crate::model::{Resource, Spec};
 
-/// Checks across a whole set: duplicates between files, and routes to subsets no
-/// DestinationRule defines (a warning, see the `validate` module doc).
+/// Checks across a whole set: duplicates between files ([`check_duplicates_across_files`]), and
+/// routes to subsets no DestinationRule defines ([`check_subsets`], a warning, see the
+/// `validate` module doc).
 pub fn check_set(resources: &[Resource]) -> Vec<Diagnostic> {
-    // Duplicates inside one file were reported when it was loaded.
-    let mut out: Vec<Diagnostic> = check_duplicates(resources)
+    let mut out = check_duplicates_across_files(resources);
+    out.extend(check_subsets(resources));
+    out
+}
+
+/// Duplicate (kind, namespace, name) between two files: duplicates inside one file were
+/// reported when it was loaded.
+pub fn check_duplicates_across_files(resources: &[Resource]) -> Vec<Diagnostic> {
+    check_duplicates(resources)
         .into_iter()
         .filter(|d| {
             !d.message
                 .contains(&format!("already defined at {}:", d.file))
         })
-        .collect();
+        .collect()
+}
+
+/// Routes and mirrors to a subset that no DestinationRule of `resources` defines: a warning
+/// each (Istio accepts them; requests routed there fail with 503).
+pub fn check_subsets(resources: &[Resource]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
     let mut subsets: HashMap<String, BTreeSet<&str>> = HashMap::new();
     for resource in resources {
         if let Spec::DestinationRule(dr) = &resource.spec {
