@@ -25,11 +25,13 @@
 //! - `sailkit load` is the crate `sailkit_load` (`tools/load`): an HTTP load generator
 //!   (fortio-like) for the mesh chapters; this crate only parses its flags and calls it.
 //! - [`proxy`]: `sailkit proxy`, the mesh sidecar (`mesh-proxy`) run from this binary.
-//! - [`apply`]: `sailkit apply`, validates Istio YAML and puts it in force in a running mesh.
+//! - [`apply`]: `sailkit apply`, validates Istio YAML and puts it in force in a running mesh,
+//!   through its control plane's Config API; [`delete`]: `sailkit delete`, takes it out.
 
 pub mod apply;
 pub mod cli;
 pub mod control;
+pub mod delete;
 pub mod proxy;
 pub mod proxy_status;
 pub mod service_proxy;
@@ -55,6 +57,7 @@ pub fn main() -> ExitCode {
         Some(Command::Load(args)) => sailkit_load::main(*args),
         Some(Command::Proxy(settings)) => proxy::main(*settings),
         Some(Command::Apply(args)) => apply::main(args),
+        Some(Command::Delete(args)) => delete::main(args),
         Some(Command::Control(settings)) => control::main(*settings),
         Some(Command::ProxyStatus(args)) => proxy_status::main(args),
     }

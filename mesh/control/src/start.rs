@@ -4,7 +4,7 @@
 //! 1. serve the admin HTTP endpoints, so `/ready` answers 503 while the config is read;
 //! 2. read the config folder once, publish the first snapshot, and become ready;
 //! 3. start the folder watcher and the debounced publisher;
-//! 4. serve gRPC (Discovery and Admin) until `shutdown`; the streams then end with
+//! 4. serve gRPC (Discovery, Admin and Config) until `shutdown`; the streams then end with
 //!    UNAVAILABLE and the proxies go on with their last snapshot until they reconnect.
 //!
 //! [`bind`] is separate from serving so that a caller (a test, the launcher) learns the bound
@@ -17,13 +17,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use crate::config_source::{Loader, watch};
+use crate::config_source::Loader;
+use crate::config_source::watch::{self, SharedLoader};
 use crate::control_plane::ControlPlane;
-use crate::{Settings, admin, discovery, publish, status};
+use crate::{Settings, admin, config_api, discovery, publish, status};
 
 /// HTTP/2 pings on an idle connection, and how long the answer may take: a proxy whose host
 /// vanished (no FIN, no RST) is noticed within about 40 s and its registration removed.
@@ -97,14 +99,17 @@ impl Bound {
         //    made while the folder is read is seen at the watcher's first poll.
         let dir = settings.config_dir.clone();
         let seen = watch::fingerprint(dir.as_deref());
-        let (loader, config) = watch::load_off_the_runtime(Loader::new(dir.clone())).await?;
+        let loader: SharedLoader = Arc::new(Mutex::new(Loader::new(dir.clone())));
+        let (locked, config) =
+            watch::load_off_the_runtime(Arc::clone(&loader).lock_owned().await).await?;
         control.set_config(config);
+        drop(locked);
         publish::push(&control);
         control.mark_ready();
 
         // 3. The watcher and the publisher.
         let watcher = tokio::spawn(watch::run(
-            loader,
+            Arc::clone(&loader),
             dir,
             seen,
             Arc::clone(&control),
@@ -123,6 +128,11 @@ impl Bound {
             .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
             .add_service(discovery::server(Arc::clone(&control), shutdown.clone()))
             .add_service(status::server(Arc::clone(&control)))
+            .add_service(config_api::server(
+                Arc::clone(&control),
+                loader,
+                settings.config_dir.clone(),
+            ))
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
         let grpc = tokio::spawn(grpc);
 
