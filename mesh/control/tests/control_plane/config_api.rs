@@ -178,3 +178,66 @@ async fn a_deleted_resource_is_gone_and_a_second_delete_is_not_found() {
         .expect_err("an unknown kind");
     assert_eq!(unknown.code(), tonic::Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn concurrent_changes_are_made_one_at_a_time() {
+    let plane = Plane::start(&[], &[]).await;
+    // Eight applies at once, each defining the same VirtualService in a file of its own. One at
+    // a time, each replaces the one before: one file is left, and the set holds together.
+    let applies = (0..8).map(|n| {
+        let plane = &plane;
+        async move {
+            let name = format!("reviews-{n}.yaml");
+            apply(plane, &[(&name, REVIEWS_V1)]).await
+        }
+    });
+    for applied in futures::future::join_all(applies).await {
+        assert!(applied.applied, "{applied:?}");
+    }
+    let names: Vec<_> = std::fs::read_dir(plane.dir.path())
+        .expect("folder")
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let now = list(&plane).await;
+    assert_eq!(now.resources.len(), 1, "{now:?}");
+    let dump = plane.get_json("/config_dump").await;
+    assert_eq!(dump["refused"], serde_json::json!([]), "{dump:#}");
+}
+
+#[tokio::test]
+async fn without_a_config_folder_a_change_is_a_failed_precondition() {
+    use clap::Parser as _;
+
+    let settings = mesh_control::Settings::try_parse_from([
+        "mesh-control",
+        "--grpc",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+    ])
+    .expect("valid flags");
+    let bound = mesh_control::bind(settings).await.expect("binds");
+    let grpc = bound.grpc_addr();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let serving = tokio::spawn(bound.serve(shutdown.clone()));
+    let mut config = ConfigClient::connect(format!("http://{grpc}"))
+        .await
+        .expect("connects");
+    let refused = config
+        .apply(ApplyRequest {
+            files: vec![ConfigFile {
+                name: "reviews.yaml".into(),
+                yaml: REVIEWS_V1.into(),
+            }],
+        })
+        .await
+        .expect_err("nowhere to keep it");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(refused.message().contains("--config-dir"), "{refused:?}");
+    // Listing still answers: nothing is in force.
+    let listed = config.list(ListRequest {}).await.expect("List answers");
+    assert!(listed.into_inner().resources.is_empty());
+    shutdown.cancel();
+    serving.await.expect("joined").expect("stopped cleanly");
+}
