@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
-use mesh_api::v1::{ChangeResponse, ConfigFile};
+use mesh_api::v1::ConfigFile;
 use mesh_control::config_source::store::{self, Key, Store};
 
 use super::report::{self, Verb};
@@ -39,7 +39,7 @@ pub fn change(
     let written = match verb {
         Verb::Apply => apply(&dir, files, services.as_ref())?,
         Verb::Delete => {
-            let response: ChangeResponse = Store::new(&dir)
+            let response = Store::new(&dir)
                 .delete(keys, files, services.as_ref())
                 .map_err(|e| e.to_string())?;
             report::print_change(&response, verb, &dir)?;

@@ -65,7 +65,8 @@ pub fn print_change(response: &ChangeResponse, verb: Verb, folder: &Path) -> Res
                 "removed {} (deleted: {resources})",
                 folder.join(&change.file).display()
             ),
-            Action::Trimmed | Action::Unspecified => println!(
+            Action::Unspecified => println!("changed {}", folder.join(&change.file).display()),
+            Action::Trimmed => println!(
                 "updated {} ({}: {resources}; the rest stays)",
                 folder.join(&change.file).display(),
                 verb.past()

@@ -48,7 +48,8 @@ pub fn report(outcome: Rollout, version: &str) -> Result<(), String> {
             Err("not in force in every proxy yet: see above".to_owned())
         }
         Rollout::Rejected { name, diagnostics } => Err(format!(
-            "{name} refused the config (it changed after it was checked):\n{diagnostics}"
+            "{name} refused the config it was checked with (the proxy and the checks disagree, \
+             or the folder changed meanwhile):\n{diagnostics}"
         )),
     }
 }

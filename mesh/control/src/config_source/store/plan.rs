@@ -193,7 +193,8 @@ impl Plan {
     }
 }
 
-/// The name each file is stored under: the last part of its name, a `.yaml` or `.yml` file, no
+/// The name each file is stored under: the last part of its name, a `.yaml` or `.yml` file with
+/// no control character (a NUL would fail the write, a newline would garble every message), no
 /// two the same.
 fn stored_names(files: &[ConfigFile]) -> Result<Vec<String>, StoreError> {
     let mut names = Vec::with_capacity(files.len());
@@ -202,6 +203,7 @@ fn stored_names(files: &[ConfigFile]) -> Result<Vec<String>, StoreError> {
             .file_name()
             .and_then(|n| n.to_str())
             .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+            .filter(|n| !n.chars().any(char::is_control))
             .ok_or_else(|| {
                 StoreError::Invalid(format!(
                     "{:?}: not a file name ending in .yaml or .yml",

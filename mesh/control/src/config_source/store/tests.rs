@@ -96,7 +96,7 @@ fn an_error_changes_nothing() {
 fn a_file_name_that_cannot_be_stored_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::new(dir.path());
-    for name in ["..", "notes.txt", "a/"] {
+    for name in ["..", "notes.txt", "a/", "nul\0.yaml", "two\nlines.yaml"] {
         let outcome = store.apply(&[file(name, SUBSETS)], None);
         assert!(
             matches!(outcome, Err(StoreError::Invalid(_))),
