@@ -83,6 +83,16 @@ async fn the_proxies_take_their_config_from_the_control_plane() {
         Some(9),
         "{proxies:#}"
     );
+
+    // On SIGTERM it stops by itself, within the launcher's grace: it is never killed.
+    let mut stack = stack;
+    let exit = stack.terminate();
+    assert!(exit.success(), "{exit}\n{}", stack.output());
+    assert!(
+        !stack.output().contains("did not stop in time"),
+        "{}",
+        stack.output()
+    );
 }
 
 #[tokio::test]
