@@ -381,6 +381,27 @@ mod tests {
     }
 
     #[test]
+    fn delete_takes_targets_a_namespace_and_a_control_plane() {
+        let cli = Cli::try_parse_from([
+            "sailkit",
+            "delete",
+            "vs/reviews",
+            "a.yaml",
+            "-n",
+            "test",
+            "--control-plane",
+            "http://127.0.0.1:15010",
+        ])
+        .expect("valid");
+        let Some(Command::Delete(args)) = cli.command else {
+            panic!("expected delete");
+        };
+        assert_eq!(args.targets, ["vs/reviews", "a.yaml"]);
+        assert_eq!(args.namespace, "test");
+        assert!(Cli::try_parse_from(["sailkit", "delete"]).is_err());
+    }
+
+    #[test]
     fn unknown_services_are_refused() {
         assert!(Cli::try_parse_from(["sailkit", "serve", "mongodb"]).is_err());
     }
