@@ -198,3 +198,28 @@ fn a_delete_takes_one_resource_out_and_warns_about_what_named_it() {
         ))
     );
 }
+
+#[test]
+fn a_delete_that_leaves_an_error_in_force_is_refused_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::new(dir.path());
+    store
+        .apply(&[file("vs.yaml", TO_V1)], None)
+        .expect("planned");
+    // A broken file copied in by hand: whatever is deleted, the set left has an error.
+    let broken = SUBSETS.replace("labels:", "lables:");
+    std::fs::write(dir.path().join("broken.yaml"), &broken).expect("write");
+    let before = store.read_all().expect("read");
+    let refused = store.delete(&[reviews_vs()], &[], None).expect("planned");
+    assert!(!refused.applied, "{refused:?}");
+    let broken_path = dir.path().join("broken.yaml").display().to_string();
+    assert!(
+        refused
+            .diagnostics
+            .iter()
+            .any(|d| d.starts_with(&format!("{broken_path}:9:7: error:"))),
+        "{:?}",
+        refused.diagnostics
+    );
+    assert_eq!(store.read_all().expect("read"), before);
+}
