@@ -54,7 +54,7 @@ async fn the_proxies_take_their_config_from_the_control_plane() {
         .await;
     }
 
-    // A change of the folder reaches every proxy through the control plane: all to v1.
+    // An apply (through the control plane's Config API) reaches every proxy: all to v1.
     apply(
         &stack,
         &["destination-rule-all.yaml", "virtual-service-all-v1.yaml"],
