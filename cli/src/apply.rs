@@ -1,80 +1,154 @@
-//! `sailkit apply FILE...`: put Istio YAML in force in the mesh of a running stack, the local
-//! `kubectl apply`.
+//! `sailkit apply FILE...` and `sailkit delete`: put Istio YAML in force in the mesh of a
+//! running stack, or take it out, the local `kubectl apply` and `kubectl delete`.
 //!
-//! The mesh's config is a folder, `<data-dir>/mesh/config/`, that every sidecar polls (about
-//! twice a second) and re-reads when it changes. `apply` is the careful way to change it:
-//! 1. **check** the new files *together with* the ones that will stay, with the same loader the
-//!    sidecars use (`mesh_config::load_files`), and print every diagnostic (`file:line:col:
-//!    severity: path: message`). Checking the whole set is what finds a route to a subset no
-//!    DestinationRule defines: a warning, as `istioctl analyze` gives it (Istio accepts it and
-//!    answers 503 at run time, and so do our sidecars);
+//! A change goes to the mesh's control plane, over its Config API (gRPC, `mesh.proto`): the
+//! running stack's (its address is in `<data-dir>/run/stack.json`), or the one `--control-plane
+//! URL` names (a stack elsewhere, such as docker compose, where no folder is shared). The
+//! control plane does what the command did on the folder before, with the same code
+//! (`mesh_control::config_source::store`):
+//! 1. **check** the new files *together with* what stays in force, with the loader the proxies
+//!    use, and answer every diagnostic (`file:line:col: severity: path: message`). Checking the
+//!    whole set finds a route to a subset no DestinationRule defines, or to a host no service
+//!    of the mesh has: warnings, as `istioctl analyze` gives them (Istio accepts such files);
 //! 2. on any error, change **nothing**: the routing in force stays as it was;
-//! 3. otherwise **copy** the files in (each written to a temporary name and renamed, so a
-//!    sidecar never reads half a file), and take out what they replace;
-//! 4. **wait** until every sidecar and the ingress gateway of the running stack report the new
-//!    files in force, and say how long that took, or which proxies had not by the deadline
-//!    (`rollout`).
+//! 3. otherwise **write** its config folder (each file under a temporary name, then renamed)
+//!    and put it in force at once, answering the new config version.
 //!
-//! When a stack has run, step 1 also checks every route and mirror against the mesh's workload
-//! registry (`<data-dir>/mesh/registry.json`): a host that no service has (nor a ServiceEntry)
-//! is a warning, as for an undefined subset (`mesh_config::validate::check_hosts`).
+//! The command prints the answer, then **waits** until every proxy has ACKed a snapshot of that
+//! version (the Admin API's `ProxyStatus`, `acks.rs`), and says how long that took, or which
+//! proxies had not by the deadline.
 //!
-//! Replacing follows Istio's rule that a resource is known by its kind, namespace and name, as
-//! `kubectl apply` does: a new VirtualService `reviews` replaces the one in force, and only that
-//! one. An applied file that defines it among others keeps the others: it is rewritten without
-//! that document (the `---` separated part that defined it), and removed once nothing is left.
-//! A file applied again under the same name replaces its earlier copy. `apply --list` shows what
-//! is in force, resource by resource, with its file.
-
+//! A stack started with `--no-control-plane`, or no running stack, has no Config API: the
+//! command then makes the same change on `<data-dir>/mesh/config/` itself (`folder.rs`), checks
+//! hosts against the workload registry the launcher wrote, and waits until every sidecar
+//! polling the folder reports the new version on its admin port (`rollout.rs`).
+//!
+//! Replacing follows Kubernetes: a resource is known by its kind, namespace and name, so a new
+//! VirtualService `reviews` replaces the one in force, and only that one. A file in force that
+//! defines it among others keeps the others. `apply --list` shows what is in force.
 //!
 //! One file a job:
-//! - `check.rs`: steps 1 and 2, the set that would be in force, with no change to the folder;
-//! - `documents.rs`: a YAML stream cut at its `---` markers (to take one resource out of a file);
-//! - `copy_in.rs`: step 3, copying the checked files in and taking out what they replace;
-//! - `wait.rs`: step 4, waiting for the proxies and saying what they did ([`rollout`] polls);
-//! - `registry.rs`: the services a route may name, from the mesh's workload registry;
-//! - `files.rs`: the config folder's files, and writing one so no sidecar reads half of it;
-//! - `list.rs`: `apply --list`, what is in force.
+//! - `target.rs`: where a change goes (a control plane, or the folder);
+//! - `remote.rs`: the Config API calls; `acks.rs`: the wait for the proxies' ACKs;
+//! - `folder.rs`: the change on the folder itself; `rollout.rs`: the wait for its sidecars;
+//!   `registry.rs`: the hosts a route may name, from the launcher's workload registry;
+//! - `report.rs`: what a change did, printed; `wait.rs`: what the proxies did, printed.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+use mesh_api::v1::{ConfigFile, DeleteRequest, ResourceRef};
+use mesh_control::config_source::store::Key;
 
 use crate::cli::ApplyArgs;
-use crate::up::mesh;
 
-mod check;
-mod copy_in;
-mod documents;
-mod files;
-mod list;
+mod acks;
+pub mod folder;
 mod registry;
+mod remote;
+pub mod report;
 pub mod rollout;
+pub mod target;
 mod wait;
 
-#[cfg(test)]
-mod tests;
-
-pub use check::{Checked, Trimmed, check};
-pub use copy_in::apply;
-pub use list::list;
 pub use registry::known_services;
+pub use report::Verb;
+pub use target::{Target, target};
 pub use wait::wait_for_proxies;
 
 /// `sailkit apply`, from the command line to the exit code.
 pub fn main(args: ApplyArgs) -> ExitCode {
-    let data_dir = &args.data_dir.data_dir;
-    let dir = mesh::config_dir(data_dir);
+    let target = target(&args.data_dir.data_dir, args.control_plane.as_deref());
     let result = if args.list {
-        list(&dir)
+        list(&target)
     } else {
-        let services = known_services(data_dir, &mesh::registry_path(data_dir));
-        apply(&dir, &args.files, services.as_ref())
-            .and_then(|written| wait_for_proxies(data_dir, &dir, written))
+        read_files(&args.files).and_then(|files| change(&target, Verb::Apply, &[], files))
     };
+    exit_code(result)
+}
+
+/// Success, or the error printed after `error: `.
+pub fn exit_code(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Each file's text, named as the user named it.
+pub fn read_files(paths: &[PathBuf]) -> Result<Vec<ConfigFile>, String> {
+    paths
+        .iter()
+        .map(|path| {
+            let yaml = std::fs::read_to_string(path)
+                .map_err(|error| format!("{}: {error}", path.display()))?;
+            Ok(ConfigFile {
+                name: path.display().to_string(),
+                yaml,
+            })
+        })
+        .collect()
+}
+
+/// Applies `files`, or deletes `keys` and the resources of `files`, at `target`; prints what
+/// was done and waits for the proxies.
+pub fn change(
+    target: &Target,
+    verb: Verb,
+    keys: &[Key],
+    files: Vec<ConfigFile>,
+) -> Result<(), String> {
+    let (url, folder) = match target {
+        Target::Folder { data_dir, .. } => return folder::change(data_dir, verb, keys, &files),
+        Target::ControlPlane { url, folder } => (url, folder),
+    };
+    let remote = remote::Remote::connect(url)?;
+    let response = match verb {
+        Verb::Apply => remote.apply(files)?,
+        Verb::Delete => remote.delete(DeleteRequest {
+            resources: keys.iter().map(reference).collect(),
+            files,
+        })?,
+    };
+    if verb == Verb::Apply && !response.hosts_checked {
+        println!("hosts not checked: no workload has registered with the control plane yet");
+    }
+    report::print_change(
+        &response,
+        verb,
+        &shown_folder(folder.as_deref(), &response.store),
+    )?;
+    remote.wait_for_acks(&response.config_version, Instant::now())
+}
+
+/// `apply --list`: what is in force, resource by resource, with its file.
+fn list(target: &Target) -> Result<(), String> {
+    match target {
+        Target::Folder { dir, .. } => folder::list(dir),
+        Target::ControlPlane { url, folder } => {
+            let listed = remote::Remote::connect(url)?.list()?;
+            report::print_list(
+                &listed.resources,
+                &shown_folder(folder.as_deref(), &listed.store),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The config folder as this machine names it, or as the control plane does.
+fn shown_folder(local: Option<&Path>, store: &str) -> PathBuf {
+    local.map_or_else(|| PathBuf::from(store), Path::to_path_buf)
+}
+
+fn reference((kind, namespace, name): &Key) -> ResourceRef {
+    ResourceRef {
+        kind: kind.as_str().to_owned(),
+        namespace: namespace.clone(),
+        name: name.clone(),
     }
 }

@@ -58,6 +58,10 @@ pub enum Command {
     /// mesh of a running `sailkit up`; `--list` shows what is in force.
     #[command(after_help = APPLY_AFTER_HELP)]
     Apply(ApplyArgs),
+    /// Take Istio resources out of force in the mesh of a running `sailkit up`: those a file
+    /// defines, or KIND/NAME (`vs/reviews`), as `kubectl delete` does.
+    #[command(after_help = crate::delete::DELETE_AFTER_HELP)]
+    Delete(crate::delete::DeleteArgs),
     /// Run the mesh's control plane (`mesh-control`, same flags): what `sailkit up` starts
     /// first with the mesh, and every proxy connects to.
     // Boxed, like `Proxy`.
@@ -102,14 +106,16 @@ Exit code: 0, or 79 when a finding reaches --failure-threshold (error by default
 is nothing to analyze.";
 
 const APPLY_AFTER_HELP: &str = "\
-The files are checked together with the ones already applied (so a route to a subset that no
-DestinationRule defines is warned about); every diagnostic is printed as file:line:col, and on any
-error nothing changes.
-Otherwise they are copied into <data-dir>/mesh/config/, which every sidecar re-reads within about
-half a second; apply then waits (up to 30 s) until every sidecar of the running stack reports the
-new config in force, and says how long that took. Routes to hosts the mesh's registry does not
-have are warned about. A file already applied that defines a resource of the same kind and name as a new
-one (or has the same file name) is replaced as a whole.";
+The files go to the mesh's control plane (the running stack's, or --control-plane URL), which
+checks them together with what stays in force (so a route to a subset that no DestinationRule
+defines, or to a host no service of the mesh has, is warned about); every diagnostic is printed
+as file:line:col, and on any error nothing changes. Otherwise the control plane stores them in
+its config folder, <data-dir>/mesh/config/, and pushes them to every proxy; apply waits (up to
+30 s) until every proxy has ACKed the new config version, and says how long that took. A resource
+replaces the one in force of the same kind, namespace and name (the file that defined it keeps
+its other resources), and a file the one of the same name. `sailkit delete` takes resources out.
+A stack started with --no-control-plane (or no running stack) has its folder changed directly,
+with the same checks, and apply waits until every sidecar has re-read it.";
 
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
@@ -120,6 +126,11 @@ pub struct ApplyArgs {
     /// Show the resources in force instead, with the file each comes from.
     #[arg(long, conflicts_with = "files")]
     pub list: bool,
+
+    /// The control plane's gRPC URL, for a stack elsewhere (default: the running stack's, from
+    /// its stack.json; without one, the config folder is changed directly).
+    #[arg(long, value_name = "URL")]
+    pub control_plane: Option<String>,
 
     #[command(flatten)]
     pub data_dir: DataDirArg,
@@ -400,6 +411,27 @@ mod tests {
         assert_eq!(args.files.len(), 2);
         assert!(Cli::try_parse_from(["sailkit", "apply"]).is_err());
         assert!(Cli::try_parse_from(["sailkit", "apply", "--list"]).is_ok());
+    }
+
+    #[test]
+    fn delete_takes_targets_a_namespace_and_a_control_plane() {
+        let cli = Cli::try_parse_from([
+            "sailkit",
+            "delete",
+            "vs/reviews",
+            "a.yaml",
+            "-n",
+            "test",
+            "--control-plane",
+            "http://127.0.0.1:15010",
+        ])
+        .expect("valid");
+        let Some(Command::Delete(args)) = cli.command else {
+            panic!("expected delete");
+        };
+        assert_eq!(args.targets, ["vs/reviews", "a.yaml"]);
+        assert_eq!(args.namespace, "test");
+        assert!(Cli::try_parse_from(["sailkit", "delete"]).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn main(settings: mesh_control::Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         common::shutdown::trigger_on_signals(shutdown.clone(), watch_stdin);
         match mesh_control::run(settings, shutdown).await {
@@ -29,5 +29,9 @@ pub fn main(settings: mesh_control::Settings) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Without waiting for the blocking thread that reads stdin (the launcher keeps it open):
+    // dropping the runtime would wait for it, and the launcher would kill us after its grace.
+    runtime.shutdown_background();
+    code
 }

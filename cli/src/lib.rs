@@ -25,7 +25,8 @@
 //! - `sailkit load` is the crate `sailkit_load` (`tools/load`): an HTTP load generator
 //!   (fortio-like) for the mesh chapters; this crate only parses its flags and calls it.
 //! - [`proxy`]: `sailkit proxy`, the mesh sidecar (`mesh-proxy`) run from this binary.
-//! - [`apply`]: `sailkit apply`, validates Istio YAML and puts it in force in a running mesh.
+//! - [`apply`]: `sailkit apply`, validates Istio YAML and puts it in force in a running mesh,
+//!   through its control plane's Config API; [`delete`]: `sailkit delete`, takes it out.
 //! - [`proxy_config`]: `sailkit proxy-config`, what one proxy holds (routes, clusters, endpoints).
 //! - [`analyze`]: `sailkit analyze`, the checks beyond the schema, with Istio's message codes.
 //! - [`admin_http`]: reading a JSON admin page (`/config_dump`) of the running stack.
@@ -35,6 +36,7 @@ pub mod analyze;
 pub mod apply;
 pub mod cli;
 pub mod control;
+pub mod delete;
 pub mod proxy;
 pub mod proxy_config;
 pub mod proxy_status;
@@ -61,6 +63,7 @@ pub fn main() -> ExitCode {
         Some(Command::Load(args)) => sailkit_load::main(*args),
         Some(Command::Proxy(settings)) => proxy::main(*settings),
         Some(Command::Apply(args)) => apply::main(args),
+        Some(Command::Delete(args)) => delete::main(args),
         Some(Command::Control(settings)) => control::main(*settings),
         Some(Command::ProxyStatus(args)) => proxy_status::main(args),
         Some(Command::ProxyConfig(args)) => proxy_config::main(args),

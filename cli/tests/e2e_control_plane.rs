@@ -8,33 +8,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use support::{IN_FORCE_TIMEOUT, Stack, apply, page, ratings_on, run, signal, until};
-
-/// `sailkit proxy-status -o json` against the stack.
-fn proxy_status(stack: &Stack) -> serde_json::Value {
-    let data_dir = stack.data_dir().display().to_string();
-    let output = run(&["proxy-status", "--data-dir", &data_dir, "-o", "json"]);
-    assert!(output.status.success(), "proxy-status: {output:?}");
-    serde_json::from_slice(&output.stdout).expect("proxy-status -o json is JSON")
-}
-
-/// Waits until every proxy of the stack (8 sidecars and the gateway) is SYNCED.
-fn until_all_synced(stack: &Stack) -> serde_json::Value {
-    let deadline = Instant::now() + IN_FORCE_TIMEOUT;
-    loop {
-        let status = proxy_status(stack);
-        let proxies = status["proxies"].as_array().cloned().unwrap_or_default();
-        let synced = proxies.iter().filter(|p| p["status"] == "SYNCED").count();
-        if proxies.len() == 9 && synced == 9 {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not every proxy SYNCED within {IN_FORCE_TIMEOUT:?}: {status:#}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use support::{
+    IN_FORCE_TIMEOUT, Stack, apply, page, ratings_on, run, signal, until, until_all_synced,
+};
 
 #[tokio::test]
 async fn the_proxies_take_their_config_from_the_control_plane() {
@@ -78,7 +54,7 @@ async fn the_proxies_take_their_config_from_the_control_plane() {
         .await;
     }
 
-    // A change of the folder reaches every proxy through the control plane: all to v1.
+    // An apply (through the control plane's Config API) reaches every proxy: all to v1.
     apply(
         &stack,
         &["destination-rule-all.yaml", "virtual-service-all-v1.yaml"],
@@ -106,6 +82,16 @@ async fn the_proxies_take_their_config_from_the_control_plane() {
         proxies["proxies"].as_array().map(Vec::len),
         Some(9),
         "{proxies:#}"
+    );
+
+    // On SIGTERM it stops by itself, within the launcher's grace: it is never killed.
+    let mut stack = stack;
+    let exit = stack.terminate();
+    assert!(exit.success(), "{exit}\n{}", stack.output());
+    assert!(
+        !stack.output().contains("did not stop in time"),
+        "{}",
+        stack.output()
     );
 }
 

@@ -1,11 +1,11 @@
-//! After `sailkit apply` has written the files: wait until every proxy of the running stack
-//! has loaded them, and say how long that took.
+//! After a change made on the config folder itself (a stack without a control plane): wait
+//! until every proxy of the running stack has loaded it, and say how long that took.
 //!
 //! The sidecars poll the config folder (every half second) and load a change off their request
 //! path; a large config takes a while to build. So "applied" is only true once each proxy has
 //! the new files in force, which it says in `/config_dump` as `config.version`: a digest of the
 //! files' names and bytes (`mesh_proxy::state::config_version`). `apply` computes the same
-//! digest over the folder it has just written and polls every sidecar and the ingress gateway
+//! digest over the folder it has just written (`folder::version`) and polls every sidecar and the ingress gateway
 //! listed in `run/stack.json` until each reports that version, or until [`DEADLINE`]. What it
 //! prints is what it saw: the time for the last proxy to take the config, the proxies that had
 //! not by the deadline (and what they reported), or that no stack is running.
@@ -64,24 +64,6 @@ pub fn proxies(data_dir: &Path) -> Option<Vec<Proxy>> {
         admin: gateway.admin.clone(),
     });
     Some(sidecars.chain(gateway).collect())
-}
-
-/// The version the proxies will report once they have loaded `files` (the config folder's, in
-/// load order) as they are now.
-pub fn expected_version(files: &[std::path::PathBuf]) -> Result<String, String> {
-    let mut read = Vec::with_capacity(files.len());
-    for file in files {
-        let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        read.push((name, bytes));
-    }
-    Ok(mesh_proxy::state::config_version(
-        read.iter()
-            .map(|(name, bytes)| (name.as_str(), bytes.as_slice())),
-    ))
 }
 
 /// Poll every proxy until each reports `version`, or `deadline` passes; `written` is when the
@@ -319,17 +301,17 @@ mod tests {
         let data = tempfile::tempdir().expect("tempdir");
         let sidecar = RunningSidecar::start(data.path());
         let config = mesh::config_dir(data.path());
-        let services = apply::known_services(data.path(), &mesh::registry_path(data.path()))
-            .expect("registry");
+        let services = apply::known_services(&mesh::registry_path(data.path())).expect("registry");
         for (name, text) in [("dr.yaml", SUBSETS), ("vs.yaml", TO_V1)] {
             let file = src.path().join(name);
             std::fs::write(&file, text).expect("write");
-            let written = apply::apply(&config, &[file], Some(&services)).expect("valid");
-            apply::wait_for_proxies(data.path(), &config, written).expect("in force");
+            let files = apply::read_files(&[file]).expect("read");
+            let written = apply::folder::apply(&config, &files, Some(&services)).expect("valid");
+            let expected = apply::folder::version(&config).expect("version");
+            apply::wait_for_proxies(data.path(), &expected, written).expect("in force");
             // No pause: when `apply` returns, the sidecar already has exactly these files.
             let (version, files) = sidecar.config();
-            let expected = expected_version(&apply::files::config_files(&config).expect("list"));
-            assert_eq!(version, expected.expect("version"));
+            assert_eq!(version, expected);
             assert!(files.iter().any(|f| f == name), "{name} not in {files:?}");
         }
     }

@@ -1,15 +1,16 @@
-//! Step 4 of `sailkit apply`: wait until the proxies of the running stack have the new files
-//! in force, and say what they did (the polling itself is `rollout.rs`).
+//! The last step of a change: wait until the proxies have it in force, and say what they did.
+//! On a folder, the proxies of the running stack are polled on their admin port (`rollout.rs`);
+//! through a control plane, it is asked which proxies ACKed the new version (`acks.rs`). Both
+//! end in a [`Rollout`], printed here.
 
 use std::path::Path;
 use std::time::Instant;
 
-use super::files::config_files;
 use super::rollout::{self, Rollout};
 
-/// Step 4: wait for the proxies of the stack running on `data_dir`, and print what they did.
-/// An error when a proxy refused the files or some had not loaded them by the deadline.
-pub fn wait_for_proxies(data_dir: &Path, dir: &Path, written: Instant) -> Result<(), String> {
+/// Waits for the proxies of the stack running on `data_dir` to load the config folder `dir`
+/// as it is now, and prints what they did.
+pub fn wait_for_proxies(data_dir: &Path, version: &str, written: Instant) -> Result<(), String> {
     let Some(proxies) = rollout::proxies(data_dir) else {
         println!("no stack is running: the sidecars load it when they start");
         return Ok(());
@@ -18,8 +19,16 @@ pub fn wait_for_proxies(data_dir: &Path, dir: &Path, written: Instant) -> Result
         println!("the running stack has no sidecars (--no-mesh): nothing loads it");
         return Ok(());
     }
-    let version = rollout::expected_version(&config_files(dir)?)?;
-    match rollout::wait(&proxies, &version, written, rollout::DEADLINE) {
+    report(
+        rollout::wait(&proxies, version, written, rollout::DEADLINE),
+        version,
+    )
+}
+
+/// Prints what waiting found; an error when a proxy refused the config or some had not put it
+/// in force by the deadline.
+pub fn report(outcome: Rollout, version: &str) -> Result<(), String> {
+    match outcome {
         Rollout::InForce { proxies, took } => {
             println!(
                 "in force in all {proxies} proxies {:.1} s after it was written (config version {version})",
@@ -39,7 +48,8 @@ pub fn wait_for_proxies(data_dir: &Path, dir: &Path, written: Instant) -> Result
             Err("not in force in every proxy yet: see above".to_owned())
         }
         Rollout::Rejected { name, diagnostics } => Err(format!(
-            "{name} refused the files (they changed after they were checked):\n{diagnostics}"
+            "{name} refused the config it was checked with (the proxy and the checks disagree, \
+             or the folder changed meanwhile):\n{diagnostics}"
         )),
     }
 }

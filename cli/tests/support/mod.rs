@@ -383,3 +383,29 @@ pub async fn sign_in(stack: &Stack, user: &str) -> String {
     assert!(!cookie.is_empty(), "a session cookie: {login:?}");
     cookie
 }
+
+/// `sailkit proxy-status -o json` against the stack.
+pub fn proxy_status(stack: &Stack) -> serde_json::Value {
+    let data_dir = stack.data_dir().display().to_string();
+    let output = run(&["proxy-status", "--data-dir", &data_dir, "-o", "json"]);
+    assert!(output.status.success(), "proxy-status: {output:?}");
+    serde_json::from_slice(&output.stdout).expect("proxy-status -o json is JSON")
+}
+
+/// Waits until every proxy of the stack (8 sidecars and the gateway) is SYNCED.
+pub fn until_all_synced(stack: &Stack) -> serde_json::Value {
+    let deadline = Instant::now() + IN_FORCE_TIMEOUT;
+    loop {
+        let status = proxy_status(stack);
+        let proxies = status["proxies"].as_array().cloned().unwrap_or_default();
+        let synced = proxies.iter().filter(|p| p["status"] == "SYNCED").count();
+        if proxies.len() == 9 && synced == 9 {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every proxy SYNCED within {IN_FORCE_TIMEOUT:?}: {status:#}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -4,7 +4,9 @@
 //! proxy and control plane share `linkerd2-proxy-api`.
 //!
 //! - [`v1::discovery_server`] / [`v1::discovery_client`]: the proxies' stream.
-//! - [`v1::admin_server`] / [`v1::admin_client`]: what the `sailkit` command asks.
+//! - [`v1::admin_server`] / [`v1::admin_client`]: what `sailkit proxy-status` asks.
+//! - [`v1::config_server`] / [`v1::config_client`]: what `sailkit apply` and `sailkit delete`
+//!   change.
 
 /// Version 1 of the protocol (`package sailkit.mesh.v1`).
 pub mod v1 {

@@ -10,7 +10,8 @@
 //!
 //! # Module map, in the order data flows
 //! - [`settings`]: the command line.
-//! - [`config_source`]: the YAML folder: `load` (admission), `watch` (polling).
+//! - [`config_source`]: the YAML folder: `load` (admission), `watch` (polling), `store` (a
+//!   change checked with what stays, then written whole: `sailkit apply` and `delete`).
 //! - [`kubernetes`]: with `--kubernetes`, the config (Istio's custom resources) and the
 //!   workloads (Services, EndpointSlices, Pods) from the API server, through kube-rs.
 //! - [`registry`]: the connected proxies: `registration` (the `Register` message, checked),
@@ -22,12 +23,14 @@
 //! - [`discovery`]: the proxies' gRPC stream: `inbound` (what they send), `outbound` (the
 //!   snapshots), `ending` (how a stream ends).
 //! - [`status`]: the Admin gRPC service (`ProxyStatus`), also served as JSON.
+//! - [`config_api`]: the Config gRPC service (`Apply`, `Delete`, `List`) over the store.
 //! - [`admin`]: the admin HTTP endpoints; [`metrics`]: what `/metrics` shows.
 //! - [`start`]: bind, read the config, serve, stop.
 //!
 //! [`Snapshot`]: mesh_api::v1::Snapshot
 
 pub mod admin;
+pub mod config_api;
 pub mod config_source;
 pub mod control_plane;
 pub mod discovery;

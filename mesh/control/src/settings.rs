@@ -18,9 +18,10 @@ use clap::Parser;
              pushes every proxy versioned snapshots over gRPC."
 )]
 pub struct Settings {
-    /// Directory of Istio YAML files (`*.yaml`, `*.yml`), checked for changes every 500 ms. A
-    /// file with errors is refused (its last good content stays in force). Without it the mesh
-    /// has no routing config, only the services the proxies register.
+    /// Directory of Istio YAML files (`*.yaml`, `*.yml`), checked for changes every 500 ms, and
+    /// where the Config API keeps what is applied. A file with errors is refused (its last good
+    /// content stays in force). Without it the mesh has no routing config, only the services the
+    /// proxies register.
     #[arg(long, value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
     /// Take the config and the workloads from the Kubernetes API instead of the folder: the
@@ -33,7 +34,8 @@ pub struct Settings {
     /// With --kubernetes, watch this namespace only (all namespaces by default).
     #[arg(long, value_name = "NS", requires = "kubernetes")]
     pub watch_namespace: Option<String>,
-    /// gRPC listener: the proxies' Discovery stream and the Admin API (`sailkit proxy-status`).
+    /// gRPC listener: the proxies' Discovery stream, the Admin API (`sailkit proxy-status`) and
+    /// the Config API (`sailkit apply`, `sailkit delete`).
     /// Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15010")]
     pub grpc: SocketAddr,

@@ -6,7 +6,7 @@
 //!    `--kubernetes`, start the Kubernetes sources instead: they become ready once every kind is
 //!    listed, see `kubernetes`);
 //! 3. start the folder watcher and the debounced publisher;
-//! 4. serve gRPC (Discovery and Admin) until `shutdown`; the streams then end with
+//! 4. serve gRPC (Discovery, Admin and Config) until `shutdown`; the streams then end with
 //!    UNAVAILABLE and the proxies go on with their last snapshot until they reconnect.
 //!
 //! [`bind`] is separate from serving so that a caller (a test, the launcher) learns the bound
@@ -19,13 +19,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-use crate::config_source::{Loader, watch};
+use crate::config_source::Loader;
+use crate::config_source::watch::{self, SharedLoader};
 use crate::control_plane::ControlPlane;
-use crate::{Settings, admin, discovery, kubernetes, publish, status};
+use crate::{Settings, admin, config_api, discovery, kubernetes, publish, status};
 
 /// HTTP/2 pings on an idle connection, and how long the answer may take: a proxy whose host
 /// vanished (no FIN, no RST) is noticed within about 40 s and its registration removed.
@@ -132,7 +134,10 @@ impl Bound {
 
         // 2. The first read of the config folder. The fingerprint is taken first, so a change
         //    made while the folder is read is seen at the watcher's first poll. Or the
-        //    Kubernetes sources, which read and follow the API by themselves.
+        //    Kubernetes sources, which read and follow the API by themselves (the loader then
+        //    has no folder, and the Config API refuses changes: `kubectl apply` makes them).
+        let dir = settings.config_dir.clone();
+        let loader: SharedLoader = Arc::new(Mutex::new(Loader::new(dir.clone())));
         let watcher = if let Some(client) = self.kubernetes {
             tokio::spawn(kubernetes::run(
                 client,
@@ -141,15 +146,16 @@ impl Bound {
                 shutdown.clone(),
             ))
         } else {
-            let dir = settings.config_dir.clone();
             let seen = watch::fingerprint(dir.as_deref());
-            let (loader, config) = watch::load_off_the_runtime(Loader::new(dir.clone())).await?;
+            let (locked, config) =
+                watch::load_off_the_runtime(Arc::clone(&loader).lock_owned().await).await?;
             control.set_config(config);
+            drop(locked);
             publish::push(&control);
             control.mark_ready();
-            // 3. The folder watcher.
+            // The folder watcher.
             tokio::spawn(watch::run(
-                loader,
+                Arc::clone(&loader),
                 dir,
                 seen,
                 Arc::clone(&control),
@@ -171,6 +177,11 @@ impl Bound {
             .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
             .add_service(discovery::server(Arc::clone(&control), shutdown.clone()))
             .add_service(status::server(Arc::clone(&control)))
+            .add_service(config_api::server(
+                Arc::clone(&control),
+                loader,
+                settings.config_dir.clone(),
+            ))
             .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
         let grpc = tokio::spawn(grpc);
 

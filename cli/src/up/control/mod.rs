@@ -1,8 +1,8 @@
 //! The life of the mesh's control plane (`sailkit-control`, a `sailkit control` process), with
 //! the mesh (unless `--no-control-plane`). In Istio, istiod knows the workloads and the configuration and
-//! pushes each proxy what it needs; here it reads the same config folder `sailkit apply` writes
-//! (`<data-dir>/mesh/config/`) and learns the workloads from the proxies themselves: every
-//! sidecar registers its instance's address when it connects.
+//! pushes each proxy what it needs; here it keeps the config in `<data-dir>/mesh/config/` (which
+//! `sailkit apply` and `sailkit delete` change through its Config API) and learns the workloads
+//! from the proxies themselves: every sidecar registers its instance's address when it connects.
 //!
 //! 1. **start** it first, before any proxy, on the stack's control-plane port (9089 by default;
 //!    with `--port-base 0`, the port the system picks at the first start), and wait for its

@@ -7,10 +7,15 @@
 //! are then checked together, and a set that does not hold together is refused whole. The
 //! folder is polled for changes ([`watch`]), as the sidecars poll theirs.
 //!
+//! Changes come through [`store`] too: `sailkit apply` and `sailkit delete` (through the
+//! control plane's Config API, or on the folder itself when a stack runs without a control
+//! plane) check a change with what stays and write it whole, or not at all.
+//!
 //! What the source produces is a [`ConfigState`]: the files in force, the files refused and
 //! why, and the config version of the files in force.
 
 pub mod load;
+pub mod store;
 pub mod watch;
 
 pub use load::{Loader, NamedText};

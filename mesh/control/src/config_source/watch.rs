@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio_util::sync::CancellationToken;
 
 use super::load::config_files;
@@ -38,8 +39,16 @@ pub fn fingerprint(dir: Option<&Path>) -> Fingerprint {
         .collect()
 }
 
-/// Loads the folder on the blocking pool; gives the loader back with what it read.
-pub async fn load_off_the_runtime(mut loader: Loader) -> anyhow::Result<(Loader, ConfigState)> {
+/// The loader, shared by the folder watcher and the Config API (`config_api`): only the holder
+/// of its lock reads or writes the folder, so a change through the API and a poll never
+/// interleave, and the config in force is always the holder's last read.
+pub type SharedLoader = Arc<Mutex<Loader>>;
+
+/// Loads the folder on the blocking pool, with the loader locked; gives the lock back with what
+/// it read, so the caller puts it in force before anyone reads again.
+pub async fn load_off_the_runtime(
+    mut loader: OwnedMutexGuard<Loader>,
+) -> anyhow::Result<(OwnedMutexGuard<Loader>, ConfigState)> {
     let loaded = tokio::task::spawn_blocking(move || {
         let state = loader.load();
         (loader, state)
@@ -51,7 +60,7 @@ pub async fn load_off_the_runtime(mut loader: Loader) -> anyhow::Result<(Loader,
 /// Reloads the folder whenever its fingerprint changes, until `shutdown`. `seen` is the
 /// fingerprint taken before the first load, so a change made during that load is not missed.
 pub async fn run(
-    mut loader: Loader,
+    loader: SharedLoader,
     dir: Option<PathBuf>,
     mut seen: Fingerprint,
     control: Arc<ControlPlane>,
@@ -67,11 +76,8 @@ pub async fn run(
             continue;
         }
         seen = now;
-        match load_off_the_runtime(loader).await {
-            Ok((back, state)) => {
-                loader = back;
-                control.set_config(state);
-            }
+        match load_off_the_runtime(Arc::clone(&loader).lock_owned().await).await {
+            Ok((_locked, state)) => control.set_config(state),
             Err(error) => {
                 tracing::error!(%error, "the config reload failed; the config in force stays");
                 return;

@@ -5,6 +5,7 @@ mod support;
 
 mod binary;
 mod config;
+mod config_api;
 mod fake_api;
 mod hostile;
 mod kubernetes;
