@@ -12,11 +12,11 @@
 //! - [`config_source`]: the YAML folder: `load` (admission), `watch` (polling).
 //! - [`registry`]: the connected proxies: `registration` (the `Register` message, checked),
 //!   `sync` (the versions sent, ACKed and NACKed).
-//! - [`snapshot`]: config + services → a versioned snapshot.
+//! - [`snapshot`]: config + services → a versioned snapshot, encoded once.
 //! - [`control_plane`]: the state all the parts share, and the newest snapshot.
 //! - [`publish`]: the debounce: a burst of changes is one push.
 //! - [`discovery`]: the proxies' gRPC stream: `inbound` (what they send), `outbound` (the
-//!   snapshots), `ending` (how a stream ends).
+//!   snapshots), `ending` (how a stream ends), `server` (on the wire, one encoding shared).
 //! - [`status`]: the Admin gRPC service (`ProxyStatus`), also served as JSON.
 //! - [`admin`]: the admin HTTP endpoints; [`metrics`]: what `/metrics` shows.
 //! - [`start`]: bind, read the config, serve, stop.
