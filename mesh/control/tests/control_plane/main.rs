@@ -5,6 +5,7 @@ mod support;
 
 mod binary;
 mod config;
+mod crowd;
 mod hostile;
 mod status;
 mod streams;
