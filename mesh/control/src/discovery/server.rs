@@ -17,7 +17,9 @@
 //!    ([`SnapshotBody`]), ended by trailers with the `grpc-status`; or, when the stream is
 //!    refused, with the status alone (a "trailers-only" response, as tonic sends).
 //!
-//! The proxies are unchanged: they use the generated client, which reads the same bytes.
+//! The proxies are unchanged: they use the generated client, which reads the same bytes. Left
+//! out, as the proxies use neither: compression (`grpc-encoding`; a compressed message ends the
+//! stream with INTERNAL) and deadlines (`grpc-timeout`; a stream lives as long as its proxy).
 
 use std::convert::Infallible;
 use std::pin::Pin;
