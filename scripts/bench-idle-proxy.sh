@@ -71,31 +71,32 @@ config="$work/config"
 mkdir -p "$config"
 cp k8s/networking/destination-rule-all.yaml k8s/networking/virtual-service-all-v1.yaml "$config/"
 
+# idle_rss NAME ARGS...: starts a mesh-proxy with ARGS (and the labels and ports both runs
+# share), waits for its /ready and then $settle seconds, and sets `rss` to its VmRSS in MB.
+idle_rss() {
+  local name="$1"
+  shift
+  "$bin/mesh-proxy" "$@" --labels app=productpage,version=v1 --outbound 127.0.0.1:0 \
+    --admin 127.0.0.1:0 --addr-file "$work/$name.addr" >"$work/$name.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  until_ready "http://$(value_of admin "$work/$name.addr")/ready"
+  sleep "$settle"
+  rss="$(rss_mb "$pid")"
+}
+
 step "mesh-control on the Bookinfo files, and a proxy following it"
 "$bin/mesh-control" --config-dir "$config" --grpc 127.0.0.1:0 --admin 127.0.0.1:0 \
   --addr-file "$work/control.addr" >"$work/control.log" 2>&1 &
 pids+=($!)
-grpc="$(value_of grpc "$work/control.addr")"
-"$bin/mesh-proxy" --control-plane "http://$grpc" --labels app=productpage,version=v1 \
-  --outbound 127.0.0.1:0 --admin 127.0.0.1:0 --addr-file "$work/streamed.addr" \
-  >"$work/streamed.log" 2>&1 &
-streamed=$!
-pids+=("$streamed")
-until_ready "http://$(value_of admin "$work/streamed.addr")/ready"
-sleep "$settle"
-streamed_mb="$(rss_mb "$streamed")"
+idle_rss streamed --control-plane "http://$(value_of grpc "$work/control.addr")"
+streamed_mb="$rss"
 stop_all
 
 step "a proxy reading the same files"
 echo '{"services": []}' >"$work/registry.json"
-"$bin/mesh-proxy" --config-dir "$config" --registry "$work/registry.json" \
-  --labels app=productpage,version=v1 --outbound 127.0.0.1:0 --admin 127.0.0.1:0 \
-  --addr-file "$work/files.addr" >"$work/files.log" 2>&1 &
-files=$!
-pids+=("$files")
-until_ready "http://$(value_of admin "$work/files.addr")/ready"
-sleep "$settle"
-files_mb="$(rss_mb "$files")"
+idle_rss files --config-dir "$config" --registry "$work/registry.json"
+files_mb="$rss"
 
 echo
 echo "idle mesh-proxy (release), VmRSS ${settle} s after /ready"
