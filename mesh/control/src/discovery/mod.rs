@@ -17,7 +17,9 @@
 //! Hostile or broken clients are bounded: a message is at most [`MAX_MESSAGE_BYTES`], a stream
 //! that sends no `Register` is ended after [`REGISTER_WAIT`], HTTP/2 keepalive pings (set on the
 //! server in `start`) notice a peer that vanished, and a proxy that does not read gets only the
-//! newest snapshot when it reads again, never a queue of them.
+//! newest snapshot when it reads again, never a queue of them; meanwhile what its stream holds
+//! is a reference to the shared bytes, not a copy (`tests/control_plane/crowd.rs`: 10,000
+//! streams that never read).
 
 pub mod ending;
 pub mod inbound;
