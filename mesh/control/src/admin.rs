@@ -43,7 +43,8 @@ async fn ready(State(control): State<Arc<ControlPlane>>) -> Response {
 }
 
 async fn config_dump(State(control): State<Arc<ControlPlane>>) -> Json<Value> {
-    let snapshot = control.snapshot();
+    let published = control.snapshot();
+    let snapshot = &published.snapshot;
     let config = control.config();
     let files: Vec<&str> = snapshot
         .config

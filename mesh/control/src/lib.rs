@@ -17,11 +17,11 @@
 //! - [`registry`]: the connected proxies: `registration` (the `Register` message, checked),
 //!   `sync` (the versions sent, ACKed and NACKed).
 //! - [`services`]: the registrations and the discovered endpoints as one list of services.
-//! - [`snapshot`]: config + services → a versioned snapshot.
+//! - [`snapshot`]: config + services → a versioned snapshot, encoded once.
 //! - [`control_plane`]: the state all the parts share, and the newest snapshot.
 //! - [`publish`]: the debounce: a burst of changes is one push.
 //! - [`discovery`]: the proxies' gRPC stream: `inbound` (what they send), `outbound` (the
-//!   snapshots), `ending` (how a stream ends).
+//!   snapshots), `ending` (how a stream ends), `server` (on the wire, one encoding shared).
 //! - [`status`]: the Admin gRPC service (`ProxyStatus`), also served as JSON.
 //! - [`config_api`]: the Config gRPC service (`Apply`, `Delete`, `List`) over the store.
 //! - [`admin`]: the admin HTTP endpoints; [`metrics`]: what `/metrics` shows.

@@ -54,7 +54,7 @@ pub fn push(control: &ControlPlane) {
     control.metrics.push_duration.observe(elapsed.as_secs_f64());
     tracing::info!(
         "pushed version {} to {} proxies in {:.1} ms",
-        snapshot.version,
+        snapshot.version(),
         control.registry.len(),
         elapsed.as_secs_f64() * 1000.0
     );

@@ -4,8 +4,14 @@
 //! address, labels and proxy id), so the same content always has the same version: a proxy
 //! that reconnects can tell it already has what it is sent, and the publisher can tell that a
 //! burst of changes ended where it started and push nothing.
+//!
+//! A snapshot is sent to every proxy, so it is encoded once, when it is built: a [`Published`]
+//! holds the protobuf bytes already framed as a gRPC message, and every stream sends the same
+//! bytes (see `discovery::server` for how they reach the wire without a copy per stream).
 
+use bytes::{BufMut as _, Bytes, BytesMut};
 use mesh_api::v1::{Service, Snapshot};
+use prost::Message as _;
 use sha2::{Digest, Sha256};
 
 use crate::config_source::ConfigState;
@@ -19,6 +25,39 @@ pub fn build(config: &ConfigState, services: Vec<Service>) -> Snapshot {
         config_version: config.config_version.clone(),
     }
 }
+
+/// A snapshot, and the gRPC message that carries it, encoded once for every stream.
+#[derive(Debug)]
+pub struct Published {
+    /// What the admin endpoints show, and the versions the streams compare.
+    pub snapshot: Snapshot,
+    /// The gRPC message as it goes on the wire: one byte (0: not compressed), the protobuf
+    /// length (4 bytes, big-endian), then the protobuf `Snapshot`. Cloning it clones a pointer.
+    pub frame: Bytes,
+}
+
+impl Published {
+    /// Encodes `snapshot` (once).
+    pub fn new(snapshot: Snapshot) -> Published {
+        let length = snapshot.encoded_len();
+        let mut frame = BytesMut::with_capacity(GRPC_PREFIX_BYTES + length);
+        frame.put_u8(0);
+        // A snapshot past 4 GiB cannot be framed; the registry's limit keeps it far smaller.
+        frame.put_u32(u32::try_from(length).unwrap_or(u32::MAX));
+        snapshot.encode_raw(&mut frame);
+        Published {
+            snapshot,
+            frame: frame.freeze(),
+        }
+    }
+
+    pub fn version(&self) -> &str {
+        &self.snapshot.version
+    }
+}
+
+/// The gRPC length prefix before every message: a compression flag and a 4-byte length.
+const GRPC_PREFIX_BYTES: usize = 5;
 
 /// 16 hex digits of a SHA-256 over the config version and the endpoints. Every string goes in
 /// after its length, so that no two different contents can give the same stream of bytes.
@@ -56,6 +95,23 @@ mod tests {
     use mesh_api::v1::Endpoint;
 
     use super::*;
+
+    #[test]
+    fn the_frame_is_the_grpc_prefix_then_the_protobuf_snapshot() {
+        let services = reviews(&[("app", "reviews")]);
+        let snapshot = Snapshot {
+            version: version("c1", &services),
+            config: Vec::new(),
+            services,
+            config_version: "c1".to_owned(),
+        };
+        let published = Published::new(snapshot.clone());
+        let (prefix, message) = published.frame.split_at(GRPC_PREFIX_BYTES);
+        assert_eq!(prefix[0], 0, "not compressed");
+        let length = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]);
+        assert_eq!(length as usize, message.len());
+        assert_eq!(Snapshot::decode(message).expect("decodes"), snapshot);
+    }
 
     fn reviews(labels: &[(&str, &str)]) -> Vec<Service> {
         let labels: HashMap<String, String> = labels

@@ -15,7 +15,8 @@ use crate::control_plane::ControlPlane;
 
 /// The newest version and every connected proxy.
 pub fn proxy_status(control: &ControlPlane) -> ProxyStatusResponse {
-    let snapshot = control.snapshot();
+    let published = control.snapshot();
+    let snapshot = &published.snapshot;
     ProxyStatusResponse {
         version: snapshot.version.clone(),
         config_version: snapshot.config_version.clone(),

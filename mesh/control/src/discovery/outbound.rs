@@ -1,10 +1,13 @@
 //! The outbound half of a stream: the snapshots sent to the proxy.
 //!
-//! The first message is the snapshot of what is in force as the proxy registers (its own
-//! endpoint included). After that, the stream is pulled, not pushed: tonic asks it for the
-//! next message when the connection can take one, and it answers with the newest snapshot of
-//! another version than the last it sent, waiting for one if there is none. A proxy that reads slowly is therefore sent the newest version when it
-//! reads again, never a backlog: the memory a stream holds is one `Arc` of a snapshot.
+//! The first message is a snapshot that holds what was in force when the proxy registered (its
+//! own endpoint included): the newest one built, if it was built after the registration, else
+//! a new one (`ControlPlane::snapshot_since`). After that, the stream is pulled, not pushed:
+//! the connection asks it for the next message when it can take one, and it answers with the
+//! newest published snapshot of another version than the last it sent, waiting for one if
+//! there is none. A proxy that reads slowly is therefore sent the newest version when it reads
+//! again, never a backlog: the memory a stream holds is one `Arc` of a snapshot, whose encoded
+//! bytes every stream shares.
 //!
 //! The stream ends when the inbound half ends (with its status, if it refused something),
 //! when a newer stream takes the proxy's id (ABORTED), or when the control plane stops
@@ -14,7 +17,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
-use mesh_api::v1::Snapshot;
 use tokio::sync::watch;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::Status;
@@ -22,19 +24,20 @@ use tonic::Status;
 use super::ending::Ending;
 use crate::control_plane::ControlPlane;
 use crate::registry::Lease;
+use crate::snapshot::Published;
 
-/// What `Discovery::stream` returns.
-pub type SnapshotStream = Pin<Box<dyn Stream<Item = Result<Snapshot, Status>> + Send>>;
+/// The snapshots of one stream, then maybe the error that ends it.
+pub type SnapshotStream = Pin<Box<dyn Stream<Item = Result<Arc<Published>, Status>> + Send>>;
 
 /// The state of one outbound stream between two messages.
 struct Sender {
     control: Arc<ControlPlane>,
     lease: Lease,
-    snapshots: watch::Receiver<Arc<Snapshot>>,
+    snapshots: watch::Receiver<Arc<Published>>,
     ending: Arc<Ending>,
     shutdown: CancellationToken,
-    /// True until the first snapshot is sent.
-    first: bool,
+    /// Until the first snapshot is sent: the generation it must hold (the proxy's registration).
+    first: Option<u64>,
     /// The version of the last snapshot sent.
     sent_version: String,
     /// True once the final message (an error) is out.
@@ -43,7 +46,8 @@ struct Sender {
     _end_inbound: DropGuard,
 }
 
-/// The snapshots for the proxy of `lease`: the current one, then every newer one.
+/// The snapshots for the proxy of `lease`, which has just registered: the current one, then
+/// every newer one.
 pub fn snapshots(
     control: Arc<ControlPlane>,
     lease: Lease,
@@ -52,12 +56,13 @@ pub fn snapshots(
 ) -> SnapshotStream {
     let sender = Sender {
         snapshots: control.subscribe(),
+        // Read after the registration was counted, so a snapshot this recent holds it.
+        first: Some(control.generation()),
         control,
         lease,
         _end_inbound: ending.token.clone().drop_guard(),
         ending,
         shutdown,
-        first: true,
         sent_version: String::new(),
         done: false,
     };
@@ -65,15 +70,14 @@ pub fn snapshots(
 }
 
 /// The next message, once there is one; `None` ends the stream.
-async fn next(mut sender: Sender) -> Option<(Result<Snapshot, Status>, Sender)> {
+async fn next(mut sender: Sender) -> Option<(Result<Arc<Published>, Status>, Sender)> {
     if sender.done {
         return None;
     }
-    let snapshot = if sender.first {
-        sender.first = false;
-        // Built now rather than taken from the channel, so that it already holds this proxy's
-        // own endpoint: the push for its registration comes only after the debounce.
-        sender.control.snapshot_now()
+    let snapshot = if let Some(registered_at) = sender.first.take() {
+        // Not taken from the channel, so that it already holds this proxy's own endpoint: the
+        // push for its registration comes only after the debounce.
+        sender.control.snapshot_since(registered_at).await
     } else {
         match wait_for_newer(&mut sender).await {
             Ok(snapshot) => snapshot,
@@ -83,16 +87,17 @@ async fn next(mut sender: Sender) -> Option<(Result<Snapshot, Status>, Sender)> 
             }
         }
     };
-    sender.sent_version.clone_from(&snapshot.version);
+    let sent = &snapshot.snapshot;
+    sender.sent_version.clone_from(&sent.version);
     sender.control.registry.update_sync(&sender.lease, |sync| {
-        sync.sent(&snapshot.version, &snapshot.config_version);
+        sync.sent(&sent.version, &sent.config_version);
     });
-    Some((Ok(Snapshot::clone(&snapshot)), sender))
+    Some((Ok(snapshot), sender))
 }
 
 /// Waits for a snapshot of another version than the last sent, or for the stream's end (with
 /// the status to end it with, if any).
-async fn wait_for_newer(sender: &mut Sender) -> Result<Arc<Snapshot>, Option<Status>> {
+async fn wait_for_newer(sender: &mut Sender) -> Result<Arc<Published>, Option<Status>> {
     loop {
         tokio::select! {
             biased;
@@ -110,7 +115,7 @@ async fn wait_for_newer(sender: &mut Sender) -> Result<Arc<Snapshot>, Option<Sta
         }
         let snapshot = sender.snapshots.borrow_and_update().clone();
         // The first snapshot may have been built before it was published: do not send it twice.
-        if snapshot.version != sender.sent_version {
+        if snapshot.version() != sender.sent_version {
             return Ok(snapshot);
         }
     }

@@ -5,9 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::fake_api::FakeApi;
-use crate::support::PATIENCE;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_mesh-control");
+use crate::support::{BINARY, PATIENCE, read_when_written, until_ready};
 
 #[test]
 fn help_explains_every_flag() {
@@ -38,22 +36,13 @@ async fn the_binary_writes_its_addresses_serves_and_stops_on_sigterm() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("starts");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
+
     let text = read_when_written(&addr_file).await;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with("grpc=127.0.0.1:"), "{text}");
     let admin = lines[1].strip_prefix("admin=").expect("an admin line");
-    let ready = loop {
-        if let Ok(response) = reqwest::get(format!("http://{admin}/ready")).await
-            && response.status().is_success()
-        {
-            break response;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(ready.status(), 200);
+    until_ready(admin.parse().expect("an address")).await;
 
     let pid = child.id().expect("running").to_string();
     let sent = Command::new("kill")
@@ -173,16 +162,4 @@ fn on_port_0(addr_file: &std::path::Path) -> tokio::process::Command {
         .arg(addr_file)
         .kill_on_drop(true);
     command
-}
-
-/// The address file's text, once it is written (within the patience).
-async fn read_when_written(addr_file: &std::path::Path) -> String {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(addr_file) {
-            return text;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no address file");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use mesh_control::discovery::MAX_MESSAGE_BYTES;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
+use tonic::Code;
 
-use crate::support::{Plane, Proxy, endpoint_ids};
+use crate::support::{Plane, Proxy, endpoint_ids, open, register};
 
 #[tokio::test]
 async fn garbage_bytes_on_the_grpc_port_do_not_stop_the_server() {
@@ -58,4 +60,22 @@ async fn a_proxy_that_never_reads_does_not_hold_up_the_others() {
     }
     let status = plane.proxy_status().await;
     assert_eq!(status.proxies.len(), 2, "{status:?}");
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_is_refused_and_the_next_stream_served() {
+    let plane = Plane::start(&[], &[]).await;
+    let huge = "x".repeat(MAX_MESSAGE_BYTES + 1);
+    let refused = open(
+        plane.grpc,
+        register("huge", "reviews", "127.0.0.1:9000", &huge),
+    )
+    .await
+    .err()
+    .expect("a Register over the limit is refused");
+    assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
+    assert!(refused.message().contains("too large"), "{refused:?}");
+
+    let (_proxy, snapshot) = Proxy::connect(plane.grpc, "reviews-v1", "127.0.0.1:9001").await;
+    assert_eq!(endpoint_ids(&snapshot, "reviews"), ["reviews-v1"]);
 }

@@ -6,6 +6,7 @@ mod support;
 mod binary;
 mod config;
 mod config_api;
+mod crowd;
 mod fake_api;
 mod hostile;
 mod kubernetes;

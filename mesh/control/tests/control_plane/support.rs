@@ -1,4 +1,5 @@
-//! A control plane in the test process, on port 0, and proxies that talk to it over real gRPC.
+//! A control plane in the test process (or the `mesh-control` binary), on port 0, and proxies
+//! that talk to it over real gRPC.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,6 +33,9 @@ spec:
     - destination:
         host: reviews
 ";
+
+/// The `mesh-control` binary this test was built with.
+pub const BINARY: &str = env!("CARGO_BIN_EXE_mesh-control");
 
 /// How long a test waits for something that should take well under a second.
 pub const PATIENCE: Duration = Duration::from_secs(5);
@@ -96,23 +100,12 @@ impl Plane {
     }
 
     async fn wait_ready(&self) {
-        let url = format!("http://{}/ready", self.admin);
-        for _ in 0..100 {
-            if let Ok(response) = reqwest::get(&url).await
-                && response.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the control plane was not ready within 5 s");
+        until_ready(self.admin).await;
     }
 
     /// `GET path` on the admin port.
     async fn get(&self, path: &str) -> reqwest::Response {
-        reqwest::get(format!("http://{}{path}", self.admin))
-            .await
-            .expect("admin answers")
+        get(self.admin, path).await
     }
 
     /// `GET path` on the admin port, as JSON.
@@ -165,6 +158,43 @@ fn settings(flags: &[&str]) -> mesh_control::Settings {
     ];
     args.extend_from_slice(flags);
     mesh_control::Settings::try_parse_from(args).expect("valid flags")
+}
+
+/// Polls the admin port's `/ready` until it answers 200.
+pub async fn until_ready(admin: SocketAddr) {
+    let url = format!("http://{admin}/ready");
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::get(&url).await
+            && response.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the control plane was not ready within 5 s");
+}
+
+/// `GET path` on an admin port.
+pub async fn get(admin: SocketAddr, path: &str) -> reqwest::Response {
+    reqwest::get(format!("http://{admin}{path}"))
+        .await
+        .expect("admin answers")
+}
+
+/// Waits until the file at `path` exists (a binary's `--addr-file`), and returns its text.
+pub async fn read_when_written(path: &Path) -> String {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} was not written",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 impl Drop for Plane {
