@@ -8,6 +8,9 @@
 #   ROUNDS=5            config changes measured per proxy count (median and max reported)
 #   PER_CONNECTION=50   simulated proxies sharing one HTTP/2 connection
 #   IDLE_SECONDS=5      how long the idle CPU is measured, proxies connected, nothing changing
+#   CHANGE=api          how each change is made: `api`, through the control plane's Config API
+#                       (Apply, what `sailkit apply` sends); `folder`, a file renamed into its
+#                       --config-dir and found by the folder poll (every 500 ms)
 #   DECODE="full versions"
 #                       how the simulated proxies decode snapshots, one row per mode: `full`,
 #                       whole snapshots as a proxy does (with the generated client); `versions`,
@@ -15,9 +18,10 @@
 #                       cores (real proxies decode on their own machines)
 #
 # Goals (issue 12), on a 2-core machine:
-#   - 1,000 proxies converge in under 1 s after a change: from the file landing in the folder
-#     until every proxy has received the snapshot with the new config_version. That includes
-#     the folder poll (every 500 ms, so 250 ms on average), the debounce (100 ms) and the push;
+#   - 1,000 proxies converge in under 1 s after a change: from the Apply call (CHANGE=api) or
+#     the file landing in the folder (CHANGE=folder) until every proxy has received the
+#     snapshot with the new config_version. That includes the debounce (100 ms) and the push,
+#     and with CHANGE=folder the folder poll (every 500 ms, so 250 ms on average);
 #   - the control plane stays under 100 MB RSS with 1,000 proxies connected;
 #   - (an idle proxy's RSS is unchanged by its stream: scripts/bench-idle-proxy.sh.)
 #
@@ -27,7 +31,7 @@
 #      which port), with a temporary --config-dir holding two Bookinfo files from k8s/networking;
 #   3. runs the driver: it opens the proxies on real gRPC streams (one connection per
 #      PER_CONNECTION of them), each registering and ACKing every snapshot, then ROUNDS times
-#      rewrites a VirtualService's weight in the folder and times the convergence; it reads the
+#      changes a VirtualService's weight (CHANGE) and times the convergence; it reads the
 #      control plane's VmRSS and utime+stime from /proc (see the driver's module docs), once
 #      per DECODE mode, each on a fresh control plane;
 #   4. stops that control plane, and at the end prints the table.
@@ -43,6 +47,8 @@ rounds="${ROUNDS:-5}"
 per_connection="${PER_CONNECTION:-50}"
 idle_seconds="${IDLE_SECONDS:-5}"
 read -r -a decodes <<<"${DECODE:-full versions}"
+change="${CHANGE:-api}"
+case "$change" in api | folder) ;; *) echo "bench-control.sh: CHANGE is api or folder" >&2; exit 2 ;; esac
 for decode in "${decodes[@]}"; do
   case "$decode" in full | versions) ;; *) echo "bench-control.sh: DECODE holds full and/or versions" >&2; exit 2 ;; esac
 done
@@ -116,7 +122,7 @@ for n in "${counts[@]}"; do
     step "$n proxies: connecting them, then $rounds config changes"
     line="$("$driver_bin" --grpc "$grpc" --config-dir "$config_dir" --pid "$control_pid" \
       --proxies "$n" --per-connection "$per_connection" --rounds "$rounds" \
-      --idle-seconds "$idle_seconds" --clock-ticks "$clock_ticks" \
+      --idle-seconds "$idle_seconds" --clock-ticks "$clock_ticks" --change "$change" \
       ${versions_only:+--versions-only})" ||
       die "the driver failed with $n proxies" "$log"
     results+=("decode=$decode $line")
@@ -125,7 +131,7 @@ for n in "${counts[@]}"; do
 done
 
 echo
-echo "sailkit control plane benchmark ($rounds changes per row, $per_connection proxies per connection, $(nproc) cores)"
+echo "sailkit control plane benchmark ($rounds changes per row through the $change, $per_connection proxies per connection, $(nproc) cores)"
 printf '%8s  %8s  %14s  %12s  %8s  %12s  %19s  %13s\n' proxies decode "converge p50" "converge max" "RSS MB" "CPU s/change" "driver CPU s/change" "idle CPU s/${idle_seconds}s"
 for line in "${results[@]}"; do
   # The driver prints key=value pairs.

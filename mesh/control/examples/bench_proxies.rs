@@ -7,11 +7,14 @@
 //! snapshot it receives. The proxies share one HTTP/2 connection per `--per-connection` of
 //! them, as sidecars spread over many connections would, without one file descriptor each.
 //!
-//! Then, `--rounds` times, it rewrites one VirtualService in the control plane's `--config-dir`
-//! (a new weight, written to a temporary file and renamed into place) and measures the time from
-//! just before the rename until every proxy has received a snapshot whose `config_version` is
-//! the new folder's, computed here with `mesh_config::config_version` as the control plane does.
-//! The changes are spread over the control plane's 500 ms folder poll, which is part of the wait.
+//! Then, `--rounds` times, it changes one VirtualService (a new weight) and measures the time
+//! until every proxy has received a snapshot whose `config_version` is the new one. With
+//! `--change api` (the default) the change goes through the control plane's Config API, as
+//! `sailkit apply` sends it: the clock starts just before the `Apply` call, and the version is
+//! the one the call answers. With `--change folder` the file is written into the control
+//! plane's `--config-dir` (a temporary file renamed into place): the clock starts just before
+//! the rename, the version is computed here with `mesh_config::config_version` as the control
+//! plane does, and the changes are spread over the 500 ms folder poll, which is part of the wait.
 //! It reads the control plane's memory (VmRSS, the largest seen once all are connected) and
 //! CPU time (utime + stime, over the rounds and then idle) from /proc/PID, and its own CPU time:
 //! on one machine the simulated proxies' decoding competes with the control plane, and
@@ -28,9 +31,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use futures::stream::{BoxStream, Stream, StreamExt as _, TryStreamExt as _};
+use mesh_api::v1::config_client::ConfigClient;
 use mesh_api::v1::discovery_client::DiscoveryClient;
 use mesh_api::v1::proxy_message::Kind;
-use mesh_api::v1::{Ack, ProxyMessage, Register, Snapshot};
+use mesh_api::v1::{Ack, ApplyRequest, ConfigFile, ProxyMessage, Register, Snapshot};
 use tokio::sync::mpsc;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::{Channel, Endpoint};
@@ -69,6 +73,10 @@ struct Args {
     /// Seconds of idle CPU measurement after the rounds.
     #[arg(long, default_value_t = 5)]
     idle_seconds: u64,
+    /// How each change is made: `api`, through the Config API's Apply (what `sailkit apply`
+    /// does); `folder`, a file renamed into the --config-dir, found by the folder poll.
+    #[arg(long, value_enum, default_value_t = Change::Api)]
+    change: Change,
     /// Decode only each snapshot's versions, not its files and services: takes the simulated
     /// proxies' decoding (real proxies' work, on their own cores) off the shared cores.
     #[arg(long)]
@@ -76,6 +84,13 @@ struct Args {
     /// Clock ticks per second of /proc/PID/stat (`getconf CLK_TCK`).
     #[arg(long, default_value_t = 100)]
     clock_ticks: u64,
+}
+
+/// How the benchmark changes the config.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Change {
+    Api,
+    Folder,
 }
 
 /// A snapshot reached a proxy: which one, with which config version, when.
@@ -120,11 +135,16 @@ async fn main() -> anyhow::Result<()> {
     let mut peak_rss_mb = rss_mb(args.pid)?;
     let mut times = Vec::new();
     for round in 1..=args.rounds {
-        // Spread the changes over the control plane's poll interval, so they do not all land
-        // at the same moment of it and the figures cover the whole wait.
-        tokio::time::sleep(POLL_INTERVAL * (round - 1) as u32 / args.rounds as u32).await;
         weight = 10 * round as u32 % 100;
-        let (changed_at, version) = write_bench_file(&args.config_dir, weight)?;
+        let (changed_at, version) = match args.change {
+            Change::Api => apply_bench_file(&args.grpc, weight).await?,
+            Change::Folder => {
+                // Spread the changes over the control plane's poll interval, so they do not all
+                // land at the same moment of it and the figures cover the whole wait.
+                tokio::time::sleep(POLL_INTERVAL * (round - 1) as u32 / args.rounds as u32).await;
+                write_bench_file(&args.config_dir, weight)?
+            }
+        };
         let took = wait_for_version(&mut received, args.proxies, &version, changed_at).await?;
         eprintln!("round {round}: weight {weight}, all proxies have {version} after {took:?}");
         times.push(took);
@@ -282,11 +302,9 @@ async fn settle(received: &mut mpsc::UnboundedReceiver<Received>) {
     }
 }
 
-/// Writes the benchmark's VirtualService with `weight` for v1 (a temporary file renamed into
-/// place, as editors and `sailkit apply` do); returns the instant just before the rename and
-/// the folder's new `config_version`.
-fn write_bench_file(dir: &Path, weight: u32) -> anyhow::Result<(Instant, String)> {
-    let text = format!(
+/// The benchmark's VirtualService, with `weight` for v1.
+fn bench_text(weight: u32) -> String {
+    format!(
         "# Written by bench_proxies: the weight changes on every round.\n\
          apiVersion: networking.istio.io/v1\n\
          kind: VirtualService\n\
@@ -295,7 +313,35 @@ fn write_bench_file(dir: &Path, weight: u32) -> anyhow::Result<(Instant, String)
          \x20   - destination:\n        host: bench-0\n      weight: {weight}\n\
          \x20   - destination:\n        host: bench-1\n      weight: {}\n",
         100 - weight
-    );
+    )
+}
+
+/// Sends the benchmark's VirtualService with `weight` to the Config API, as `sailkit apply`
+/// does; returns the instant just before the call and the `config_version` it answers.
+async fn apply_bench_file(grpc: &str, weight: u32) -> anyhow::Result<(Instant, String)> {
+    let mut client = ConfigClient::new(connect(grpc).await?);
+    let request = ApplyRequest {
+        files: vec![ConfigFile {
+            name: BENCH_FILE.to_owned(),
+            yaml: bench_text(weight),
+        }],
+    };
+    let at = Instant::now();
+    let answer = client.apply(request).await?.into_inner();
+    if !answer.applied {
+        bail!(
+            "the control plane refused the change: {:?}",
+            answer.diagnostics
+        );
+    }
+    Ok((at, answer.config_version))
+}
+
+/// Writes the benchmark's VirtualService with `weight` for v1 (a temporary file renamed into
+/// place, as editors do); returns the instant just before the rename and the folder's new
+/// `config_version`.
+fn write_bench_file(dir: &Path, weight: u32) -> anyhow::Result<(Instant, String)> {
+    let text = bench_text(weight);
     let version = folder_version(dir, &text)?;
     let temporary = dir.join(format!(".{BENCH_FILE}.tmp"));
     std::fs::write(&temporary, &text)
