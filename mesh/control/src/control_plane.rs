@@ -91,9 +91,14 @@ impl ControlPlane {
     }
 
     /// A new read of the config (the folder, or the Kubernetes objects).
+    ///
+    /// Only a new config version is a change for the snapshot: the folder watcher's read of a
+    /// file the Config API has just written and loaded finds the same files, and must not hold
+    /// up the push of that very change by restarting the debounce.
     pub fn set_config(&self, state: ConfigState) {
         let previous = self.config().config_version.clone();
-        if state.config_version != previous {
+        let new_version = state.config_version != previous;
+        if new_version {
             tracing::info!(
                 "config applied: {} files, version {}",
                 state.files.len(),
@@ -104,7 +109,9 @@ impl ControlPlane {
             .config_refused_files
             .set(state.refused.len() as i64);
         *self.config.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
-        self.changed();
+        if new_version {
+            self.changed();
+        }
     }
 
     /// A new list of the services a discovery source found (sorted by name, each endpoint's
