@@ -20,6 +20,7 @@ umask 077
 if $force || [[ ! -e "$dir/.env" ]]; then
     cat >"$dir/.env" <<ENV
 # Made by scripts/compose-env.sh; read by docker-compose --env-file docker/.env. Not committed.
+COMPOSE_PROJECT_NAME=sailkit
 POSTGRES_PASSWORD=$(random_hex)
 SESSION_SECRET=$(random_hex)
 BANNER_SESSION_SECRET=$(random_hex)

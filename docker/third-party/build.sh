@@ -65,6 +65,10 @@ build_postgres() {
     make_root "$root" postgresql-15
     # The package's own cluster is not used: the entrypoint makes one in the volume.
     rm -rf "$root/var/lib/postgresql/15" "$root/etc/postgresql/15"
+    # Nor is JIT compilation (the entrypoint sets jit=off): LLVM and its solver are 150 MB of
+    # the image.
+    rm -rf "$root"/usr/lib/*-linux-gnu/libLLVM-* "$root"/usr/lib/*-linux-gnu/libz3.so* \
+        "$root"/usr/lib/postgresql/15/lib/llvmjit* "$root/usr/lib/postgresql/15/lib/bitcode"
     install -m 755 "$here/postgres-entrypoint.sh" "$root/usr/local/bin/postgres-entrypoint"
     local uid gid
     uid="$(chroot "$root" id -u postgres)"
@@ -88,6 +92,7 @@ build_postgres() {
 build_prometheus() {
     local root="$1/prometheus"
     make_root "$root" prometheus
+    rm -f "$root/usr/bin/promtool" # the server does not need it (46 MB)
     local uid
     uid="$(chroot "$root" id -u prometheus)"
     install -d -m 755 -o "$uid" "$root/prometheus"

@@ -33,4 +33,5 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     echo "postgres-entrypoint: cluster made in $PGDATA"
 fi
 
-exec postgres -D "$PGDATA" -c listen_addresses='*' "$@"
+# jit=off: the image leaves LLVM out.
+exec postgres -D "$PGDATA" -c listen_addresses='*' -c jit=off "$@"
