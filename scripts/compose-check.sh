@@ -98,7 +98,10 @@ wait_healthy() {
 }
 
 up() {
-    compose up -d >/dev/null 2>&1 || { compose up -d; fail "up"; }
+    local out
+    out="$(mktemp)"
+    compose up -d >"$out" 2>&1 || { cat "$out"; rm -f "$out"; fail "up -d"; }
+    rm -f "$out"
     wait_healthy
 }
 
