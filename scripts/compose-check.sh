@@ -24,7 +24,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 read -r -a compose_cmd <<<"${COMPOSE:-docker-compose}"
-SAILKIT_BIN="${SAILKIT_BIN:-$root/target/debug/sailkit}"
+SAILKIT_BIN="${SAILKIT_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/sailkit}"
 CHECK_JSONSCHEMA_VERSION=0.39.0
 project="sailkit-check-$$"
 files=()
