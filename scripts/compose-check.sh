@@ -27,7 +27,13 @@ read -r -a compose_cmd <<<"${COMPOSE:-docker-compose}"
 SAILKIT_BIN="${SAILKIT_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/sailkit}"
 CHECK_JSONSCHEMA_VERSION=0.39.0
 project="sailkit-check-$$"
-files=()
+file_args=() # -f FILE for each file of the stage
+
+use_files() {
+    file_args=()
+    local file
+    for file in "$@"; do file_args+=(-f "$file"); done
+}
 
 log() { printf '[compose-check %s] %s\n' "$(date -u +%T)" "$*"; }
 
@@ -43,8 +49,6 @@ CONTROL_PLANE_PORT="$(free_port)"
 PROMETHEUS_PORT="$(free_port)"
 
 compose() {
-    local file_args=() file
-    for file in "${files[@]}"; do file_args+=(-f "$file"); done
     "${compose_cmd[@]}" --env-file docker/.env -p "$project" "${file_args[@]}" "$@"
 }
 
@@ -100,7 +104,9 @@ wait_healthy() {
 up() {
     local out
     out="$(mktemp)"
-    compose up -d >"$out" 2>&1 || { cat "$out"; rm -f "$out"; fail "up -d"; }
+    # `up -d` itself waits for the health of what others depend on: bounded too.
+    timeout "${HEALTH_TIMEOUT:-180}" "${compose_cmd[@]}" --env-file docker/.env -p "$project" \
+        "${file_args[@]}" up -d >"$out" 2>&1 || { cat "$out"; rm -f "$out"; fail "up -d"; }
     rm -f "$out"
     wait_healthy
 }
@@ -190,7 +196,7 @@ validate() {
 }
 
 stage_monolith() {
-    files=(docker/compose.monolith.yaml)
+    use_files docker/compose.monolith.yaml
     up
     local html
     html="$(page)" || fail "no page from the monolith"
@@ -202,7 +208,7 @@ stage_monolith() {
 }
 
 stage_services() {
-    files=(docker/compose.yaml)
+    use_files docker/compose.yaml
     up
     local seen
     seen="$(variants_seen 20)"
@@ -225,7 +231,7 @@ stage_services() {
 }
 
 stage_mesh() {
-    files=(docker/compose.yaml docker/compose.mesh.yaml docker/compose.observability.yaml)
+    use_files docker/compose.yaml docker/compose.mesh.yaml docker/compose.observability.yaml
     up
     apply k8s/networking/destination-rule-all.yaml k8s/networking/virtual-service-all-v1.yaml
     expect_only none "virtual-service-all-v1.yaml"
