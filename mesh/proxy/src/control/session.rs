@@ -59,7 +59,8 @@ async fn exchange(
         .connect_timeout(CONNECT_TIMEOUT)
         .http2_keep_alive_interval(KEEPALIVE)
         .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-        .connect()
+        // The control plane's name (`control` in compose) is resolved in Rust: see netresolve.
+        .connect_with_connector(netresolve::http_connector(netresolve::Resolver::system()))
         .await
         .context("cannot connect")?;
     // Messages to the control plane go through a channel that the request body reads.
