@@ -65,7 +65,7 @@ async fn exchange(
         .context("cannot connect")?;
     // Messages to the control plane go through a channel that the request body reads.
     let (to_control, outgoing) = mpsc::channel::<ProxyMessage>(8);
-    let mut address = identity.address(proxy);
+    let mut address = identity.address(proxy).await;
     to_control
         .send(identity.register(&address))
         .await
@@ -93,7 +93,7 @@ async fn exchange(
                 to_control.send(answer).await.context("the stream broke")?;
             }
             _ = address_check.tick() => {
-                let now = identity.address(proxy);
+                let now = identity.address(proxy).await;
                 if now != address {
                     tracing::info!(address = %now, "registering the workload's new address");
                     address = now;
