@@ -71,6 +71,9 @@ on_exit() {
         [[ "$state" == *" running healthy" ]] && continue
         log "logs of ${state}:"
         docker logs --tail 60 "$id" 2>&1 | sed 's/^/    /'
+        log "its last health checks:"
+        docker inspect -f '{{if .State.Health}}{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}
+{{end}}{{end}}' "$id" | tail -n 4 | sed 's/^/    /'
     done
     compose down -v --remove-orphans >/dev/null 2>&1 || true
 }
@@ -175,15 +178,16 @@ apply() {
         || fail "sailkit apply $*"
 }
 
-expect_only() { # $1: expected variant, $2: what, then page options
-    local want="$1" what="$2" got html
-    shift 2
+expect_only() { # $1: expected variant, $2: the instance that serves it, $3: what, then page options
+    local want="$1" server="$2" what="$3" got html
+    shift 3
     for _ in 1 2 3 4 5 6; do
         html="$(page "$@")" || fail "$what: no page"
         got="$(variant <<<"$html")"
         [[ "$got" == "$want" ]] || fail "$what: a page with '$got' stars, expected '$want'"
+        holds "Reviews served by: $server<" <<<"$html" || fail "$what: reviews not from $server"
     done
-    log "$what: 6 pages with '$want' stars"
+    log "$what: 6 pages with '$want' stars from $server"
 }
 
 validate() {
@@ -237,12 +241,12 @@ stage_mesh() {
     use_files docker/compose.yaml docker/compose.mesh.yaml docker/compose.observability.yaml
     up
     apply k8s/networking/destination-rule-all.yaml k8s/networking/virtual-service-all-v1.yaml
-    expect_only none "virtual-service-all-v1.yaml"
+    expect_only none reviews-v1 "virtual-service-all-v1.yaml"
     apply k8s/networking/virtual-service-reviews-test-v2.yaml
     local jar
     jar="$(sign_in jason)"
-    expect_only black "reviews-test-v2, jason" -b "$jar"
-    expect_only none "reviews-test-v2, not signed in"
+    expect_only black reviews-v2 "reviews-test-v2, jason" -b "$jar"
+    expect_only none reviews-v1 "reviews-test-v2, not signed in"
     rm -f "$jar"
 
     apply k8s/networking/bookinfo-gateway.yaml
