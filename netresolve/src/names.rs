@@ -21,8 +21,9 @@ pub enum ResolveError {
 
 /// Resolves host names without glibc: see the crate documentation for the order.
 ///
-/// Cheap to clone (hickory shares its cache between clones). Create it inside the tokio runtime
-/// that will use it: hickory's connections to the name servers are tasks of that runtime.
+/// Cheap to clone (clones share hickory's state); answers are not cached (see `build`). Create
+/// it inside the tokio runtime that will use it: hickory's connections to the name servers are
+/// tasks of that runtime.
 #[derive(Clone)]
 pub struct Resolver {
     dns: TokioResolver,
@@ -65,7 +66,12 @@ impl Resolver {
         Self::build(ResolverConfig::from_parts(None, vec![], servers), options)
     }
 
-    fn build(config: ResolverConfig, options: ResolverOpts) -> Resolver {
+    fn build(config: ResolverConfig, mut options: ResolverOpts) -> Resolver {
+        // No caching of answers: Docker's DNS gives a name with several containers (compose's
+        // `reviews` alias on three services) in a new order at each query, which is its round
+        // robin; a cached answer (Docker says 600 s) would send every new connection to the
+        // same container. The name server is local, so a query per connection costs little.
+        options.positive_max_ttl = Some(Duration::ZERO);
         let dns = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(options)
             .build();
