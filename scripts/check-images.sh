@@ -117,7 +117,8 @@ proxies="$(curl -fsS "http://127.0.0.1:$admin/proxies")" || failed "control /pro
 
 step "every process runs as uid 65532"
 for name in "${containers[@]}"; do
-  uids="$(docker top "$run_id-$name" -eo uid | tail -n +2 | sort -u | tr -d ' ')"
+  # docker top needs the pid column; the uid is the second.
+  uids="$(docker top "$run_id-$name" -eo pid,uid | awk 'NR > 1 { print $2 }' | sort -u)"
   [[ "$uids" == 65532 ]] || failed "$name runs as uid '$uids'"
 done
 
