@@ -130,11 +130,18 @@ impl Resolver {
 
     /// `url` with its host replaced by the address it resolves to, for clients that would
     /// otherwise call `getaddrinfo` themselves (sqlx's PostgreSQL driver). A URL whose host is
-    /// already an IP literal comes back unchanged.
+    /// already an IP literal, or whose `host=` parameter overrides it (a PostgreSQL socket
+    /// folder, as the tests use), comes back unchanged.
     pub async fn pin_url_host(&self, url: &str) -> Result<String, ResolveError> {
         let mut parsed = url::Url::parse(url).map_err(|error| ResolveError::BadUrl {
             reason: error.to_string(),
         })?;
+        if parsed
+            .query_pairs()
+            .any(|(key, _)| key == "host" || key == "hostaddr")
+        {
+            return Ok(url.to_owned());
+        }
         let host = parsed
             .host_str()
             .filter(|host| !host.is_empty())

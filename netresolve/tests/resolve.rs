@@ -120,6 +120,9 @@ async fn a_postgres_url_is_pinned_to_the_address_of_its_host() {
         pinned,
         "postgres://bookinfo:secret@172.18.0.5:5432/bookinfo?sslmode=disable"
     );
+    // A `host=` parameter (a socket folder) is what the driver connects to: left alone.
+    let socket = "postgres://postgres@localhost:5432/db?host=/tmp/pg";
+    assert_eq!(resolver.pin_url_host(socket).await.expect("kept"), socket);
     let error = resolver
         .pin_url_host("postgres:///bookinfo")
         .await
