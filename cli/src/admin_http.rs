@@ -15,6 +15,7 @@ pub fn get_json(url: &str) -> Result<serde_json::Value, String> {
     runtime.block_on(async {
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
+            .dns_resolver(netresolve::reqwest_resolver(netresolve::Resolver::system()))
             .build()
             .map_err(|error| format!("cannot build an HTTP client: {error}"))?;
         let response = client

@@ -85,9 +85,12 @@ fn control_plane_url(args: &ProxyStatusArgs) -> Result<String, String> {
 }
 
 async fn ask(url: &str) -> Result<ProxyStatusResponse, String> {
-    let mut client = AdminClient::connect(url.to_string())
+    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
+        .map_err(|error| format!("{url}: not a URL ({error})"))?
+        .connect_with_connector(netresolve::http_connector(netresolve::Resolver::system()))
         .await
         .map_err(|error| format!("cannot reach the control plane at {url}: {error}"))?;
+    let mut client = AdminClient::new(channel);
     client
         .proxy_status(ProxyStatusRequest {})
         .await

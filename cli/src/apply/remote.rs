@@ -30,12 +30,14 @@ impl Remote {
             .enable_all()
             .build()
             .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+        let endpoint = Channel::from_shared(url.to_owned())
+            .map_err(|error| format!("{url}: not a URL ({error})"))?;
+        // The resolver is made inside the runtime that uses it; names resolve in Rust.
         let channel = runtime
-            .block_on(
-                Channel::from_shared(url.to_owned())
-                    .map_err(|error| format!("{url}: not a URL ({error})"))?
-                    .connect(),
-            )
+            .block_on(async {
+                let connector = netresolve::http_connector(netresolve::Resolver::system());
+                endpoint.connect_with_connector(connector).await
+            })
             .map_err(|error| format!("cannot reach the control plane at {url}: {error}"))?;
         Ok(Remote {
             url: url.to_owned(),

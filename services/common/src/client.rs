@@ -5,6 +5,9 @@
 //!
 //! The client honours `HTTP_PROXY`/`NO_PROXY` from the environment, as reqwest does by default.
 //! That is how a sidecar proxy can be put in the path later without any change to this code.
+//!
+//! Peer names (`details`, `reviews`) are resolved by `netresolve`, in Rust, never by glibc:
+//! the services' images hold static binaries, which cannot use glibc's NSS.
 
 use std::time::Duration;
 
@@ -16,5 +19,6 @@ pub fn build(service: &str) -> reqwest::Result<reqwest::Client> {
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(256)
+        .dns_resolver(netresolve::reqwest_resolver(netresolve::Resolver::system()))
         .build()
 }

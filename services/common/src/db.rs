@@ -53,6 +53,8 @@ pub enum DbError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot find the database host of {url}: {reason}")]
+    Resolve { url: String, reason: String },
     #[error("cannot connect to {url}: {source}")]
     Connect { url: String, source: sqlx::Error },
     #[error("cannot migrate the database at {url}: {source}")]
@@ -82,7 +84,16 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbEr
         }
         Backend::Postgres => {
             options = options.max_connections(16);
-            url.to_string()
+            // sqlx would resolve the host with glibc, which a static binary cannot do for a
+            // name (`postgres` in compose): connect to the address netresolve finds instead.
+            // The address is fixed for the pool's life; a database that moves needs a restart.
+            netresolve::Resolver::system()
+                .pin_url_host(url)
+                .await
+                .map_err(|error| DbError::Resolve {
+                    url: redact(url),
+                    reason: error.to_string(),
+                })?
         }
     };
     let pool = options

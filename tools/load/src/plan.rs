@@ -5,7 +5,7 @@
 //! [`RequestTemplate`], and stamped out for every send: the generator's own cost per request
 //! must stay small next to the proxy it measures.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -129,17 +129,11 @@ impl Plan {
 }
 
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, PlanError> {
-    // `[::1]` in a URL is `::1` to the resolver.
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let error = |reason: String| PlanError::Resolve {
+    // In Rust, not glibc's getaddrinfo: the static binary in a container has no NSS.
+    netresolve::lookup_blocking(host, port).map_err(|e| PlanError::Resolve {
         host: host.to_string(),
-        reason,
-    };
-    (bare, port)
-        .to_socket_addrs()
-        .map_err(|e| error(e.to_string()))?
-        .next()
-        .ok_or_else(|| error("no address".to_string()))
+        reason: e.to_string(),
+    })
 }
 
 /// The request sent again and again, prepared once.

@@ -5,14 +5,21 @@
 //! `--app-addr-file` the application is known only once it listens, and until then the proxy
 //! registers with no address (the control plane knows the workload but sends it no traffic).
 //! The session sends a new `Register` on the same stream when the address changes.
+//!
+//! The address registered is the one peers can reach: `--advertise-address` when given (its
+//! host resolved once), else the listener's; a listener on 0.0.0.0 (a container) is not an
+//! address a peer can use, so then the machine's host name is resolved instead, which Docker
+//! maps to the container's address in /etc/hosts.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use mesh_api::v1::{ProxyMessage, Register, proxy_message};
 
+use tokio::sync::OnceCell;
+
 use crate::Proxy;
-use crate::settings::Settings;
+use crate::settings::{HostPort, Settings};
 
 /// The parts of a `Register` that do not change while the proxy runs.
 #[derive(Debug, Clone)]
@@ -24,6 +31,11 @@ pub struct Identity {
     labels: HashMap<String, String>,
     /// The inbound listener's bound address, with `--inbound`.
     inbound: Option<SocketAddr>,
+    /// `--advertise-address`.
+    advertise: Option<HostPort>,
+    /// The IP of the advertised host (or of this machine's host name), looked up once; `None`
+    /// when the lookup failed, and the listener's own address is registered.
+    resolved: OnceCell<Option<IpAddr>>,
 }
 
 impl Identity {
@@ -38,15 +50,42 @@ impl Identity {
             // Later labels replace earlier ones with the same key, as everywhere.
             labels: settings.labels.iter().cloned().collect(),
             inbound,
+            advertise: settings.advertise_address.clone(),
+            resolved: OnceCell::new(),
         })
     }
 
-    /// Where peers send requests for this workload, as `IP:PORT`: the inbound listener when
-    /// there is one, else the application; empty while the application's address is not known.
-    pub fn address(&self, proxy: &Proxy) -> String {
-        match proxy.state.load().app {
-            Some(app) => self.inbound.unwrap_or(app).to_string(),
-            None => String::new(),
+    /// Where peers send requests for this workload, as `IP:PORT`: `--advertise-address`, else
+    /// the inbound listener when there is one, else the application (0.0.0.0 replaced by the
+    /// host name's address); empty while the application's address is not known.
+    pub async fn address(&self, proxy: &Proxy) -> String {
+        let Some(app) = proxy.state.load().app else {
+            return String::new();
+        };
+        let local = self.inbound.unwrap_or(app);
+        let (host, port) = match &self.advertise {
+            Some(given) => (given.host.clone(), given.port),
+            None if local.ip().is_unspecified() => match own_host_name() {
+                Some(name) => (name, local.port()),
+                None => return local.to_string(),
+            },
+            None => return local.to_string(),
+        };
+        let resolved = self
+            .resolved
+            .get_or_init(|| async {
+                match netresolve::Resolver::system().lookup_one(&host, port).await {
+                    Ok(found) => Some(found.ip()),
+                    Err(error) => {
+                        tracing::warn!(%error, registered = %local, "cannot resolve the address to advertise");
+                        None
+                    }
+                }
+            })
+            .await;
+        match resolved {
+            Some(ip) => SocketAddr::new(*ip, port).to_string(),
+            None => local.to_string(),
         }
     }
 
@@ -63,4 +102,10 @@ impl Identity {
             })),
         }
     }
+}
+
+/// This machine's host name (the container's, in Docker), as the kernel has it.
+fn own_host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    Some(name.trim().to_owned()).filter(|name| !name.is_empty())
 }

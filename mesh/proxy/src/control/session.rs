@@ -59,12 +59,13 @@ async fn exchange(
         .connect_timeout(CONNECT_TIMEOUT)
         .http2_keep_alive_interval(KEEPALIVE)
         .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-        .connect()
+        // The control plane's name (`control` in compose) is resolved in Rust: see netresolve.
+        .connect_with_connector(netresolve::http_connector(netresolve::Resolver::system()))
         .await
         .context("cannot connect")?;
     // Messages to the control plane go through a channel that the request body reads.
     let (to_control, outgoing) = mpsc::channel::<ProxyMessage>(8);
-    let mut address = identity.address(proxy);
+    let mut address = identity.address(proxy).await;
     to_control
         .send(identity.register(&address))
         .await
@@ -92,7 +93,7 @@ async fn exchange(
                 to_control.send(answer).await.context("the stream broke")?;
             }
             _ = address_check.tick() => {
-                let now = identity.address(proxy);
+                let now = identity.address(proxy).await;
                 if now != address {
                     tracing::info!(address = %now, "registering the workload's new address");
                     address = now;

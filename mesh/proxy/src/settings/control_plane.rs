@@ -24,6 +24,33 @@ pub(super) fn control_plane_url(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// `--advertise-address`: a host (a name, an IPv4 address or a bracketed IPv6 one) and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    pub host: String,
+    pub port: u16,
+}
+
+pub(super) fn advertise_address(text: &str) -> Result<HostPort, String> {
+    let usage = || {
+        format!("`{text}` is not HOST:PORT with a port from 1 to 65535 (example: 172.18.0.5:15006)")
+    };
+    let (host, port) = text.rsplit_once(':').ok_or_else(usage)?;
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|&port| port != 0)
+        .ok_or_else(usage)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(usage());
+    }
+    Ok(HostPort {
+        host: host.to_owned(),
+        port,
+    })
+}
+
 impl Settings {
     /// With `--control-plane`, the proxy's id: `--proxy-id`, else `app-version` from the
     /// labels; an error that says what to give when neither is there.
@@ -65,6 +92,18 @@ mod tests {
     use clap::Parser as _;
 
     use crate::Settings;
+
+    #[test]
+    fn the_advertised_address_is_a_host_and_a_port() {
+        let parsed = super::advertise_address("reviews-v2:15006").expect("valid");
+        assert_eq!((parsed.host.as_str(), parsed.port), ("reviews-v2", 15006));
+        let v6 = super::advertise_address("[fd00::5]:15006").expect("valid");
+        assert_eq!(v6.host, "fd00::5");
+        for bad in ["reviews", "reviews:0", "reviews:http", ":15006"] {
+            let error = super::advertise_address(bad).expect_err(bad);
+            assert!(error.contains(bad), "{error}");
+        }
+    }
 
     #[test]
     fn the_proxy_id_and_service_default_to_the_labels() {

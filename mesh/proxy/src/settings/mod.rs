@@ -15,7 +15,8 @@ use std::time::Duration;
 use clap::Parser;
 use listener::Limits;
 
-use control_plane::{control_plane_url, registry_path};
+pub use control_plane::HostPort;
+use control_plane::{advertise_address, control_plane_url, registry_path};
 use labels::parse_label;
 
 /// The flags of the file source of config, which `--control-plane` replaces.
@@ -86,6 +87,18 @@ pub struct Settings {
         conflicts_with_all = FILE_SOURCES
     )]
     pub service_account: Option<String>,
+    /// With `--control-plane`: where peers reach this workload, `IP:PORT` or `HOST:PORT` (a
+    /// name is resolved once, at the first registration). Default: the inbound listener's
+    /// address (else the application's); when that is 0.0.0.0, as in a container, the address
+    /// this machine's host name resolves to (Docker writes it in /etc/hosts), same port.
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        requires = "control_plane",
+        conflicts_with_all = FILE_SOURCES,
+        value_parser = advertise_address
+    )]
+    pub advertise_address: Option<HostPort>,
     /// Outbound listener: the application's `HTTP_PROXY`. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15001")]
     pub outbound: SocketAddr,

@@ -291,6 +291,7 @@ pub fn settings(outbound: SocketAddr, admin: SocketAddr) -> mesh_proxy::Settings
         proxy_id: None,
         service: None,
         service_account: None,
+        advertise_address: None,
         outbound,
         admin,
         inbound: None,

@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Runs every compose stage for real, through the files users run (docker/compose*.yaml), and
+# checks what a user would check, from the host, only through the ports published on 127.0.0.1:
+#
+#   0. every compose file is valid against the Compose Specification's JSON schema;
+#   1. monolith: the page, with the monolith's black stars, and a banner made through its API;
+#   2. services: all three star variants; a banner made through the API survives `down` and
+#      `up` (PostgreSQL's named volume); with reviews-v2 stopped the page still works;
+#   3. mesh + observability: `sailkit apply` from the host reaches the control plane;
+#      virtual-service-all-v1.yaml gives no stars, virtual-service-reviews-test-v2.yaml black
+#      stars for jason only; the gateway serves the page after bookinfo-gateway.yaml;
+#      Prometheus scrapes every sidecar, productpage and the control plane;
+#   4. after each stage, `down -v` leaves no container, network or volume of the project.
+#
+# It needs the images (scripts/build-images.sh, docker/third-party/build.sh), docker-compose
+# (or Compose v2: COMPOSE="docker compose"), python3, curl, and a host `sailkit` (SAILKIT_BIN).
+# The project name is unique per run and every published port is a free one, so two runs, or a
+# run beside a stack of your own, do not collide. On a failure it prints the state of the
+# project and the logs of its containers that are not healthy, then removes the project.
+#
+# Usage: scripts/compose-check.sh [monolith|services|mesh]...   (every stage by default)
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+read -r -a compose_cmd <<<"${COMPOSE:-docker-compose}"
+SAILKIT_BIN="${SAILKIT_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/sailkit}"
+CHECK_JSONSCHEMA_VERSION=0.39.0
+project="sailkit-check-$$"
+file_args=() # -f FILE for each file of the stage
+
+use_files() {
+    file_args=()
+    local file
+    for file in "$@"; do file_args+=(-f "$file"); done
+}
+
+log() { printf '[compose-check %s] %s\n' "$(date -u +%T)" "$*"; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+export PRODUCTPAGE_PORT BANNER_PORT GATEWAY_PORT CONTROL_PLANE_PORT PROMETHEUS_PORT
+PRODUCTPAGE_PORT="$(free_port)"
+BANNER_PORT="$(free_port)"
+GATEWAY_PORT="$(free_port)"
+CONTROL_PLANE_PORT="$(free_port)"
+PROMETHEUS_PORT="$(free_port)"
+
+compose() {
+    "${compose_cmd[@]}" --env-file docker/.env -p "$project" "${file_args[@]}" "$@"
+}
+
+# What stays of the project: its containers, networks and volumes, by compose's label.
+leftovers() {
+    local label="label=com.docker.compose.project=$project"
+    docker ps -a -q --filter "$label"
+    docker network ls -q --filter "$label"
+    docker volume ls -q --filter "$label"
+}
+
+on_exit() {
+    [[ $1 -eq 0 ]] && return 0
+    log "FAILED; the project's state:"
+    compose ps || true
+    local id
+    for id in $(docker ps -a -q --filter "label=com.docker.compose.project=$project"); do
+        local state
+        state="$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")"
+        [[ "$state" == *" running healthy" ]] && continue
+        log "logs of ${state}:"
+        docker logs --tail 60 "$id" 2>&1 | sed 's/^/    /'
+        log "its last health checks:"
+        docker inspect -f '{{if .State.Health}}{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}
+{{end}}{{end}}' "$id" | tail -n 4 | sed 's/^/    /'
+    done
+    compose down -v --remove-orphans >/dev/null 2>&1 || true
+}
+
+fail() {
+    log "check failed: $*"
+    exit 1
+}
+
+# Waits until every container of the project is healthy (each has a health check).
+wait_healthy() {
+    local deadline=$((SECONDS + ${HEALTH_TIMEOUT:-180})) ids id
+    while :; do
+        ids="$(compose ps -q)"
+        local pending=0
+        for id in $ids; do
+            local state
+            state="$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")"
+            case "$state" in
+                "running healthy") ;;
+                exited* | dead* | *unhealthy) fail "$(docker inspect -f '{{.Name}}' "$id") is $state" ;;
+                *) pending=$((pending + 1)) ;;
+            esac
+        done
+        [[ -n "$ids" && $pending -eq 0 ]] && return 0
+        ((SECONDS < deadline)) || fail "$pending containers not healthy after ${HEALTH_TIMEOUT:-180} s"
+        sleep 1
+    done
+}
+
+up() {
+    local out
+    out="$(mktemp)"
+    # `up -d` itself waits for the health of what others depend on: bounded too.
+    timeout "${HEALTH_TIMEOUT:-180}" "${compose_cmd[@]}" --env-file docker/.env -p "$project" \
+        "${file_args[@]}" up -d >"$out" 2>&1 || { cat "$out"; rm -f "$out"; fail "up -d"; }
+    rm -f "$out"
+    wait_healthy
+}
+
+# Brings the stage down with its volumes and checks nothing of the project is left.
+down_clean() {
+    compose down -v --remove-orphans >/dev/null 2>&1
+    local left
+    left="$(leftovers)"
+    [[ -z "$left" ]] || fail "left after down -v: $left"
+    log "down -v: no container, network or volume of $project left"
+}
+
+page() { curl -sf --max-time 15 "$@" "http://127.0.0.1:$PRODUCTPAGE_PORT/productpage"; }
+
+# Whether stdin holds $1 (reads it all: `grep -q` alone would stop early and fail the writer).
+holds() { grep -c -- "$1" >/dev/null; }
+
+# The star variant of one page: none (reviews v1), black (v2) or red (v3).
+variant() {
+    local colors
+    colors="$(grep -o 'data-color="[a-z]*"' | sort -u | sed 's/data-color="\(.*\)"/\1/' | tr '\n' ' ' || true)"
+    echo "${colors:-none}" | xargs
+}
+
+# The star variants seen in rounds of 12 concurrent page loads, until all three are seen or
+# after $1 rounds. Concurrency matters: productpage keeps its connections to reviews open, so only
+# a new connection picks an instance, and that is where DNS round robin spreads the load.
+variants_seen() {
+    local round out seen=""
+    out="$(mktemp)"
+    for round in $(seq 1 "$1"); do
+        for _ in $(seq 1 12); do
+            (html="$(page)" && variant <<<"$html" >>"$out" || echo "no-page" >>"$out") &
+        done
+        wait
+        seen="$(sort -u "$out" | tr '\n' ' ' | xargs)"
+        [[ "$seen" == "black none red" ]] && break
+    done
+    rm -f "$out"
+    echo "$seen"
+}
+
+admin_password() { cat docker/secrets/banner-admin-password; }
+
+create_banner() { # $1: base URL, $2: title
+    curl -sf --max-time 10 -u "admin:$(admin_password)" "$1/api/v1/banners" \
+        -H 'content-type: application/json' -d "{
+        \"title\": \"$2\", \"platform\": \"desktop\", \"slot\": 1,
+        \"starts_at\": \"$(date -u -d '-1 hour' +%FT%TZ)\", \"ends_at\": \"$(date -u -d '+1 day' +%FT%TZ)\" }" \
+        >/dev/null || fail "creating a banner at $1"
+}
+
+banner_on_page() { page | holds "class=\"banner-title\">$1<" || fail "banner '$1' not on the page"; }
+
+sign_in() { # $1: user; prints the cookie jar's path
+    local jar
+    jar="$(mktemp)"
+    curl -sf --max-time 10 -c "$jar" -o /dev/null -d "username=$1&passwd=$1" \
+        "http://127.0.0.1:$PRODUCTPAGE_PORT/login" || fail "signing in as $1"
+    echo "$jar"
+}
+
+apply() {
+    "$SAILKIT_BIN" apply --control-plane "http://127.0.0.1:$CONTROL_PLANE_PORT" "$@" >/dev/null \
+        || fail "sailkit apply $*"
+}
+
+expect_only() { # $1: expected variant, $2: the instance that serves it, $3: what, then page options
+    local want="$1" server="$2" what="$3" got html
+    shift 3
+    for _ in 1 2 3 4 5 6; do
+        html="$(page "$@")" || fail "$what: no page"
+        got="$(variant <<<"$html")"
+        [[ "$got" == "$want" ]] || fail "$what: a page with '$got' stars, expected '$want'"
+        holds "Reviews served by: $server<" <<<"$html" || fail "$what: reviews not from $server"
+    done
+    log "$what: 6 pages with '$want' stars from $server"
+}
+
+validate() {
+    local venv=/tmp/sailkit-check-jsonschema-$CHECK_JSONSCHEMA_VERSION
+    if [[ ! -x "$venv/bin/check-jsonschema" ]]; then
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
+    fi
+    "$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker/compose*.yaml
+}
+
+stage_monolith() {
+    use_files docker/compose.monolith.yaml
+    up
+    local html
+    html="$(page)" || fail "no page from the monolith"
+    [[ "$(variant <<<"$html")" == black ]] || fail "the monolith's page has no black stars"
+    create_banner "http://127.0.0.1:$PRODUCTPAGE_PORT" "Monolith sale"
+    banner_on_page "Monolith sale"
+    log "monolith: the page with black stars, a banner made through its API"
+    down_clean
+}
+
+stage_services() {
+    use_files docker/compose.yaml
+    up
+    local seen
+    seen="$(variants_seen 20)"
+    [[ "$seen" == "black none red" ]] || fail "star variants seen: '$seen', expected all three"
+    log "services: star variants seen: $seen"
+
+    create_banner "http://127.0.0.1:$BANNER_PORT" "Spring sale"
+    banner_on_page "Spring sale"
+    compose down >/dev/null 2>&1
+    up
+    banner_on_page "Spring sale"
+    log "services: the banner survived down and up"
+
+    compose stop reviews-v2 >/dev/null 2>&1
+    local html
+    for _ in $(seq 1 12); do
+        html="$(page)" || fail "with reviews-v2 stopped, no page"
+        holds 'Reviews served by: reviews-v[13]' <<<"$html" \
+            || fail "with reviews-v2 stopped, a page without reviews from v1 or v3"
+    done
+    log "services: reviews-v2 stopped, 12 pages served with reviews from v1 or v3"
+    down_clean
+}
+
+stage_mesh() {
+    use_files docker/compose.yaml docker/compose.mesh.yaml docker/compose.observability.yaml
+    up
+    apply k8s/networking/destination-rule-all.yaml k8s/networking/virtual-service-all-v1.yaml
+    expect_only none reviews-v1 "virtual-service-all-v1.yaml"
+    apply k8s/networking/virtual-service-reviews-test-v2.yaml
+    local jar
+    jar="$(sign_in jason)"
+    expect_only black reviews-v2 "reviews-test-v2, jason" -b "$jar"
+    expect_only none reviews-v1 "reviews-test-v2, not signed in"
+    rm -f "$jar"
+
+    apply k8s/networking/bookinfo-gateway.yaml
+    curl -sf --max-time 15 "http://127.0.0.1:$GATEWAY_PORT/productpage" | holds 'Reviews served by' \
+        || fail "the gateway does not serve the page"
+    log "mesh: the ingress gateway serves the page"
+
+    local deadline=$((SECONDS + 60)) up_targets
+    while :; do
+        up_targets="$(curl -sf "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/targets?state=active" \
+            | grep -o '"health":"up"' | wc -l)"
+        ((up_targets >= 11)) && break
+        ((SECONDS < deadline)) || fail "Prometheus: $up_targets of 11 targets up"
+        sleep 2
+    done
+    log "observability: Prometheus has $up_targets targets up (every sidecar, productpage, the control plane)"
+    down_clean
+}
+
+main() {
+    local stages=("$@")
+    [[ ${#stages[@]} -gt 0 ]] || stages=(monolith services mesh)
+    [[ -f docker/.env ]] || scripts/compose-env.sh >/dev/null
+    [[ -x "$SAILKIT_BIN" ]] || { log "no sailkit at $SAILKIT_BIN (set SAILKIT_BIN)"; exit 1; }
+    trap 'on_exit $?' EXIT
+    local start=$SECONDS
+    validate
+    log "every compose file is valid ($((SECONDS - start)) s)"
+    for stage in "${stages[@]}"; do
+        local t=$SECONDS
+        log "stage $stage: project $project, productpage on 127.0.0.1:$PRODUCTPAGE_PORT"
+        "stage_$stage"
+        log "stage $stage passed in $((SECONDS - t)) s"
+    done
+    log "every stage passed in $((SECONDS - start)) s"
+}
+
+main "$@"
