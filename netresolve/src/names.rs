@@ -157,15 +157,26 @@ impl Resolver {
     }
 }
 
-/// [`Resolver::lookup_one`] with the system configuration, for synchronous code outside any
-/// tokio runtime (a command's argument checks). It runs its own small runtime.
+/// [`Resolver::lookup_one`] with the system configuration, for synchronous code (a command's
+/// argument checks). It runs its own small runtime on a thread of its own, so it works whether
+/// or not the caller is inside a tokio runtime (where a second one cannot block).
 pub fn lookup_blocking(host: &str, port: u16) -> Result<SocketAddr, ResolveError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| ResolveError::Lookup {
-            host: host.to_owned(),
-            reason: format!("cannot start the resolver's runtime: {error}"),
-        })?;
-    runtime.block_on(async { Resolver::system().lookup_one(host, port).await })
+    let failed = |reason: String| ResolveError::Lookup {
+        host: host.to_owned(),
+        reason,
+    };
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|error| {
+                        failed(format!("cannot start the resolver's runtime: {error}"))
+                    })?;
+                runtime.block_on(async { Resolver::system().lookup_one(host, port).await })
+            })
+            .join()
+            .unwrap_or_else(|_| Err(failed("the resolver's thread panicked".to_owned())))
+    })
 }

@@ -194,3 +194,16 @@ async fn the_reqwest_client_connects_to_a_name_only_our_dns_knows() {
         .expect("body");
     assert_eq!(body, "ok");
 }
+
+/// The blocking lookup (`sailkit load`'s) works outside a runtime and inside one.
+#[test]
+fn the_blocking_lookup_works_with_or_without_a_runtime() {
+    let expected = SocketAddr::from(([127, 0, 0, 1], 8080));
+    assert_eq!(
+        netresolve::lookup_blocking("localhost", 8080).expect("outside"),
+        expected
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let inside = runtime.block_on(async { netresolve::lookup_blocking("127.0.0.1", 8080) });
+    assert_eq!(inside.expect("inside"), expected);
+}
