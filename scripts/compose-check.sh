@@ -19,6 +19,7 @@
 # project and the logs of its containers that are not healthy, then removes the project.
 #
 # Usage: scripts/compose-check.sh [monolith|services|mesh]...   (every stage by default)
+#        scripts/compose-check.sh schema    (step 0 alone: no image, Docker or sailkit needed)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -267,6 +268,11 @@ stage_mesh() {
 }
 
 main() {
+    if [[ "$*" == schema ]]; then
+        validate
+        log "every compose file is valid"
+        return
+    fi
     local stages=("$@")
     [[ ${#stages[@]} -gt 0 ]] || stages=(monolith services mesh)
     [[ -f docker/.env ]] || scripts/compose-env.sh >/dev/null
