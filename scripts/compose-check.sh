@@ -16,7 +16,8 @@
 # (or Compose v2: COMPOSE="docker compose"), python3, curl, and a host `sailkit` (SAILKIT_BIN).
 # The project name is unique per run and every published port is a free one, so two runs, or a
 # run beside a stack of your own, do not collide. On a failure it prints the state of the
-# project and the logs of its containers that are not healthy, then removes the project.
+# project and the logs of its containers that are not healthy (of all of them when every one is
+# healthy), then removes the project.
 #
 # Usage: scripts/compose-check.sh [monolith|services|mesh]...   (every stage by default)
 #        scripts/compose-check.sh schema    (step 0 alone: no image, Docker or sailkit needed)
@@ -65,17 +66,26 @@ on_exit() {
     [[ $1 -eq 0 ]] && return 0
     log "FAILED; the project's state:"
     compose ps || true
-    local id
-    for id in $(docker ps -a -q --filter "label=com.docker.compose.project=$project"); do
+    local id ids unhealthy=0
+    ids="$(docker ps -a -q --filter "label=com.docker.compose.project=$project")"
+    for id in $ids; do
         local state
         state="$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")"
         [[ "$state" == *" running healthy" ]] && continue
+        unhealthy=$((unhealthy + 1))
         log "logs of ${state}:"
         docker logs --tail 60 "$id" 2>&1 | sed 's/^/    /'
         log "its last health checks:"
         docker inspect -f '{{if .State.Health}}{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}
 {{end}}{{end}}' "$id" | tail -n 4 | sed 's/^/    /'
     done
+    # Every container healthy and a check failed anyway: the cause is in what they said.
+    if ((unhealthy == 0)); then
+        for id in $ids; do
+            log "last logs of $(docker inspect -f '{{.Name}}' "$id"):"
+            docker logs --tail 15 "$id" 2>&1 | sed 's/^/    /'
+        done
+    fi
     compose down -v --remove-orphans >/dev/null 2>&1 || true
 }
 
@@ -137,8 +147,8 @@ variant() {
 }
 
 # The star variants seen in rounds of 12 concurrent page loads, until all three are seen or
-# after $1 rounds. Concurrency matters: productpage keeps its connections to reviews open, so only
-# a new connection picks an instance, and that is where DNS round robin spreads the load.
+# after $1 rounds. Each call from productpage to reviews opens a connection (compose.yaml sets
+# PEER_CONNECTIONS=per-call), which is where DNS round robin picks an instance.
 variants_seen() {
     local round out seen=""
     out="$(mktemp)"

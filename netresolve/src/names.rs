@@ -89,7 +89,8 @@ impl Resolver {
         Resolver { dns }
     }
 
-    /// Every address of `host` (a name, an IP literal, or `[v6]`), each with `port`.
+    /// Every address of `host` (a name, an IP literal, or `[v6]`), each with `port`: the IPv4
+    /// ones first, each family in a random order.
     pub async fn lookup(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, ResolveError> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
@@ -110,13 +111,20 @@ impl Resolver {
                 host: host.to_owned(),
                 reason: error.to_string(),
             })?;
-        let addresses: Vec<SocketAddr> = found.iter().map(|ip| SocketAddr::new(ip, port)).collect();
+        let mut addresses: Vec<SocketAddr> =
+            found.iter().map(|ip| SocketAddr::new(ip, port)).collect();
         if addresses.is_empty() {
             return Err(ResolveError::Lookup {
                 host: host.to_owned(),
                 reason: "no address".to_owned(),
             });
         }
+        // Connectors try the addresses in order, so the first one gets the connection. Docker's
+        // DNS rotates them, but not every server does (nor a hosts file): shuffling here makes
+        // a name with several addresses spread its connections whatever answered. IPv4 comes
+        // first (a stable sort keeps the shuffle within each family), as in `lookup_one`.
+        fastrand::shuffle(&mut addresses);
+        addresses.sort_by_key(SocketAddr::is_ipv6);
         Ok(addresses)
     }
 

@@ -90,7 +90,8 @@ impl Both {
         let config = productpage::Config::from_env(&env).expect("valid peers");
         let network = Clients::network(&config, Arc::new(Metrics::new())).expect("an HTTP client");
         let ratings_http = HttpRatingsClient::new(
-            common::client::build("test").expect("an HTTP client"),
+            common::client::build("test", common::client::PeerConnections::Pooled)
+                .expect("an HTTP client"),
             &ratings_url,
             Duration::from_secs(5),
         );

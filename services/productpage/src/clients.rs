@@ -97,7 +97,7 @@ pub struct Clients {
 impl Clients {
     /// The network implementations, sharing one pooled HTTP client and `metrics`.
     pub fn network(config: &Config, metrics: Arc<Metrics>) -> reqwest::Result<Self> {
-        let client = common::client::build("productpage")?;
+        let client = common::client::build("productpage", config.peer_connections)?;
         let peer = |app, base_url: &str, timeout, attempts| HttpPeer {
             client: client.clone(),
             base_url: base_url.to_string(),

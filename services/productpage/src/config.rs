@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use common::client::PeerConnections;
 use common::env::{self, ConfigError, Env};
 
 pub use common::secret::{MIN_SECRET_LEN, SessionSecret};
@@ -27,6 +28,8 @@ Environment:
   FLOOD_FACTOR           extra, discarded reviews calls per page, 0..=1000 (default 0)
   SESSION_SECRET         key that signs the login cookie, at least 32 bytes
                          (default: a random key per start; sessions then end on restart)
+  PEER_CONNECTIONS       pooled (keep connections to peers) or per-call (a new one per call,
+                         for DNS round robin; default pooled)
   BIND_ADDRESS           address to listen on (default 0.0.0.0)
   RUST_LOG               log filter (default info); LOG_FORMAT=json for JSON logs";
 
@@ -45,6 +48,8 @@ pub struct Config {
     pub flood_factor: u32,
     /// `SESSION_SECRET`; `None` means "generate one at start".
     pub session_secret: Option<SessionSecret>,
+    /// `PEER_CONNECTIONS`: whether calls to the peers reuse connections.
+    pub peer_connections: PeerConnections,
 }
 
 /// The base URL of every peer, `http://host[.domain]:port`, without a trailing slash.
@@ -99,6 +104,7 @@ impl Config {
             timeouts: Timeouts::default(),
             flood_factor,
             session_secret,
+            peer_connections: PeerConnections::from_env(env)?,
         })
     }
 }

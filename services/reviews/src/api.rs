@@ -38,7 +38,7 @@ impl AppState {
                 ratings: None,
             });
         }
-        let http = common::client::build("reviews")?;
+        let http = common::client::build("reviews", config.peer_connections)?;
         let client = HttpRatingsClient::new(http, &config.ratings_url, config.ratings_timeout);
         Ok(Self::with_ratings_client(config, Arc::new(client)))
     }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use common::client::PeerConnections;
 use common::env::{self, ConfigError, Env};
 
 /// The variables, for `--help` and `docs/configuration.md`.
@@ -21,6 +22,7 @@ Environment:
   SERVICES_DOMAIN       domain appended to peer host names, e.g. default.svc.cluster.local
   HOSTNAME              shown as \"podname\" (\"null\" when unset, as in Bookinfo)
   CLUSTER_NAME          shown as \"clustername\" (\"null\" when unset, as in Bookinfo)
+  PEER_CONNECTIONS      pooled (keep connections to ratings) or per-call (default pooled)
   BIND_ADDRESS          address to listen on (default 0.0.0.0)
   RUST_LOG              log filter (default info); LOG_FORMAT=json for JSON logs";
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub pod_name: Option<String>,
     /// `CLUSTER_NAME`: the cluster name shown in multicluster demos.
     pub cluster_name: Option<String>,
+    /// `PEER_CONNECTIONS`: whether calls to ratings reuse connections.
+    pub peer_connections: PeerConnections,
 }
 
 impl Config {
@@ -58,6 +62,7 @@ impl Config {
             ratings_url: env::peer_url(env, "RATINGS", "ratings")?,
             pod_name: env.get("HOSTNAME"),
             cluster_name: env.get("CLUSTER_NAME"),
+            peer_connections: PeerConnections::from_env(env)?,
         })
     }
 }
@@ -73,6 +78,7 @@ impl Default for Config {
             ratings_timeout: ratings_timeout_for(DEFAULT_STAR_COLOR),
             pod_name: None,
             cluster_name: None,
+            peer_connections: PeerConnections::Pooled,
         }
     }
 }

@@ -16,6 +16,9 @@ pub const GROUPS: &[&[&str]] = &[
         "walkthrough/02-split.md",
         "walkthrough/03-mesh.md",
     ],
+    // Containers: Docker and the images (scripts/build-images.sh, docker/third-party/build.sh),
+    // no data/ of its own.
+    &["walkthrough/04-containers.md"],
 ];
 
 /// The groups to run for the files asked for (all of them when none): a chapter brings the
@@ -155,7 +158,7 @@ mod tests {
                 "walkthrough/02-split.md"
             ]]
         );
-        assert_eq!(select(&[]).expect("all").len(), 2);
+        assert_eq!(select(&[]).expect("all").len(), 3);
         assert!(select(&[PathBuf::from("docs/fuzzing.md")]).is_err());
     }
 }
