@@ -199,6 +199,8 @@ expect_failure() {
 self_test() {
     step "self-test: yamllint" expect_failure "yamllint" "key-duplicates" \
         lint "$FIXTURES/lint"
+    step "self-test: kustomize" expect_failure "kubectl kustomize" "missing-deployment.yaml" \
+        validate_kustomization "$FIXTURES/unrenderable" "$FIXTURES/crds/crds.yaml"
     step "self-test: kubernetes-validate, unknown field" expect_failure "kubernetes-validate" \
         "imagePullPolice' was unexpected" \
         validate_kustomization "$FIXTURES/unknown-field" "$FIXTURES/crds/crds.yaml"
