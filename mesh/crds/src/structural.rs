@@ -8,7 +8,9 @@
 //!   only when they repeat types said elsewhere; we emit none);
 //! - an object has `properties` or `additionalProperties`, never both, and each is a schema;
 //!   every name in `required` is a property;
-//! - an array has one `items` schema.
+//! - an array has one `items` schema;
+//! - the root is an object without `additionalProperties`, and says of `metadata` at most its
+//!   `name` and `generateName` (the API server owns the rest).
 
 use serde_json::{Map, Value};
 
@@ -20,7 +22,35 @@ const COMBINATORS: [&str; 5] = ["$ref", "anyOf", "oneOf", "allOf", "not"];
 pub fn violations(schema: &Value) -> Vec<String> {
     let mut found = Vec::new();
     walk(schema, "", &mut found);
+    root(schema, &mut found);
     found
+}
+
+fn root(schema: &Value, found: &mut Vec<String>) {
+    if schema.get("type").and_then(Value::as_str) != Some("object") {
+        found.push("(root): the root must be `type: object`".to_owned());
+    }
+    if schema.get("additionalProperties").is_some() {
+        found.push("(root): `additionalProperties` is not allowed at the root".to_owned());
+    }
+    let metadata = schema
+        .get("properties")
+        .and_then(|root| root.get("metadata"));
+    let said = metadata.and_then(|metadata| metadata.as_object());
+    for (keyword, value) in said.into_iter().flatten() {
+        let fields = value
+            .as_object()
+            .into_iter()
+            .flat_map(|fields| fields.keys());
+        let beyond_name = fields
+            .filter(|field| !["name", "generateName"].contains(&field.as_str()))
+            .count();
+        if !["type", "properties", "description"].contains(&keyword.as_str()) || beyond_name > 0 {
+            found.push(format!(
+                "metadata: only `name` and `generateName` may be restricted, found `{keyword}`"
+            ));
+        }
+    }
 }
 
 fn walk(schema: &Value, path: &str, found: &mut Vec<String>) {

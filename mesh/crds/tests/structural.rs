@@ -77,6 +77,7 @@ fn the_checker_catches_each_non_structural_form() {
             "open": {"x-kubernetes-preserve-unknown-fields": true},
         },
         "required": ["missing"],
+        "additionalProperties": {"type": "string"},
     });
     let found = violations(&schema);
     for expected in [
@@ -86,6 +87,7 @@ fn the_checker_catches_each_non_structural_form() {
         "list: an array needs one `items` schema",
         "both: `properties` and `additionalProperties` together",
         "(root): required \"missing\" is not a property",
+        "(root): `additionalProperties` is not allowed at the root",
     ] {
         assert!(
             found.iter().any(|line| line.starts_with(expected)),
@@ -139,4 +141,22 @@ fn no_defaults_that_the_api_server_would_write_into_stored_objects() {
             "{kind} {version}"
         );
     }
+}
+
+#[test]
+fn the_root_may_restrict_only_the_name_of_metadata() {
+    let root = |metadata: Value| json!({"type": "object", "properties": {"metadata": metadata}});
+    let name_only = root(json!({"type": "object", "properties": {"name": {"type": "string"}}}));
+    assert_eq!(violations(&name_only), Vec::<String>::new());
+    let labels = root(json!({"type": "object", "properties": {"labels": {"type": "object"}}}));
+    let found = violations(&labels);
+    assert!(
+        found.iter().any(|line| line.starts_with("metadata: only")),
+        "{found:#?}"
+    );
+    let found = violations(&json!({"type": "array", "items": {"type": "string"}}));
+    assert!(
+        found.contains(&"(root): the root must be `type: object`".to_owned()),
+        "{found:#?}"
+    );
 }
