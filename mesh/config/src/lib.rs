@@ -26,12 +26,16 @@
 //!   and the `Report` that loading and validation record them in.
 //! - `host`: how short names (`reviews`) and qualified names meet.
 //! - `table`: [`compile`] and [`RouteTable`]: matching, weighted choice, merged traffic policy.
+//! - `schema` (feature `schema`): the JSON Schemas of the types serde reads in its own way
+//!   (durations, percentages, unimplemented fields), for the CRDs of mesh/crds.
 
 pub mod diagnostics;
 pub mod duration;
 pub mod host;
 pub mod load;
 pub mod model;
+#[cfg(feature = "schema")]
+mod schema;
 pub mod table;
 pub mod validate;
 pub mod version;

@@ -6,7 +6,9 @@ use serde::Deserialize;
 
 /// A valid Istio field that sailkit parses but does not act on (a warning says so). Its content
 /// is kept as raw YAML data and not checked further.
-pub type Unimplemented = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Unimplemented(pub serde_json::Value);
 
 /// Kubernetes object metadata (the parts that matter for Istio config).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -24,6 +26,7 @@ pub struct Metadata {
 /// Istio's `StringMatch`: one of `exact`, `prefix` or `regex` (RE2 syntax, whole-string match).
 /// An empty match (`{}`) on a header or query parameter means "is present".
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StringMatch {
     pub exact: Option<String>,
@@ -63,6 +66,7 @@ impl TryFrom<PercentFields> for Percent {
 
 /// Istio's `PortSelector`: `{number: 9080}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PortSelector {
     pub number: u16,

@@ -9,6 +9,7 @@ use crate::duration::Duration;
 
 /// `spec` of a DestinationRule.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DestinationRule {
     pub host: String,
@@ -21,6 +22,7 @@ pub struct DestinationRule {
 
 /// A named group of a host's instances, selected by labels (usually `version`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Subset {
     pub name: String,
@@ -32,6 +34,7 @@ pub struct Subset {
 
 /// Istio's `TrafficPolicy`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrafficPolicy {
     pub load_balancer: Option<LoadBalancerSettings>,
@@ -46,6 +49,7 @@ pub struct TrafficPolicy {
 
 /// The same settings for one port (Istio's `TrafficPolicy.PortTrafficPolicy`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PortTrafficPolicy {
     pub port: Option<PortSelector>,
@@ -57,6 +61,7 @@ pub struct PortTrafficPolicy {
 
 /// Istio's `LoadBalancerSettings`: `simple` or `consistentHash`, not both.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBalancerSettings {
     pub simple: Option<SimpleLb>,
@@ -68,6 +73,7 @@ pub struct LoadBalancerSettings {
 
 /// Istio's `LoadBalancerSettings.SimpleLB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SimpleLb {
     Unspecified,
@@ -81,6 +87,7 @@ pub enum SimpleLb {
 
 /// Istio's `ConsistentHashLB`: exactly one hash key.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConsistentHashLb {
     pub http_header_name: Option<String>,
@@ -94,6 +101,7 @@ pub struct ConsistentHashLb {
 
 /// Hash on a cookie; with a `ttl` the proxy would set it when missing.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpCookie {
     pub name: String,
@@ -103,6 +111,7 @@ pub struct HttpCookie {
 
 /// Istio's `ConnectionPoolSettings`.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConnectionPoolSettings {
     pub tcp: Option<TcpSettings>,
@@ -111,6 +120,7 @@ pub struct ConnectionPoolSettings {
 
 /// Connection-level limits.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TcpSettings {
     pub max_connections: Option<u32>,
@@ -122,6 +132,7 @@ pub struct TcpSettings {
 
 /// Request-level limits.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpSettings {
     #[serde(rename = "http1MaxPendingRequests")]
@@ -138,6 +149,7 @@ pub struct HttpSettings {
 
 /// Istio's `OutlierDetection`: eject instances that keep failing.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutlierDetection {
     #[serde(rename = "consecutive5xxErrors")]
@@ -154,6 +166,7 @@ pub struct OutlierDetection {
 
 /// Istio's `ClientTLSSettings`; only `mode` is read.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientTlsSettings {
     pub mode: Option<TlsMode>,
@@ -169,6 +182,7 @@ pub struct ClientTlsSettings {
 
 /// Istio's `ClientTLSSettings.TLSmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum TlsMode {
     Disable,

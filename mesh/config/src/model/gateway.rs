@@ -8,6 +8,7 @@ use super::common::Unimplemented;
 
 /// `spec` of a Gateway.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Gateway {
     /// Labels of the proxy workloads this gateway configures (e.g. `istio: ingressgateway`).
@@ -18,6 +19,7 @@ pub struct Gateway {
 
 /// One listener of a Gateway.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Server {
     pub port: ServerPort,
@@ -30,6 +32,7 @@ pub struct Server {
 
 /// Istio's `Port`: number, protocol (`HTTP`, `HTTPS`, `GRPC`, `HTTP2`, `TCP`, `TLS`...) and name.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServerPort {
     pub number: u16,

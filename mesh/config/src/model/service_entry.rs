@@ -8,6 +8,7 @@ use super::common::Unimplemented;
 
 /// `spec` of a ServiceEntry.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceEntry {
     pub hosts: Vec<String>,
@@ -26,6 +27,7 @@ pub struct ServiceEntry {
 
 /// A port of the external service.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServicePort {
     pub number: u16,
@@ -36,6 +38,7 @@ pub struct ServicePort {
 
 /// Istio's `ServiceEntry.Location`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Location {
     MeshExternal,
@@ -44,6 +47,7 @@ pub enum Location {
 
 /// Istio's `ServiceEntry.Resolution`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Resolution {
     None,
@@ -54,6 +58,7 @@ pub enum Resolution {
 
 /// One endpoint of a ServiceEntry (Istio's `WorkloadEntry`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadEntry {
     pub address: Option<String>,

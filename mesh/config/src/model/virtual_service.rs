@@ -9,6 +9,7 @@ use crate::duration::Duration;
 
 /// `spec` of a VirtualService.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VirtualService {
     /// Hosts the rules apply to: short names (`reviews`), FQDNs, or wildcards (`*`, `*.example.com`).
@@ -26,6 +27,7 @@ pub struct VirtualService {
 
 /// One HTTP rule (Istio's `HTTPRoute`).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpRoute {
     pub name: Option<String>,
@@ -52,6 +54,7 @@ pub struct HttpRoute {
 
 /// One match condition (Istio's `HTTPMatchRequest`); all the fields set must hold.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpMatchRequest {
     pub name: Option<String>,
@@ -78,6 +81,7 @@ pub struct HttpMatchRequest {
 
 /// A destination with its share of traffic (Istio's `HTTPRouteDestination`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpRouteDestination {
     pub destination: Destination,
@@ -88,6 +92,7 @@ pub struct HttpRouteDestination {
 
 /// Where requests go: a host, optionally one of its subsets and a port.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Destination {
     pub host: String,
@@ -97,6 +102,7 @@ pub struct Destination {
 
 /// Header changes (Istio's `Headers`).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Headers {
     pub request: Option<HeaderOperations>,
@@ -105,6 +111,7 @@ pub struct Headers {
 
 /// `set` overwrites, `add` appends, `remove` deletes.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HeaderOperations {
     #[serde(default)]
@@ -117,6 +124,7 @@ pub struct HeaderOperations {
 
 /// Istio's `HTTPRedirect`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpRedirect {
     pub uri: Option<String>,
@@ -130,6 +138,7 @@ pub struct HttpRedirect {
 
 /// Istio's `HTTPRewrite`: replace the matched URI prefix (or the whole exact URI), or the authority.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpRewrite {
     pub uri: Option<String>,
@@ -139,6 +148,7 @@ pub struct HttpRewrite {
 
 /// Istio's `HTTPRetry`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpRetry {
     /// Retries allowed (not counting the first try); 0 disables retries.
@@ -153,6 +163,7 @@ pub struct HttpRetry {
 
 /// Istio's `HTTPFaultInjection`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpFaultInjection {
     pub delay: Option<Delay>,
@@ -161,6 +172,7 @@ pub struct HttpFaultInjection {
 
 /// Delay a share of requests before forwarding them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Delay {
     pub fixed_delay: Option<Duration>,
@@ -172,6 +184,7 @@ pub struct Delay {
 
 /// Answer a share of requests with an error instead of forwarding them.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Abort {
     pub http_status: Option<u16>,
