@@ -6,7 +6,6 @@
 //! path (`spec.ports[0].targetPort`) turns back into the line it was written on.
 
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 
 use mesh_config::yaml::{self, Document};
@@ -18,33 +17,18 @@ use crate::object::{Object, items};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
     pub file: String,
-    /// 1-based; 0 when the file could not be read at all.
+    /// 1-based.
     pub line: usize,
     pub message: String,
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file, self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.file, self.line, self.message)
-        }
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
     }
 }
 
 impl std::error::Error for LoadError {}
-
-/// Reads a file of manifests.
-pub fn load_file(path: &Path) -> Result<Vec<Object>, LoadError> {
-    let label = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| LoadError {
-        file: label.clone(),
-        line: 0,
-        message: format!("cannot read it: {error}"),
-    })?;
-    parse(&label, &text)
-}
 
 /// Reads manifests from `text`; `file` is the name the findings give (`-` for standard input).
 pub fn parse(file: &str, text: &str) -> Result<Vec<Object>, LoadError> {

@@ -144,6 +144,27 @@ fn peer_host_names_that_are_no_service() {
 }
 
 #[test]
+fn peer_host_names_read_from_a_config_map() {
+    // reviews-v1 reads the ConfigMap with envFrom: the finding is on the Deployment, at its
+    // envFrom, and says where the value was written.
+    let text = broken(&[(
+        "  SERVICES_PORT: \"9080\"\n",
+        "  SERVICES_PORT: \"9080\"\n  DETAILS_HOSTNAME: detailz\n",
+    )]);
+    assert_eq!(
+        findings(Check::Hostnames, "hosts.yaml", &text, &options()),
+        [format!(
+            "hosts.yaml:{}: Deployment bookinfo/reviews-v1: container reviews: env \
+             DETAILS_HOSTNAME (from ConfigMap bookinfo/bookinfo-config-7h2k9g, line {}) names \
+             host detailz, which is no Service of the manifests (looked for \
+             detailz.bookinfo.svc.cluster.local)",
+            line_of(&text, "- configMapRef:"),
+            line_of(&text, "DETAILS_HOSTNAME: detailz"),
+        )]
+    );
+}
+
+#[test]
 fn names_outside_the_cluster_and_services_domain_are_resolved_as_the_pod_would() {
     // An external name, and a one-dot name whose second label is no namespace: not the cluster's.
     // With SERVICES_DOMAIN, productpage-style `<host>.<domain>`.

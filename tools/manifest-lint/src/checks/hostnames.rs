@@ -1,5 +1,6 @@
 //! Every peer a container is told to call is a Service of the manifests: the value of an env
-//! var named `*_HOSTNAME` (Bookinfo's `REVIEWS_HOSTNAME=reviews`, with `SERVICES_DOMAIN`
+//! var (written in the container, or read from a ConfigMap by `envFrom` or `configMapKeyRef`)
+//! named `*_HOSTNAME` (Bookinfo's `REVIEWS_HOSTNAME=reviews`, with `SERVICES_DOMAIN`
 //! appended when the container sets it, as productpage does), and the host of every URL in an
 //! env value or an argument (`postgres://ratings@postgres:5432/ratings`,
 //! `--control-plane=http://sailkit-control:15010`). A wrong name is accepted everywhere and
@@ -18,7 +19,7 @@ use serde_json::Value;
 
 use crate::finding::{Check, Finding};
 use crate::inventory::Inventory;
-use crate::object::{Container, items};
+use crate::object::{Container, Object, get, items};
 
 const CLUSTER_SUFFIX: &str = ".svc.cluster.local";
 
@@ -29,7 +30,8 @@ pub fn check(inventory: &Inventory<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for template in &inventory.templates {
         for container in template.containers() {
-            for (path, what, host) in peers(&container) {
+            let namespace = &template.owner.namespace;
+            for (path, what, host) in peers(inventory, namespace, &container) {
                 if let Some(looked_for) = unresolved(inventory, &host, &template.owner.namespace) {
                     findings.push(Finding::at(
                         Check::Hostnames,
@@ -48,38 +50,114 @@ pub fn check(inventory: &Inventory<'_>) -> Vec<Finding> {
     findings
 }
 
-/// The peer hosts a container names: (path of the field, what it is, the host).
-fn peers(container: &Container<'_>) -> Vec<(String, String, String)> {
-    let env = items(container.value.get("env"));
-    let domain = env
-        .iter()
-        .find(|var| var.get("name").and_then(Value::as_str) == Some("SERVICES_DOMAIN"))
-        .and_then(|var| var.get("value").and_then(Value::as_str))
-        .filter(|domain| !domain.is_empty());
-    let mut found = Vec::new();
-    for (i, var) in env.iter().enumerate() {
-        let (Some(name), Some(value)) = (
-            var.get("name").and_then(Value::as_str),
-            var.get("value").and_then(Value::as_str),
-        ) else {
+/// One variable of a container's environment, and where its value comes from.
+struct EnvVar<'a> {
+    name: String,
+    value: &'a str,
+    /// The field of the workload that sets it (`env[2].value`, `envFrom[0]`).
+    path: String,
+    /// `env NAME`, or `env NAME (from ConfigMap bookinfo/config, line 140)`.
+    shown: String,
+}
+
+/// The variables a container gets from `env` values and from ConfigMaps (`envFrom` with its
+/// `prefix`, `valueFrom.configMapKeyRef`), in the order Kubernetes applies them (`env` last,
+/// so it wins). Secrets are left out: a peer's name is not a secret, and their values are
+/// encoded.
+fn environment<'a>(
+    inventory: &Inventory<'a>,
+    namespace: &str,
+    container: &Container<'a>,
+) -> Vec<EnvVar<'a>> {
+    let config_map = |name: Option<&Value>| {
+        inventory.find("ConfigMap", namespace, name.and_then(Value::as_str)?)
+    };
+    let from_map = |map: &Object, key: &str| {
+        let line = map.line(&format!("data.{key}"));
+        format!("(from {map}, line {line})")
+    };
+    let mut vars = Vec::new();
+    for (i, from) in items(container.value.get("envFrom")).iter().enumerate() {
+        let Some(map) = config_map(get(from, "configMapRef.name")) else {
             continue;
         };
-        let path = container.path(&format!("env[{i}].value"));
-        let hosts = url_hosts(value);
-        if name.ends_with("_HOSTNAME") && hosts.is_empty() {
-            let host = host::strip_port(value.trim());
+        let prefix = from
+            .get("prefix")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for (key, value) in map
+            .value
+            .get("data")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let Some(value) = value.as_str() else {
+                continue;
+            };
+            vars.push(EnvVar {
+                name: format!("{prefix}{key}"),
+                value,
+                path: container.path(&format!("envFrom[{i}]")),
+                shown: format!("env {prefix}{key} {}", from_map(map, key)),
+            });
+        }
+    }
+    for (i, var) in items(container.value.get("env")).iter().enumerate() {
+        let Some(name) = var.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(value) = var.get("value").and_then(Value::as_str) {
+            vars.push(EnvVar {
+                name: name.to_owned(),
+                value,
+                path: container.path(&format!("env[{i}].value")),
+                shown: format!("env {name}"),
+            });
+        } else if let Some(reference) = get(var, "valueFrom.configMapKeyRef")
+            && let Some(map) = config_map(reference.get("name"))
+            && let Some(key) = reference.get("key").and_then(Value::as_str)
+            && let Some(value) = get(&map.value, "data").and_then(|d| d.get(key))
+            && let Some(value) = value.as_str()
+        {
+            vars.push(EnvVar {
+                name: name.to_owned(),
+                value,
+                path: container.path(&format!("env[{i}].valueFrom")),
+                shown: format!("env {name} {}", from_map(map, key)),
+            });
+        }
+    }
+    vars
+}
+
+/// The peer hosts a container names: (path of the field, what it is, the host).
+fn peers(
+    inventory: &Inventory<'_>,
+    namespace: &str,
+    container: &Container<'_>,
+) -> Vec<(String, String, String)> {
+    let env = environment(inventory, namespace, container);
+    let domain = env
+        .iter()
+        .rev()
+        .find(|var| var.name == "SERVICES_DOMAIN")
+        .map(|var| var.value)
+        .filter(|domain| !domain.is_empty());
+    let mut found = Vec::new();
+    for var in &env {
+        let hosts = url_hosts(var.value);
+        if var.name.ends_with("_HOSTNAME") && hosts.is_empty() {
+            let host = host::strip_port(var.value.trim());
             let host = match domain {
                 Some(domain) => format!("{host}.{domain}"),
                 None => host.to_owned(),
             };
-            found.push((path.clone(), format!("env {name}"), host));
+            found.push((var.path.clone(), var.shown.clone(), host));
         }
         for host in hosts {
-            found.push((
-                path.clone(),
-                format!("the URL in env {name}"),
-                host.to_owned(),
-            ));
+            let what = format!("the URL in {}", var.shown);
+            found.push((var.path.clone(), what, host.to_owned()));
         }
     }
     for list in ["command", "args"] {
