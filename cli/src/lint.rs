@@ -32,6 +32,7 @@ Give the manifests as kustomize renders them (every file read together, so a Ser
 file may select the pods of another):
   kubectl kustomize k8s/overlays/mesh | sailkit lint -
   sailkit lint rendered.yaml
+  sailkit lint -n bookinfo rendered.yaml k8s/networking/virtual-service-all-v1.yaml
 Checks (skip one with --skip CHECK):
   selectors     every Service selector matches the pod template of some workload
   ports         every Service targetPort (number or name) is a port of the pods it selects
@@ -39,7 +40,8 @@ Checks (skip one with --skip CHECK):
   images        every image is one docker/ builds: docker/images.txt and docker/third-party,
                 under sailkit/ (--image-prefix for images pushed elsewhere, after
                 `kustomize edit set image`; --allow-image for others)
-  references    every ServiceAccount, ConfigMap and Secret a pod names exists (and each key read)
+  references    every ServiceAccount, ConfigMap and Secret a pod names exists (and each key read);
+                so do the Role and ServiceAccounts of a RoleBinding, an autoscaler's target
   istio         every VirtualService host and destination is a Service or a ServiceEntry host;
                 every subset is defined by a DestinationRule and selects a pod template
   pod-security  every pod passes Pod Security `restricted`, and every root filesystem is
@@ -59,8 +61,8 @@ pub struct LintArgs {
     #[arg(long, value_name = "FILE")]
     pub images: Option<PathBuf>,
 
-    /// The prefix the images are named with (repeatable): `ghcr.io/me` allows
-    /// `ghcr.io/me/productpage`, as `kustomize edit set image` renames them.
+    /// The prefix the images are named with (repeatable; given, it replaces `sailkit`):
+    /// `ghcr.io/me` allows `ghcr.io/me/productpage`, as `kustomize edit set image` renames them.
     #[arg(long = "image-prefix", value_name = "PREFIX", default_value = DEFAULT_PREFIX)]
     pub image_prefixes: Vec<String>,
 
@@ -68,6 +70,11 @@ pub struct LintArgs {
     /// in `*` (`registry.example.com/shop/*`).
     #[arg(long = "allow-image", value_name = "IMAGE")]
     pub allow_images: Vec<String>,
+
+    /// The namespace of the objects that name none, as `kubectl apply -n NS` would put them
+    /// (Istio files such as k8s/networking/*.yaml name none).
+    #[arg(short = 'n', long, value_name = "NS", default_value = manifest_lint::object::DEFAULT_NAMESPACE)]
+    pub namespace: String,
 
     /// Do not run this check (repeatable): selectors, ports, hostnames, images, references,
     /// istio, pod-security.
@@ -95,7 +102,7 @@ fn run(args: &LintArgs) -> Result<ExitCode, Failure> {
     let options = options(args)?;
     let mut objects = Vec::new();
     for file in &args.files {
-        objects.extend(read(file)?);
+        objects.extend(read(file, &args.namespace)?);
     }
     let findings = manifest_lint::lint(&objects, &options);
     for finding in &findings {
@@ -149,7 +156,7 @@ fn find_images_txt() -> Option<PathBuf> {
 }
 
 /// The objects of one file (`-`: standard input).
-fn read(file: &Path) -> Result<Vec<Object>, Failure> {
+fn read(file: &Path, namespace: &str) -> Result<Vec<Object>, Failure> {
     let label = file.display().to_string();
     let cannot_read = |error: std::io::Error| Failure {
         code: USAGE,
@@ -164,7 +171,7 @@ fn read(file: &Path) -> Result<Vec<Object>, Failure> {
     } else {
         std::fs::read_to_string(file).map_err(cannot_read)?
     };
-    manifest_lint::parse(&label, &text).map_err(|error| Failure {
+    manifest_lint::parse_in(&label, &text, namespace).map_err(|error| Failure {
         code: BAD_INPUT,
         message: error.to_string(),
     })

@@ -178,3 +178,32 @@ fn help_explains_the_checks_and_the_exit_codes() {
         assert!(help.contains(words), "{words}: {help}");
     }
 }
+
+#[test]
+fn objects_that_name_no_namespace_go_where_dash_n_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clean = write(dir.path(), "clean.yaml", CLEAN);
+    // An Istio file as k8s/networking/ holds them: no namespace, applied with `-n bookinfo`.
+    let routes = write(
+        dir.path(),
+        "virtual-service-ratings.yaml",
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: ratings\n\
+         spec:\n  hosts: [ratings]\n  http:\n    - route:\n        - destination: {host: ratings}\n",
+    );
+    let output = run(&["lint", &clean, &routes]);
+    assert_eq!(output.status.code(), Some(79));
+    assert!(
+        stdout(&output).starts_with(&format!(
+            "{routes}:6: VirtualService default/ratings: host ratings \
+             (ratings.default.svc.cluster.local) is neither"
+        )),
+        "{}",
+        stdout(&output)
+    );
+    let output = run(&["lint", "-n", "bookinfo", &clean, &routes]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert_eq!(
+        stdout(&output),
+        "\u{2714} No issues found when linting 13 objects in 2 files.\n"
+    );
+}

@@ -34,7 +34,7 @@ pub mod object;
 pub use finding::{Check, Finding};
 pub use images::ImagePolicy;
 pub use inventory::Inventory;
-pub use load::{LoadError, parse};
+pub use load::{LoadError, parse, parse_in};
 pub use object::Object;
 
 /// What to check, and which images are allowed.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use mesh_config::yaml::{self, Document};
 use serde_json::Value;
 
-use crate::object::{Object, items};
+use crate::object::{DEFAULT_NAMESPACE, Object, items};
 
 /// A file that could not be read as manifests: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,11 @@ impl std::error::Error for LoadError {}
 
 /// Reads manifests from `text`; `file` is the name the findings give (`-` for standard input).
 pub fn parse(file: &str, text: &str) -> Result<Vec<Object>, LoadError> {
+    parse_in(file, text, DEFAULT_NAMESPACE)
+}
+
+/// [`parse`], with the objects that name no namespace put in `namespace` (`kubectl apply -n`).
+pub fn parse_in(file: &str, text: &str, namespace: &str) -> Result<Vec<Object>, LoadError> {
     let error = |line: usize, message: String| LoadError {
         file: file.to_owned(),
         line,
@@ -62,6 +67,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Object>, LoadError> {
                     item.clone(),
                     spans.clone(),
                     prefix,
+                    namespace,
                 ))?);
             }
         } else {
@@ -70,6 +76,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Object>, LoadError> {
                 value,
                 spans,
                 String::new(),
+                namespace,
             ))?);
         }
     }
@@ -122,6 +129,9 @@ items:
         assert_eq!(objects[1].line(""), 9);
         assert_eq!(objects[1].line("metadata.name"), 12);
         assert_eq!(objects[1].line("data.missing"), 13);
+        let objects = parse_in("in.yaml", text, "bookinfo").expect("valid");
+        assert_eq!(objects[0].to_string(), "Service shop/a");
+        assert_eq!(objects[1].to_string(), "ConfigMap bookinfo/b");
     }
 
     #[test]

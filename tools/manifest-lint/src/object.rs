@@ -8,7 +8,8 @@ use std::sync::Arc;
 use mesh_config::yaml::SpanMap;
 use serde_json::Value;
 
-/// The namespace of an object that names none: where `kubectl apply` puts it without `-n`.
+/// The namespace of an object that names none: where `kubectl apply` puts it without `-n`
+/// (`sailkit lint -n NS` changes it, as `kubectl apply -n NS` does).
 pub const DEFAULT_NAMESPACE: &str = "default";
 
 /// Kinds that live outside any namespace; they are named without one.
@@ -35,7 +36,8 @@ pub struct Object {
     pub file: Arc<str>,
     pub kind: String,
     pub api_version: String,
-    /// `metadata.namespace`, or [`DEFAULT_NAMESPACE`].
+    /// `metadata.namespace`, or the namespace the objects are read into (by default
+    /// [`DEFAULT_NAMESPACE`]).
     pub namespace: String,
     pub name: String,
     pub value: Value,
@@ -46,7 +48,15 @@ pub struct Object {
 }
 
 impl Object {
-    pub(crate) fn new(file: Arc<str>, value: Value, spans: Arc<SpanMap>, prefix: String) -> Self {
+    /// `namespace` is where the object goes if it names none.
+    pub(crate) fn new(
+        file: Arc<str>,
+        value: Value,
+        spans: Arc<SpanMap>,
+        prefix: String,
+        namespace: &str,
+    ) -> Self {
+        let default_namespace = namespace;
         let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
         let metadata = value.get("metadata");
         let namespace = text(metadata.and_then(|m| m.get("namespace")));
@@ -55,7 +65,7 @@ impl Object {
             kind: text(value.get("kind")),
             api_version: text(value.get("apiVersion")),
             namespace: if namespace.is_empty() {
-                DEFAULT_NAMESPACE.to_owned()
+                default_namespace.to_owned()
             } else {
                 namespace
             },

@@ -382,3 +382,78 @@ fn skipped_checks_do_not_run() {
     };
     assert!(lint(&objects, &skip).is_empty());
 }
+
+#[test]
+fn role_bindings_and_autoscalers_name_what_is_there() {
+    let extra = "\
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: reviews-reads
+  namespace: bookinfo
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: reader
+subjects:
+  - kind: ServiceAccount
+    name: bookinfo-reviewz
+  - kind: ServiceAccount
+    name: istiod
+    namespace: istio-system
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: reviews-views
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: view
+subjects:
+  - kind: ServiceAccount
+    name: bookinfo-reviews
+    namespace: bookinfo
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: reviews
+  namespace: bookinfo
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: reviews-v9
+  minReplicas: 1
+  maxReplicas: 3
+";
+    let text = format!("{CLEAN}{extra}");
+    // The Role is not there, nor the first subject; istio-system is not the manifests' own
+    // namespace, and `view` is in every cluster.
+    assert_eq!(
+        findings(Check::References, "rbac.yaml", &text, &options()),
+        [
+            format!(
+                "rbac.yaml:{}: RoleBinding bookinfo/reviews-reads: roleRef names Role reader, \
+                 which is not in the manifests (namespace bookinfo)",
+                line_of(
+                    &text,
+                    "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n"
+                )
+            ),
+            format!(
+                "rbac.yaml:{}: RoleBinding bookinfo/reviews-reads: a subject names \
+                 ServiceAccount bookinfo-reviewz, which is not in the manifests (namespace \
+                 bookinfo)",
+                line_of(&text, "- kind: ServiceAccount\n    name: bookinfo-reviewz")
+            ),
+            format!(
+                "rbac.yaml:{}: HorizontalPodAutoscaler bookinfo/reviews: scaleTargetRef names \
+                 Deployment reviews-v9, which is not in the manifests (namespace bookinfo)",
+                line_of(&text, "scaleTargetRef:")
+            ),
+        ]
+    );
+}

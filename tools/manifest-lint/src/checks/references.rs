@@ -5,16 +5,26 @@
 //! mount), or one without its service account. References marked `optional: true` may be
 //! missing. Secrets and ConfigMaps that kustomize generates get a hash suffix, and the rendered
 //! output renames the references with them, so the names here already agree.
+//!
+//! Beyond pods: the ServiceAccounts a RoleBinding or ClusterRoleBinding binds (in a namespace
+//! of the manifests) and the Role it grants, and the workload a HorizontalPodAutoscaler scales.
+//! ClusterRoles every cluster has (`view`, `edit`, `admin`, `cluster-admin`, `system:*`) need
+//! not be in the manifests.
 
 use serde_json::Value;
 
 use crate::finding::{Check, Finding};
 use crate::inventory::Inventory;
-use crate::object::{PodTemplate, get, items};
+use crate::object::{Object, PodTemplate, get, items};
 
-/// One name a pod refers to.
+/// ClusterRoles that every cluster has.
+const BUILT_IN_CLUSTER_ROLES: &[&str] = &["cluster-admin", "admin", "edit", "view"];
+
+/// One name an object refers to.
 struct Reference {
-    kind: &'static str,
+    kind: String,
+    /// Where the object named must be; `None` for a cluster-scoped kind.
+    namespace: Option<String>,
     name: String,
     /// The key a `valueFrom` reads, which the object must hold.
     key: Option<String>,
@@ -23,32 +33,128 @@ struct Reference {
 }
 
 pub fn check(inventory: &Inventory<'_>) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    let mut all: Vec<(&Object, Reference)> = Vec::new();
     for template in &inventory.templates {
-        let namespace = &template.owner.namespace;
-        for reference in references(template) {
-            let message = match inventory.find(reference.kind, namespace, &reference.name) {
-                None => format!(
-                    "{} names {} {}, which is not in the manifests (namespace {namespace})",
-                    reference.what, reference.kind, reference.name
-                ),
-                Some(object) => match &reference.key {
-                    Some(key) if !holds(&object.value, key) => format!(
-                        "{} reads key {key} of {} {}, which has no such key",
-                        reference.what, reference.kind, reference.name
-                    ),
-                    _ => continue,
-                },
-            };
-            findings.push(Finding::at(
-                Check::References,
-                template.owner,
-                &reference.path,
-                message,
-            ));
-        }
+        all.extend(
+            references(template)
+                .into_iter()
+                .map(|r| (template.owner, r)),
+        );
+    }
+    for object in inventory.objects {
+        all.extend(
+            other_references(inventory, object)
+                .into_iter()
+                .map(|r| (object, r)),
+        );
+    }
+    let mut findings = Vec::new();
+    for (owner, reference) in all {
+        let Reference {
+            kind, name, what, ..
+        } = &reference;
+        let found = match &reference.namespace {
+            Some(namespace) => inventory.find(kind, namespace, name),
+            None => inventory
+                .objects
+                .iter()
+                .find(|o| o.is(kind) && o.name == *name),
+        };
+        let message = match found {
+            None => {
+                let place = match &reference.namespace {
+                    Some(namespace) => format!(" (namespace {namespace})"),
+                    None => String::new(),
+                };
+                format!("{what} names {kind} {name}, which is not in the manifests{place}")
+            }
+            Some(object) => match &reference.key {
+                Some(key) if !holds(&object.value, key) => {
+                    format!("{what} reads key {key} of {kind} {name}, which has no such key")
+                }
+                _ => continue,
+            },
+        };
+        findings.push(Finding::at(
+            Check::References,
+            owner,
+            &reference.path,
+            message,
+        ));
     }
     findings
+}
+
+/// What a RoleBinding, a ClusterRoleBinding or a HorizontalPodAutoscaler names.
+fn other_references(inventory: &Inventory<'_>, object: &Object) -> Vec<Reference> {
+    let mut found = Vec::new();
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut add = |kind: String, namespace: Option<String>, name: String, path: String, what| {
+        found.push(Reference {
+            kind,
+            namespace,
+            name,
+            key: None,
+            path,
+            what,
+        });
+    };
+    match object.kind.as_str() {
+        "RoleBinding" | "ClusterRoleBinding" => {
+            let role_kind = text(get(&object.value, "roleRef.kind"));
+            let role = text(get(&object.value, "roleRef.name"));
+            let built_in = role_kind == "ClusterRole"
+                && (BUILT_IN_CLUSTER_ROLES.contains(&role.as_str()) || role.starts_with("system:"));
+            if !built_in && !role.is_empty() {
+                let namespace = (role_kind == "Role").then(|| object.namespace.clone());
+                add(
+                    role_kind,
+                    namespace,
+                    role,
+                    "roleRef".into(),
+                    "roleRef".into(),
+                );
+            }
+            for (i, subject) in items(get(&object.value, "subjects")).iter().enumerate() {
+                let name = text(subject.get("name"));
+                if text(subject.get("kind")) != "ServiceAccount" || name == "default" {
+                    continue;
+                }
+                let namespace = subject
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&object.namespace)
+                    .to_owned();
+                // A namespace the manifests do not fill is someone else's.
+                if inventory.namespaces.contains(namespace.as_str()) {
+                    let path = format!("subjects[{i}]");
+                    add(
+                        "ServiceAccount".into(),
+                        Some(namespace),
+                        name,
+                        path,
+                        "a subject".into(),
+                    );
+                }
+            }
+        }
+        "HorizontalPodAutoscaler" => {
+            let kind = text(get(&object.value, "spec.scaleTargetRef.kind"));
+            let name = text(get(&object.value, "spec.scaleTargetRef.name"));
+            if !kind.is_empty() && !name.is_empty() {
+                let path = "spec.scaleTargetRef".to_owned();
+                add(
+                    kind,
+                    Some(object.namespace.clone()),
+                    name,
+                    path,
+                    "scaleTargetRef".into(),
+                );
+            }
+        }
+        _ => {}
+    }
+    found
 }
 
 /// Whether a ConfigMap or Secret holds `key` in any of its data fields.
@@ -86,7 +192,8 @@ fn references(template: &PodTemplate<'_>) -> Vec<Reference> {
             && name != "default"
         {
             found.push(Reference {
-                kind: "ServiceAccount",
+                kind: "ServiceAccount".into(),
+                namespace: Some(template.owner.namespace.clone()),
                 name: name.to_owned(),
                 key: None,
                 path: template.path(field),
@@ -123,6 +230,9 @@ fn references(template: &PodTemplate<'_>) -> Vec<Reference> {
             named_in(var, VALUE_FROM, &path, &what, &mut found);
         }
     }
+    for reference in &mut found {
+        reference.namespace = Some(template.owner.namespace.clone());
+    }
     found
 }
 
@@ -135,7 +245,9 @@ fn named_in(holder: &Value, sources: &Sources, path: &str, what: &str, found: &m
         };
         if let Some(name) = source.get(*name_field).and_then(Value::as_str) {
             found.push(Reference {
-                kind,
+                kind: (*kind).to_owned(),
+                // The pod's, which `references` fills in.
+                namespace: None,
                 name: name.to_owned(),
                 key: source.get("key").and_then(Value::as_str).map(str::to_owned),
                 path: path.to_owned(),
