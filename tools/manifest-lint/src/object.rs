@@ -109,7 +109,7 @@ impl Object {
         let template = get(&self.value, path)?;
         Some(PodTemplate {
             owner: self,
-            labels: labels(get(template, "metadata.labels")),
+            labels: to_labels(get(template, "metadata.labels").unwrap_or(&Value::Null)),
             spec: template.get("spec").unwrap_or(&Value::Null),
             spec_path: join(path, "spec"),
         })
@@ -131,7 +131,7 @@ impl fmt::Display for Object {
 #[derive(Debug, Clone)]
 pub struct PodTemplate<'a> {
     pub owner: &'a Object,
-    pub labels: &'a Value,
+    pub labels: Labels,
     pub spec: &'a Value,
     spec_path: String,
 }
@@ -142,17 +142,10 @@ impl<'a> PodTemplate<'a> {
         join(&self.spec_path, field)
     }
 
-    pub fn labels(&self) -> Labels {
-        to_labels(self.labels)
-    }
-
     /// Whether every pair of `selector` is among the template's labels (an empty selector
     /// selects nothing here: a Service without one has no pods of its own).
     pub fn selected_by(&self, selector: &Labels) -> bool {
-        !selector.is_empty() && {
-            let labels = self.labels();
-            selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-        }
+        !selector.is_empty() && selector.iter().all(|(k, v)| self.labels.get(k) == Some(v))
     }
 
     /// Every container, init and ephemeral ones too, with its path.
@@ -229,10 +222,6 @@ pub fn to_labels(value: &Value) -> Labels {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn labels(value: Option<&Value>) -> &Value {
-    value.unwrap_or(&Value::Null)
 }
 
 /// `app=reviews,version=v1`, as kubectl writes a selector.

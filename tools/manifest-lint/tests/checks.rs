@@ -457,3 +457,19 @@ spec:
         ]
     );
 }
+
+#[test]
+fn a_native_sidecar_serves_ports_and_an_init_container_does_not() {
+    let as_init = |policy: &str| {
+        broken(&[(
+            "      containers:\n        - name: reviews\n",
+            &format!("      initContainers:\n        - name: reviews\n{policy}"),
+        )])
+    };
+    let sidecar = as_init("          restartPolicy: Always\n");
+    assert!(findings(Check::Ports, "ports.yaml", &sidecar, &options()).is_empty());
+    let exited = as_init("");
+    let found = findings(Check::Ports, "ports.yaml", &exited, &options());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].ends_with("(its ports: none)"), "{found:?}");
+}

@@ -63,11 +63,15 @@ fn declares(template: &PodTemplate<'_>, target: &str) -> bool {
 fn container_ports<'a>(
     template: &'a PodTemplate<'a>,
 ) -> impl Iterator<Item = (Container<'a>, &'a Value)> + 'a {
-    // Only regular containers serve a Service's traffic.
+    // Regular containers serve a Service's traffic, and so do native sidecars (init containers
+    // with `restartPolicy: Always`, which keep running); other init containers have exited.
     template
         .containers()
         .into_iter()
-        .filter(|c| c.path.contains(".containers["))
+        .filter(|c| {
+            c.path.contains(".containers[")
+                || c.value.get("restartPolicy").and_then(Value::as_str) == Some("Always")
+        })
         .flat_map(|c| {
             items(c.value.get("ports"))
                 .iter()
