@@ -36,7 +36,8 @@ file may select the pods of another):
 Checks (skip one with --skip CHECK):
   selectors     every Service selector matches the pod template of some workload
   ports         every Service targetPort (number or name) is a port of the pods it selects
-  hostnames     every peer in env (*_HOSTNAME, URLs such as DATABASE_URL) and in args is a Service
+  hostnames     every peer in env (*_HOSTNAME, URLs such as DATABASE_URL) and in args is a Service,
+                and a port written with it one of the Service's ports
   images        every image is one docker/ builds: docker/images.txt and docker/third-party,
                 under sailkit/ (--image-prefix for images pushed elsewhere, after
                 `kustomize edit set image`; --allow-image for others)

@@ -144,6 +144,32 @@ fn peer_host_names_that_are_no_service() {
 }
 
 #[test]
+fn peer_ports_their_service_does_not_have() {
+    let text = broken(&[
+        (":5432/ratings", ":5433/ratings"),
+        (
+            "              value: ratings\n",
+            "              value: ratings\n            - name: RATINGS_SERVICE_PORT\n              value: \"9081\"\n",
+        ),
+    ]);
+    assert_eq!(
+        findings(Check::Hostnames, "ports.yaml", &text, &options()),
+        [
+            format!(
+                "ports.yaml:{}: Deployment bookinfo/reviews-v1: container reviews: env \
+                 RATINGS_HOSTNAME names port 9081 of Service bookinfo/ratings, which has port 9080",
+                line_of(&text, "value: ratings\n")
+            ),
+            format!(
+                "ports.yaml:{}: Deployment bookinfo/ratings-v2: container ratings: the URL in env \
+                 DATABASE_URL names port 5433 of Service bookinfo/postgres, which has port 5432",
+                line_of(&text, "value: postgres://")
+            ),
+        ]
+    );
+}
+
+#[test]
 fn peer_host_names_read_from_a_config_map() {
     // reviews-v1 reads the ConfigMap with envFrom: the finding is on the Deployment, at its
     // envFrom, and says where the value was written.
