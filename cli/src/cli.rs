@@ -81,10 +81,7 @@ pub enum Command {
     /// analyze`.
     #[command(after_help = ANALYZE_AFTER_HELP)]
     Analyze(crate::analyze::AnalyzeArgs),
-    /// Check rendered Kubernetes manifests for what a cluster shows only at run time:
-    /// selectors, ports, peer host names, images, references, Istio hosts and subsets, Pod
-    /// Security `restricted` (`kubectl kustomize k8s/overlays/mesh | sailkit lint -`).
-    #[command(after_help = crate::lint::LINT_AFTER_HELP)]
+    #[command(about = crate::lint::ABOUT, after_help = crate::lint::LINT_AFTER_HELP)]
     Lint(crate::lint::LintArgs),
 }
 

@@ -27,6 +27,12 @@ const BAD_INPUT: u8 = 65;
 /// Where the list of images is, relative to the repository.
 const IMAGES_TXT: &str = "docker/images.txt";
 
+/// What `sailkit lint` does, in `sailkit --help` and `sailkit lint --help` (here rather than
+/// in `cli.rs`, which holds only the variant).
+pub const ABOUT: &str = "Check rendered Kubernetes manifests for what a cluster shows only at \
+    run time: selectors, ports, peer host names, images, references, Istio hosts and subsets, \
+    Pod Security `restricted` (`kubectl kustomize k8s/overlays/mesh | sailkit lint -`)";
+
 pub const LINT_AFTER_HELP: &str = "\
 Give the manifests as kustomize renders them (every file read together, so a Service in one
 file may select the pods of another):
