@@ -81,6 +81,8 @@ pub enum Command {
     /// analyze`.
     #[command(after_help = ANALYZE_AFTER_HELP)]
     Analyze(crate::analyze::AnalyzeArgs),
+    #[command(about = crate::lint::ABOUT, after_help = crate::lint::LINT_AFTER_HELP)]
+    Lint(crate::lint::LintArgs),
 }
 
 const PROXY_CONFIG_AFTER_HELP: &str = "\

@@ -29,6 +29,8 @@
 //!   through its control plane's Config API; [`delete`]: `sailkit delete`, takes it out.
 //! - [`proxy_config`]: `sailkit proxy-config`, what one proxy holds (routes, clusters, endpoints).
 //! - [`analyze`]: `sailkit analyze`, the checks beyond the schema, with Istio's message codes.
+//! - [`lint`]: `sailkit lint`, rendered Kubernetes manifests checked by the `manifest-lint`
+//!   crate (`tools/manifest-lint`).
 //! - [`admin_http`]: reading a JSON admin page (`/config_dump`) of the running stack.
 
 pub mod admin_http;
@@ -37,6 +39,7 @@ pub mod apply;
 pub mod cli;
 pub mod control;
 pub mod delete;
+pub mod lint;
 pub mod proxy;
 pub mod proxy_config;
 pub mod proxy_status;
@@ -68,5 +71,6 @@ pub fn main() -> ExitCode {
         Some(Command::ProxyStatus(args)) => proxy_status::main(args),
         Some(Command::ProxyConfig(args)) => proxy_config::main(args),
         Some(Command::Analyze(args)) => analyze::main(args),
+        Some(Command::Lint(args)) => lint::main(args),
     }
 }

@@ -26,7 +26,7 @@ use mesh_config::{Loaded, Severity};
 use crate::cli::DataDirArg;
 use crate::up::mesh;
 
-mod output;
+pub(crate) mod output;
 mod workloads;
 
 /// istioctl's exit code when the analysis found issues at or above the failure threshold.

@@ -75,8 +75,8 @@ pub fn log(findings: &[Finding], run: &Run<'_>) -> String {
     out
 }
 
-/// `1 file`, `2 files` (`info` stays `info`).
-fn plural(n: usize, word: &str) -> String {
+/// `1 file`, `2 files` (`info` stays `info`); `sailkit lint` counts with it too.
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 || word == "info" {
         format!("{n} {word}")
     } else {

@@ -16,7 +16,8 @@
 //! ```
 //!
 //! # Layout
-//! - `yaml`: YAML → one tree per document, plus the line and column of every field path.
+//! - `yaml`: YAML → one tree per document, plus the line and column of every field path (public:
+//!   `manifest-lint` reads Kubernetes manifests with it).
 //! - `model`: the typed Istio API (VirtualService, DestinationRule, Gateway, ServiceEntry).
 //! - `duration`: Istio durations (`"0.5s"`, `"100ms"`, `"1m"`).
 //! - `load`: the pipeline per file: parse, skip non-networking documents, deserialize, validate.
@@ -39,7 +40,7 @@ mod schema;
 pub mod table;
 pub mod validate;
 pub mod version;
-mod yaml;
+pub mod yaml;
 
 pub use diagnostics::{Diagnostic, Severity, has_errors};
 pub use duration::Duration;
