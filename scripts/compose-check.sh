@@ -30,6 +30,7 @@ SAILKIT_BIN="${SAILKIT_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/sailkit}"
 CHECK_JSONSCHEMA_VERSION=0.39.0
 project="sailkit-check-$$"
 file_args=() # -f FILE for each file of the stage
+made_env=false # whether this run made docker/.env (and so removes it)
 
 use_files() {
     file_args=()
@@ -63,7 +64,12 @@ leftovers() {
 }
 
 on_exit() {
-    [[ $1 -eq 0 ]] && return 0
+    [[ $1 -ne 0 ]] && report_failure
+    if $made_env; then rm -rf docker/.env docker/secrets; fi
+}
+
+# The state of the failed project and its containers' logs, then the project removed.
+report_failure() {
     log "FAILED; the project's state:"
     compose ps || true
     local id ids unhealthy=0
@@ -285,9 +291,13 @@ main() {
     fi
     local stages=("$@")
     [[ ${#stages[@]} -gt 0 ]] || stages=(monolith services mesh)
-    [[ -f docker/.env ]] || scripts/compose-env.sh >/dev/null
     [[ -x "$SAILKIT_BIN" ]] || { log "no sailkit at $SAILKIT_BIN (set SAILKIT_BIN)"; exit 1; }
     trap 'on_exit $?' EXIT
+    # The secrets: the user's own when they exist; else made for this run and removed after it.
+    if [[ ! -f docker/.env ]]; then
+        scripts/compose-env.sh >/dev/null
+        made_env=true
+    fi
     local start=$SECONDS
     validate
     log "every compose file is valid ($((SECONDS - start)) s)"

@@ -11,6 +11,7 @@ set -euo pipefail
 force=false
 if [[ "${1:-}" == --force ]]; then force=true; shift; fi
 dir="${1:-$(cd "$(dirname "$0")/../docker" && pwd)}"
+shown="${1:-docker}" # how the messages name the folder: as given, or docker/ of the repository
 
 # 32 random bytes as 64 hex digits: long enough for the session keys (at least 32 bytes), and
 # nothing that needs escaping in a database URL.
@@ -25,7 +26,7 @@ POSTGRES_PASSWORD=$(random_hex)
 SESSION_SECRET=$(random_hex)
 BANNER_SESSION_SECRET=$(random_hex)
 ENV
-    echo "wrote $dir/.env"
+    echo "wrote $shown/.env"
 fi
 if $force || [[ ! -e "$dir/secrets/banner-admin-password" ]]; then
     mkdir -p "$dir/secrets"
@@ -33,5 +34,5 @@ if $force || [[ ! -e "$dir/secrets/banner-admin-password" ]]; then
     # The folder is yours alone (0700); the file is readable by the container's non-root user,
     # which does not own it.
     chmod 644 "$dir/secrets/banner-admin-password"
-    echo "wrote $dir/secrets/banner-admin-password"
+    echo "wrote $shown/secrets/banner-admin-password"
 fi

@@ -59,26 +59,48 @@ fn same_doc(asked: &Path, doc: &str) -> bool {
     asked == doc
 }
 
-/// Refuses to run over a `data/` that exists: the docs start from a fresh one, and the check
-/// never deletes what it did not make.
-pub fn require_no_data(root: &Path) -> Result<()> {
-    let data = root.join("data");
-    if data.exists() {
-        bail!(
-            "{} exists: the docs start from a fresh data directory, and the check does not delete \
-             yours. Stop any stack that uses it, move it away (`mv data data.mine`) and run again.",
-            data.display()
-        );
+/// What a group makes and so must not find: every group's `data/`; for chapter 04, the compose
+/// secrets that `scripts/compose-env.sh` writes (the chapter shows what it prints on a first run).
+fn made_by(group: &[&str]) -> Vec<&'static str> {
+    let mut made = vec!["data"];
+    if group.contains(&"walkthrough/04-containers.md") {
+        made.extend(["docker/.env", "docker/secrets"]);
+    }
+    made
+}
+
+/// Refuses to run over a `data/` (or, for chapter 04, a `docker/.env`) that exists: the docs
+/// start from fresh ones, and the check never deletes what it did not make.
+pub fn require_fresh(root: &Path, groups: &[Vec<&str>]) -> Result<()> {
+    for group in groups {
+        for name in made_by(group) {
+            let path = root.join(name);
+            if path.exists() {
+                bail!(
+                    "{} exists: {} starts without it, and the check does not delete yours. Stop \
+                     any stack that uses it, move it away (`mv {name} {name}.mine`) and run again.",
+                    path.display(),
+                    group.last().copied().unwrap_or("the doc"),
+                );
+            }
+        }
     }
     Ok(())
 }
 
-/// Removes the `data/` a group made, so the next group starts fresh.
-pub fn remove_data(root: &Path) -> Result<()> {
-    let data = root.join("data");
-    if data.exists() {
-        std::fs::remove_dir_all(&data)
-            .with_context(|| format!("cannot remove {}", data.display()))?;
+/// Removes what a group made (its `data/`, chapter 04's compose secrets), so the next group and
+/// the next run start fresh.
+pub fn remove_made(root: &Path, group: &[&str]) -> Result<()> {
+    for name in made_by(group) {
+        let path = root.join(name);
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else if path.exists() {
+            std::fs::remove_file(&path)
+        } else {
+            continue;
+        };
+        removed.with_context(|| format!("cannot remove {}", path.display()))?;
     }
     Ok(())
 }
@@ -160,5 +182,21 @@ mod tests {
         );
         assert_eq!(select(&[]).expect("all").len(), 3);
         assert!(select(&[PathBuf::from("docs/fuzzing.md")]).is_err());
+    }
+
+    #[test]
+    fn chapter_04_must_not_find_the_compose_secrets_it_makes() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        let containers = select(&[PathBuf::from("walkthrough/04-containers.md")]).expect("known");
+        std::fs::create_dir_all(root.path().join("docker")).expect("docker/");
+        std::fs::write(root.path().join("docker/.env"), "X=1\n").expect("write");
+        let error = require_fresh(root.path(), &containers).expect_err("refused");
+        assert!(error.to_string().contains("docker/.env exists"), "{error}");
+        // The other docs do not care about it.
+        require_fresh(root.path(), &select(&[PathBuf::from("README.md")]).expect("known"))
+            .expect("README.md runs");
+        remove_made(root.path(), &containers[0]).expect("removed");
+        assert!(!root.path().join("docker/.env").exists());
+        assert!(root.path().join("docker").exists(), "only what the chapter made goes");
     }
 }

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> anyhow::Result<bool> {
     let started = Instant::now();
     let groups = docs::select(&args.files)?;
-    docs::require_no_data(&args.root)?;
+    docs::require_fresh(&args.root, &groups)?;
     let before = docs::changed_files(&args.root)?;
     eprintln!("check-docs: building the app first (cargo build)");
     docs::build(&args.root)?;
@@ -98,14 +98,15 @@ fn run_groups(
                         }
                     }
                     eprintln!(
-                        "check-docs: data/ is kept for a look; remove it before the next run"
+                        "check-docs: what the docs made (data/, docker/.env) is kept for a look; \
+                         remove it before the next run"
                     );
                     return Ok(());
                 }
             }
         }
         drop(terminals);
-        docs::remove_data(&args.root)?;
+        docs::remove_made(&args.root, group)?;
     }
     Ok(())
 }
