@@ -13,14 +13,22 @@
 #      server would take it from `kubectl apply -f`;
 #   4. every CRD file of crds/ is listed in its kustomization.yaml, and there is at least one;
 #   5. the postgres component's databases.sql is docker/postgres/databases.sql;
-#   6. the self-test: the same steps over scripts/testdata/k8s-broken/, a broken file for each,
+#   6. every file of k8s/networking/ through our strict loader, each alone as `sailkit apply`
+#      would take it (`sailkit analyze FILE`: a YAML or schema error fails);
+#   7. `sailkit lint` over each rendered overlay: the checks only a running cluster would show
+#      (selectors, ports, peer host names, images, references, Istio hosts and subsets, Pod
+#      Security `restricted`); the mesh and istio overlays together with the Istio files the
+#      walkthrough applies;
+#   8. the self-test: the same steps over scripts/testdata/k8s-broken/, a broken file for each,
 #      must each fail, for the reason expected; and a valid custom resource must pass.
 #
 # The tools come from PyPI, pinned, into a throwaway venv under /tmp (kept between runs);
 # kubectl (its kustomize) from the machine. The secrets file the overlays read is made with
 # scripts/k8s-secrets.sh if missing. Every step runs, and the failed ones are listed at the end.
 #
-# Usage: scripts/k8s-check.sh [--self-test]   (--self-test: step 6 alone)
+# Steps 6 and 7 need a host `sailkit` ($SAILKIT_BIN, default target/debug/sailkit).
+#
+# Usage: scripts/k8s-check.sh [--self-test]   (--self-test: step 8 alone)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,6 +40,10 @@ JSONSCHEMA_VERSION=4.26.0
 # current one (`ls $venv/lib/python3*/site-packages/kubernetes_validate/kubernetes-json-schema`).
 KUBERNETES_VERSION=1.37.0
 KUBECTL="${KUBECTL:-kubectl}"
+SAILKIT_BIN="${SAILKIT_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/sailkit}"
+# The Istio files the walkthrough applies, linted with the overlays they route.
+WALKTHROUGH_ROUTES=(destination-rule-all.yaml virtual-service-all-v1.yaml
+    virtual-service-reviews-test-v2.yaml bookinfo-gateway.yaml)
 OVERLAYS=(base overlays/plain overlays/mesh overlays/istio overlays/monolith)
 CRDS_DIR=k8s/components/sailkit-mesh/crds
 FIXTURES=scripts/testdata/k8s-broken
@@ -156,6 +168,32 @@ same_file() {
     log "$1 is $2"
 }
 
+# `sailkit`, or a message saying how to get it.
+have_sailkit() {
+    [[ -x "$SAILKIT_BIN" ]] && return 0
+    log "no sailkit at $SAILKIT_BIN: build it (cargo build -p sailkit) or set SAILKIT_BIN"
+    return 1
+}
+
+# Each Istio file of $1 (a folder) alone through the strict loader.
+strict_loader() {
+    have_sailkit || return 1
+    local file count=0
+    for file in "$1"/*.yaml; do
+        "$SAILKIT_BIN" analyze "$file" >"$work/analyze.out" 2>&1 \
+            || { sed 's/^/    /' "$work/analyze.out"; return 1; }
+        count=$((count + 1))
+    done
+    log "$count files of $1 loaded, each alone, with no error"
+}
+
+# `sailkit lint` over kustomization $1 rendered, with the Istio files "${@:2}".
+semantic_lint() {
+    have_sailkit || return 1
+    "$KUBECTL" kustomize "$1" >"$work/lint.yaml" || return 1
+    "$SAILKIT_BIN" lint -n bookinfo "$work/lint.yaml" "${@:2}"
+}
+
 main_checks() {
     [[ -e k8s/components/namespace/secrets.env ]] || scripts/k8s-secrets.sh
     step "yamllint k8s/" lint k8s/
@@ -175,6 +213,14 @@ main_checks() {
     step "k8s/networking/: valid against the CRDs" validate_networking "$work/crds.yaml"
     step "databases.sql copy" same_file k8s/components/postgres/databases.sql \
         docker/postgres/databases.sql
+    step "k8s/networking/: the strict loader" strict_loader k8s/networking
+    local routes=("${WALKTHROUGH_ROUTES[@]/#/k8s/networking/}")
+    step "sailkit lint k8s/overlays/plain" semantic_lint k8s/overlays/plain
+    step "sailkit lint k8s/overlays/monolith" semantic_lint k8s/overlays/monolith
+    step "sailkit lint k8s/overlays/mesh + the walkthrough's routes" \
+        semantic_lint k8s/overlays/mesh "${routes[@]}"
+    step "sailkit lint k8s/overlays/istio + the walkthrough's routes" \
+        semantic_lint k8s/overlays/istio "${routes[@]}"
 }
 
 # Runs "$@" and requires it to fail with output matching $expected: a check that cannot fail,
@@ -225,6 +271,12 @@ self_test() {
         crds_listed "$work/no-crds"
     step "self-test: copy check" expect_failure "the copy check" "differs from" \
         same_file "$FIXTURES/databases.sql" docker/postgres/databases.sql
+    step "self-test: strict loader" expect_failure "the strict loader" \
+        "strict-loader-unknown-field.yaml:14:11.*weigth" \
+        "$SAILKIT_BIN" analyze "$FIXTURES/strict-loader-unknown-field.yaml"
+    step "self-test: sailkit lint" expect_failure "sailkit lint" \
+        "Service bookinfo/reviews: selector app=reviewz matches no pod template" \
+        semantic_lint "$FIXTURES/semantic"
 }
 
 start=$SECONDS
