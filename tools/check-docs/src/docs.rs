@@ -193,10 +193,16 @@ mod tests {
         let error = require_fresh(root.path(), &containers).expect_err("refused");
         assert!(error.to_string().contains("docker/.env exists"), "{error}");
         // The other docs do not care about it.
-        require_fresh(root.path(), &select(&[PathBuf::from("README.md")]).expect("known"))
-            .expect("README.md runs");
+        require_fresh(
+            root.path(),
+            &select(&[PathBuf::from("README.md")]).expect("known"),
+        )
+        .expect("README.md runs");
         remove_made(root.path(), &containers[0]).expect("removed");
         assert!(!root.path().join("docker/.env").exists());
-        assert!(root.path().join("docker").exists(), "only what the chapter made goes");
+        assert!(
+            root.path().join("docker").exists(),
+            "only what the chapter made goes"
+        );
     }
 }
