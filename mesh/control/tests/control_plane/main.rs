@@ -10,5 +10,7 @@ mod crowd;
 mod fake_api;
 mod hostile;
 mod kubernetes;
+mod manifests;
+mod mesh_overlay;
 mod status;
 mod streams;
