@@ -41,9 +41,8 @@ use std::time::Instant;
 use mesh_api::v1::{ConfigFile, DeleteRequest, ResourceRef};
 use mesh_control::config_source::store::Key;
 
-use crate::cli::ApplyArgs;
-
 mod acks;
+mod args;
 pub mod folder;
 mod registry;
 mod remote;
@@ -52,6 +51,7 @@ pub mod rollout;
 pub mod target;
 mod wait;
 
+pub use args::{APPLY_AFTER_HELP, ApplyArgs};
 pub use registry::known_services;
 pub use report::Verb;
 pub use target::{Target, target};

@@ -56,8 +56,8 @@ pub enum Command {
     Proxy(Box<mesh_proxy::Settings>),
     /// Validate Istio YAML (VirtualService, DestinationRule, ...) and put it in force in the
     /// mesh of a running `sailkit up`; `--list` shows what is in force.
-    #[command(after_help = APPLY_AFTER_HELP)]
-    Apply(ApplyArgs),
+    #[command(after_help = crate::apply::APPLY_AFTER_HELP)]
+    Apply(crate::apply::ApplyArgs),
     /// Take Istio resources out of force in the mesh of a running `sailkit up`: those a file
     /// defines, or KIND/NAME (`vs/reviews`), as `kubectl delete` does.
     #[command(after_help = crate::delete::DELETE_AFTER_HELP)]
@@ -73,69 +73,16 @@ pub enum Command {
     /// Show what one proxy of the running stack holds: the routes of its listener, the clusters
     /// (services and subsets, with their policy) or the endpoints (with their outlier state),
     /// like `istioctl proxy-config`.
-    #[command(after_help = PROXY_CONFIG_AFTER_HELP)]
+    #[command(after_help = crate::proxy_config::PROXY_CONFIG_AFTER_HELP)]
     ProxyConfig(crate::proxy_config::ProxyConfigArgs),
     /// Look for mistakes the schema cannot see in Istio YAML (by default the config in force):
     /// routes to hosts or subsets that do not exist, rules an earlier catch-all hides, subsets
     /// that select no workload, VirtualServices bound to a missing Gateway; like `istioctl
     /// analyze`.
-    #[command(after_help = ANALYZE_AFTER_HELP)]
+    #[command(after_help = crate::analyze::ANALYZE_AFTER_HELP)]
     Analyze(crate::analyze::AnalyzeArgs),
     #[command(about = crate::lint::ABOUT, after_help = crate::lint::LINT_AFTER_HELP)]
     Lint(crate::lint::LintArgs),
-}
-
-const PROXY_CONFIG_AFTER_HELP: &str = "\
-WORKLOAD is a proxy as `sailkit proxy-status` lists it: a sidecar by its instance's name
-(productpage-v1, reviews-v2, ...) or the ingress gateway, istio-ingressgateway. Its admin address
-is read from <data-dir>/run/stack.json and the answer from its /config_dump.
-
-  sailkit proxy-config routes productpage-v1      the rules its outbound listener holds
-  sailkit proxy-config clusters productpage-v1    each service and DestinationRule subset
-  sailkit proxy-config endpoints productpage-v1   each instance, and whether it is ejected
-  sailkit proxy-config routes istio-ingressgateway -o json";
-
-const ANALYZE_AFTER_HELP: &str = "\
-Findings are printed as istioctl prints them, with Istio's message codes:
-  Warning [IST0101] (VirtualService default/reviews reviews.yaml:12:7) spec...: ...
-IST0101 a host, subset or gateway that does not exist; IST0106 a YAML or schema error;
-IST0127 a subset whose labels no workload has; IST0130 a rule no request reaches (after a
-catch-all); IST0131 a match an earlier rule already has; IST0132 a VirtualService whose Gateway
-lists none of its hosts; IST0133 a field sailkit does not implement.
-The checks that need the workloads (hosts, subset labels) ask the running stack's control plane;
-without a stack they are skipped, and a line says so.
-Exit code: 0, or 79 when a finding reaches --failure-threshold (error by default); 1 when there
-is nothing to analyze.";
-
-const APPLY_AFTER_HELP: &str = "\
-The files go to the mesh's control plane (the running stack's, or --control-plane URL), which
-checks them together with what stays in force (so a route to a subset that no DestinationRule
-defines, or to a host no service of the mesh has, is warned about); every diagnostic is printed
-as file:line:col, and on any error nothing changes. Otherwise the control plane stores them in
-its config folder, <data-dir>/mesh/config/, and pushes them to every proxy; apply waits (up to
-30 s) until every proxy has ACKed the new config version, and says how long that took. A resource
-replaces the one in force of the same kind, namespace and name (the file that defined it keeps
-its other resources), and a file the one of the same name. `sailkit delete` takes resources out.
-A stack started with --no-control-plane (or no running stack) has its folder changed directly,
-with the same checks, and apply waits until every sidecar has re-read it.";
-
-#[derive(Debug, Clone, Args)]
-pub struct ApplyArgs {
-    /// Istio YAML files to apply.
-    #[arg(value_name = "FILE", required_unless_present = "list")]
-    pub files: Vec<PathBuf>,
-
-    /// Show the resources in force instead, with the file each comes from.
-    #[arg(long, conflicts_with = "files")]
-    pub list: bool,
-
-    /// The control plane's gRPC URL, for a stack elsewhere (default: the running stack's, from
-    /// its stack.json; without one, the config folder is changed directly).
-    #[arg(long, value_name = "URL")]
-    pub control_plane: Option<String>,
-
-    #[command(flatten)]
-    pub data_dir: DataDirArg,
 }
 
 const UP_AFTER_HELP: &str = "\

@@ -32,6 +32,19 @@ mod workloads;
 /// istioctl's exit code when the analysis found issues at or above the failure threshold.
 pub const FOUND_ISSUES: u8 = 79;
 
+/// What `sailkit analyze --help` prints after the options.
+pub const ANALYZE_AFTER_HELP: &str = "\
+Findings are printed as istioctl prints them, with Istio's message codes:
+  Warning [IST0101] (VirtualService default/reviews reviews.yaml:12:7) spec...: ...
+IST0101 a host, subset or gateway that does not exist; IST0106 a YAML or schema error;
+IST0127 a subset whose labels no workload has; IST0130 a rule no request reaches (after a
+catch-all); IST0131 a match an earlier rule already has; IST0132 a VirtualService whose Gateway
+lists none of its hosts; IST0133 a field sailkit does not implement.
+The checks that need the workloads (hosts, subset labels) ask the running stack's control plane;
+without a stack they are skipped, and a line says so.
+Exit code: 0, or 79 when a finding reaches --failure-threshold (error by default); 1 when there
+is nothing to analyze.";
+
 #[derive(Debug, Clone, Args)]
 pub struct AnalyzeArgs {
     /// Istio YAML files, or folders of them (default: the config in force,

@@ -17,6 +17,17 @@ use crate::cli::DataDirArg;
 mod tables;
 mod workload;
 
+/// What `sailkit proxy-config --help` prints after the options.
+pub const PROXY_CONFIG_AFTER_HELP: &str = "\
+WORKLOAD is a proxy as `sailkit proxy-status` lists it: a sidecar by its instance's name
+(productpage-v1, reviews-v2, ...) or the ingress gateway, istio-ingressgateway. Its admin address
+is read from <data-dir>/run/stack.json and the answer from its /config_dump.
+
+  sailkit proxy-config routes productpage-v1      the rules its outbound listener holds
+  sailkit proxy-config clusters productpage-v1    each service and DestinationRule subset
+  sailkit proxy-config endpoints productpage-v1   each instance, and whether it is ejected
+  sailkit proxy-config routes istio-ingressgateway -o json";
+
 #[derive(Debug, Clone, Args)]
 pub struct ProxyConfigArgs {
     /// What to show: `routes` (the rules of the proxy's listener), `clusters` (each service and
