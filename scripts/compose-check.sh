@@ -9,7 +9,9 @@
 #   3. mesh + observability: `sailkit apply` from the host reaches the control plane;
 #      virtual-service-all-v1.yaml gives no stars, virtual-service-reviews-test-v2.yaml black
 #      stars for jason only; the gateway serves the page after bookinfo-gateway.yaml;
-#      Prometheus scrapes every sidecar, productpage and the control plane;
+#      Prometheus scrapes every sidecar, productpage and the control plane; where their public
+#      images are on the engine, Grafana serves the sailkit dashboards and Jaeger the traces
+#      (this machine can pull nothing: the stage runs without them and says so);
 #   4. after each stage, `down -v` leaves no container, network or volume of the project.
 #
 # It needs the images (scripts/build-images.sh, docker/third-party/build.sh), docker-compose
@@ -44,12 +46,15 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-export PRODUCTPAGE_PORT BANNER_PORT GATEWAY_PORT CONTROL_PLANE_PORT PROMETHEUS_PORT
+export PRODUCTPAGE_PORT BANNER_PORT GATEWAY_PORT CONTROL_PLANE_PORT PROMETHEUS_PORT GRAFANA_PORT \
+    JAEGER_PORT
 PRODUCTPAGE_PORT="$(free_port)"
 BANNER_PORT="$(free_port)"
 GATEWAY_PORT="$(free_port)"
 CONTROL_PLANE_PORT="$(free_port)"
 PROMETHEUS_PORT="$(free_port)"
+GRAFANA_PORT="$(free_port)"
+JAEGER_PORT="$(free_port)"
 
 compose() {
     "${compose_cmd[@]}" --env-file docker/.env -p "$project" "${file_args[@]}" "$@"
@@ -121,12 +126,33 @@ wait_healthy() {
     done
 }
 
+# The services of the stage whose image this engine has. A public image that is not here
+# (Grafana, Jaeger on a machine that can pull nothing) is left out, and said so; every image
+# the project builds must be here.
+present_services() {
+    local service image
+    while read -r service image; do
+        if docker image inspect "$image" >/dev/null 2>&1; then
+            echo "$service"
+        elif [[ "$image" == "${SAILKIT_IMAGE_PREFIX:-sailkit}/"* ]]; then
+            fail "image $image of $service is missing (scripts/build-images.sh, docker/third-party/build.sh)"
+        else
+            log "$service left out: its image $image is not on this engine and cannot be pulled here" >&2
+        fi
+    done < <(compose config | python3 -c '
+import sys, yaml
+for name, service in yaml.safe_load(sys.stdin)["services"].items():
+    print(name, service.get("image", ""))')
+}
+
 up() {
-    local out
+    local out services
     out="$(mktemp)"
+    services="$(present_services)"
     # `up -d` itself waits for the health of what others depend on: bounded too.
+    # shellcheck disable=SC2086 # one word per service
     timeout "${HEALTH_TIMEOUT:-180}" "${compose_cmd[@]}" --env-file docker/.env -p "$project" \
-        "${file_args[@]}" up -d >"$out" 2>&1 || { cat "$out"; rm -f "$out"; fail "up -d"; }
+        "${file_args[@]}" up -d $services >"$out" 2>&1 || { cat "$out"; rm -f "$out"; fail "up -d"; }
     rm -f "$out"
     wait_healthy
 }
@@ -280,6 +306,18 @@ stage_mesh() {
         sleep 2
     done
     log "observability: Prometheus has $up_targets targets up (every sidecar, productpage, the control plane)"
+    # Grafana and Jaeger run where their public images are (not on a machine that cannot pull).
+    if [[ -n "$(compose ps -q grafana)" ]]; then
+        local boards
+        boards="$(curl -sf "http://127.0.0.1:$GRAFANA_PORT/api/search?tag=sailkit" | grep -o '"uid":"sailkit-[a-z]*"' | wc -l)"
+        ((boards == 3)) || fail "Grafana: $boards of the 3 sailkit dashboards provisioned"
+        log "observability: Grafana serves the 3 sailkit dashboards"
+    fi
+    if [[ -n "$(compose ps -q jaeger)" ]]; then
+        curl -sf "http://127.0.0.1:$JAEGER_PORT/api/services" | holds productpage \
+            || fail "Jaeger: no traces from productpage"
+        log "observability: Jaeger has productpage's traces"
+    fi
     down_clean
 }
 
