@@ -6,16 +6,18 @@
 #   3. loads the images into it (`kind load docker-image`): every image of docker/images.txt,
 #      as scripts/build-images.sh built it, and sailkit/postgres:15 (docker/third-party/build.sh).
 #      Nothing is pulled: the manifests say imagePullPolicy: IfNotPresent;
-#   4. applies the overlay (`kubectl apply -k k8s/overlays/OVERLAY`), and for the mesh and istio
-#      overlays k8s/networking/bookinfo-gateway.yaml, once the routing kinds are served;
+#   4. applies the overlay (`kubectl apply -k k8s/overlays/OVERLAY`), and for the mesh,
+#      mesh-observability and istio overlays k8s/networking/bookinfo-gateway.yaml, once the
+#      routing kinds are served;
 #   5. waits for every Deployment and StatefulSet to roll out, and prints how to reach the page.
 #
 # It needs docker, kind and kubectl. The istio overlay needs Istio installed in the cluster
-# first (with its CNI node agent; k8s/README.md). The machines this repository is built and
+# first (with its CNI node agent; k8s/README.md). mesh-observability's Prometheus, Grafana and
+# Jaeger are their projects' public images, which the cluster pulls. The machines this repository is built and
 # checked on have no Kubernetes cluster, and none can be installed there: this script is not
 # run by CI (scripts/k8s-check.sh checks the manifests statically instead).
 #
-# Usage: scripts/kind-up.sh [plain|mesh|istio|monolith]   (plain by default)
+# Usage: scripts/kind-up.sh [plain|mesh|mesh-observability|istio|monolith]   (plain by default)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,7 +30,7 @@ log() { printf '[kind-up %s] %s\n' "$(date -u +%T)" "$*"; }
 die() { log "$*"; exit 1; }
 
 [[ -d "k8s/overlays/$overlay" ]] \
-    || die "no overlay '$overlay' (plain, mesh, istio or monolith)"
+    || die "no overlay '$overlay' (plain, mesh, mesh-observability, istio or monolith)"
 for tool in docker kind kubectl; do
     command -v "$tool" >/dev/null || die "needs $tool on PATH"
 done
@@ -67,8 +69,8 @@ fi
 log "kubectl apply -k k8s/overlays/$overlay"
 kubectl apply -k "k8s/overlays/$overlay"
 
-if [[ "$overlay" == mesh || "$overlay" == istio ]]; then
-    if [[ "$overlay" == mesh ]]; then
+if [[ "$overlay" == mesh* || "$overlay" == istio ]]; then
+    if [[ "$overlay" == mesh* ]]; then
         kubectl wait --for condition=established --timeout=60s \
             crd/virtualservices.networking.istio.io crd/gateways.networking.istio.io
     fi
@@ -94,11 +96,19 @@ if [[ "$overlay" == monolith ]]; then
 else
     echo "  kubectl -n $namespace port-forward svc/banner 9084:9080, then http://127.0.0.1:9084/admin"
 fi
-if [[ "$overlay" == mesh ]]; then
+if [[ "$overlay" == mesh* ]]; then
     cat <<TEXT
 Through the ingress gateway, as Istio's guide does:
   kubectl -n $namespace port-forward svc/istio-ingressgateway 9088:80
 then http://127.0.0.1:9088/productpage. Routing: kubectl apply -n $namespace -f k8s/networking/FILE
+TEXT
+fi
+if [[ "$overlay" == mesh-observability ]]; then
+    cat <<TEXT
+Grafana (the sailkit dashboards), Jaeger (the traces) and Prometheus:
+  kubectl -n $namespace port-forward svc/grafana 3000:3000      then http://127.0.0.1:3000/
+  kubectl -n $namespace port-forward svc/jaeger 16686:16686    then http://127.0.0.1:16686/
+  kubectl -n $namespace port-forward svc/prometheus 9090:9090  then http://127.0.0.1:9090/targets
 TEXT
 elif [[ "$overlay" == istio ]]; then
     cat <<TEXT
