@@ -12,23 +12,29 @@
 #   3. every Istio file of k8s/networking/ validated against the same CRDs, the way the API
 #      server would take it from `kubectl apply -f`;
 #   4. every CRD file of crds/ is listed in its kustomization.yaml, and there is at least one;
-#   5. the postgres component's databases.sql is docker/postgres/databases.sql;
+#   5. the copies: the postgres component's databases.sql is docker/postgres/databases.sql, and
+#      every file of docker/grafana/ has its copy in the observability component, the same and
+#      listed in its kustomization.yaml;
 #   6. every file of k8s/networking/ through our strict loader, each alone as `sailkit apply`
 #      would take it (`sailkit analyze FILE`: a YAML or schema error fails);
 #   7. `sailkit lint` over each rendered overlay: the checks only a running cluster would show
 #      (selectors, ports, peer host names, images, references, Istio hosts and subsets, Pod
 #      Security `restricted`); the mesh and istio overlays together with the Istio files the
-#      walkthrough applies;
-#   8. the self-test: the same steps over scripts/testdata/k8s-broken/, a broken file for each,
+#      walkthrough applies; the public images of the observability component allowed by name;
+#   8. the observability component's Prometheus: its configuration through `promtool check
+#      config`, and the targets its relabelling keeps out of the pods of the rendered overlay
+#      (scripts/k8s-prometheus-check.py: every proxy and every annotated pod, each once);
+#   9. the self-test: the same steps over scripts/testdata/k8s-broken/, a broken file for each,
 #      must each fail, for the reason expected; and a valid custom resource must pass.
 #
 # The tools come from PyPI, pinned, into a throwaway venv under /tmp (kept between runs);
 # kubectl (its kustomize) from the machine. The secrets file the overlays read is made with
 # scripts/k8s-secrets.sh if missing. Every step runs, and the failed ones are listed at the end.
 #
-# Steps 6 and 7 need a host `sailkit` ($SAILKIT_BIN, default target/debug/sailkit).
+# Steps 6 and 7 need a host `sailkit` ($SAILKIT_BIN, default target/debug/sailkit), step 8
+# promtool (Debian's `prometheus` package).
 #
-# Usage: scripts/k8s-check.sh [--self-test]   (--self-test: step 8 alone)
+# Usage: scripts/k8s-check.sh [--self-test]   (--self-test: step 9 alone)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -44,7 +50,12 @@ SAILKIT_BIN="${SAILKIT_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/sailkit}"
 # The Istio files the walkthrough applies, linted with the overlays they route.
 WALKTHROUGH_ROUTES=(destination-rule-all.yaml virtual-service-all-v1.yaml
     virtual-service-reviews-test-v2.yaml bookinfo-gateway.yaml)
-OVERLAYS=(base overlays/plain overlays/mesh overlays/istio overlays/monolith)
+OVERLAYS=(base overlays/plain overlays/mesh overlays/mesh-observability overlays/istio
+    overlays/monolith)
+# The images the observability component pulls from their projects, the only ones not built by
+# docker/ that `sailkit lint` lets through (a repository: any tag).
+PUBLIC_IMAGES=(prom/prometheus grafana/grafana jaegertracing/jaeger)
+OBSERVABILITY=k8s/components/observability
 CRDS_DIR=k8s/components/sailkit-mesh/crds
 FIXTURES=scripts/testdata/k8s-broken
 venv="/tmp/sailkit-k8s-check-$YAMLLINT_VERSION-$KUBERNETES_VALIDATE_VERSION-$JSONSCHEMA_VERSION"
@@ -168,6 +179,32 @@ same_file() {
     log "$1 is $2"
 }
 
+# Every file of docker/grafana/ is copied, unchanged, under $OBSERVABILITY/grafana/, and the
+# copy is listed in $OBSERVABILITY/kustomization.yaml (a ConfigMap of Grafana's).
+grafana_copies() {
+    local original copy count=0 failed=0
+    while IFS= read -r original; do
+        copy="$OBSERVABILITY/grafana/${original#docker/grafana/}"
+        count=$((count + 1))
+        same_file "$copy" "$original" || failed=1
+        if ! grep -Eq "^[[:space:]]*-[[:space:]]*${copy#"$OBSERVABILITY/"}[[:space:]]*$" \
+            "$OBSERVABILITY/kustomization.yaml"; then
+            log "$copy is not listed in $OBSERVABILITY/kustomization.yaml"
+            failed=1
+        fi
+    done < <(find docker/grafana -type f | sort)
+    [[ $count -gt 0 ]] || { log "no file in docker/grafana/"; return 1; }
+    [[ $failed -eq 0 ]] && log "$count files of docker/grafana/ copied and listed"
+}
+
+# 8. The Prometheus configuration of kustomization $1 rendered, against the pods it renders.
+prometheus_targets() {
+    command -v promtool >/dev/null \
+        || { log "needs promtool (Debian's prometheus package, as .ci/run installs)"; return 1; }
+    "$KUBECTL" kustomize "$1" >"$work/prometheus.yaml" || return 1
+    "$venv/bin/python" scripts/k8s-prometheus-check.py "$work/prometheus.yaml"
+}
+
 # `sailkit`, or a message saying how to get it.
 have_sailkit() {
     [[ -x "$SAILKIT_BIN" ]] && return 0
@@ -213,14 +250,20 @@ main_checks() {
     step "k8s/networking/: valid against the CRDs" validate_networking "$work/crds.yaml"
     step "databases.sql copy" same_file k8s/components/postgres/databases.sql \
         docker/postgres/databases.sql
+    step "docker/grafana/ copies" grafana_copies
     step "k8s/networking/: the strict loader" strict_loader k8s/networking
     local routes=("${WALKTHROUGH_ROUTES[@]/#/k8s/networking/}")
     step "sailkit lint k8s/overlays/plain" semantic_lint k8s/overlays/plain
     step "sailkit lint k8s/overlays/monolith" semantic_lint k8s/overlays/monolith
     step "sailkit lint k8s/overlays/mesh + the walkthrough's routes" \
         semantic_lint k8s/overlays/mesh "${routes[@]}"
+    step "sailkit lint k8s/overlays/mesh-observability + the walkthrough's routes" \
+        semantic_lint k8s/overlays/mesh-observability "${routes[@]}" \
+        "${PUBLIC_IMAGES[@]/#/--allow-image=}"
     step "sailkit lint k8s/overlays/istio + the walkthrough's routes" \
         semantic_lint k8s/overlays/istio "${routes[@]}"
+    step "Prometheus of k8s/overlays/mesh-observability: its targets" \
+        prometheus_targets k8s/overlays/mesh-observability
 }
 
 # Runs "$@" and requires it to fail with output matching $expected: a check that cannot fail,
@@ -277,6 +320,9 @@ self_test() {
     step "self-test: sailkit lint" expect_failure "sailkit lint" \
         "Service bookinfo/reviews: selector app=reviewz matches no pod template" \
         semantic_lint "$FIXTURES/semantic"
+    step "self-test: Prometheus targets" expect_failure "the Prometheus check" \
+        "istio-ingressgateway-0 .*15000/stats/prometheus is scraped 2 times, by the jobs sidecars, pods" \
+        "$venv/bin/python" scripts/k8s-prometheus-check.py "$FIXTURES/prometheus-scraped-twice.yaml"
 }
 
 start=$SECONDS
