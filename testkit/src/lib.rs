@@ -5,8 +5,10 @@
 //! - [`env`]: a service's configuration read from a few variables, as its unit tests need.
 //! - [`postgres`]: a throwaway PostgreSQL cluster started by the tests themselves, with a fresh
 //!   database per test.
+//! - [`otlp`]: a real OTLP gRPC trace receiver, which keeps the spans services export to it.
 
 pub mod env;
+pub mod otlp;
 pub mod postgres;
 
 use std::net::SocketAddr;

@@ -8,13 +8,15 @@ use std::fmt;
 
 use common::db::{Backend, redact};
 use common::env::{self, ConfigError, Env};
+use common::telemetry::TracingConfig;
 
 use crate::auth::password::AdminAccount;
 
 pub use common::secret::{MIN_SECRET_LEN, SessionSecret};
 
 /// The variables, for `--help` and `docs/configuration.md`.
-pub const ENV_HELP: &str = "\
+pub const ENV_HELP: &str = concat!(
+    "\
 Environment:
   DATABASE_URL                 sqlite:<file> or postgres://user:password@host/db
                                (default sqlite://banner.db, created if missing)
@@ -29,7 +31,9 @@ Environment:
   BANNER_PUBLIC_URL            base URL of image links, e.g. https://banner.example.com
                                (default: http://<Host header of the upload request>)
   BIND_ADDRESS                 address to listen on (default 0.0.0.0)
-  RUST_LOG                     log filter (default info); LOG_FORMAT=json for JSON logs";
+  RUST_LOG                     log filter (default info); LOG_FORMAT=json for JSON logs",
+    common::tracing_env_help!()
+);
 
 /// The database used when `DATABASE_URL` is unset: a file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://banner.db";
@@ -53,6 +57,8 @@ pub struct Config {
     pub max_image_bytes: usize,
     /// `BANNER_PUBLIC_URL`, without a trailing slash; `None` means "from the `Host` header".
     pub public_url: Option<String>,
+    /// `OTEL_*`: where this instance's spans go (see `common::telemetry`).
+    pub tracing: TracingConfig,
 }
 
 impl Config {
@@ -64,6 +70,7 @@ impl Config {
             session_secret: None,
             max_image_bytes: DEFAULT_MAX_IMAGE_BYTES,
             public_url: None,
+            tracing: TracingConfig::new("banner"),
         }
     }
 
@@ -83,6 +90,7 @@ impl Config {
             session_secret,
             max_image_bytes: max_image_bytes(env)?,
             public_url: public_url(env)?,
+            tracing: TracingConfig::from_env(env, "banner")?,
         })
     }
 }

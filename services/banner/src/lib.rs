@@ -102,13 +102,14 @@ impl common::Service for Banner {
         shutdown: common::Shutdown,
     ) -> anyhow::Result<()> {
         let store = Store::connect(&config.database_url).await?;
-        let served = common::server::serve(
+        let served = common::server::serve_traced(
             listener,
             app(AppState::new(store.clone(), &config)),
+            &config.tracing,
             shutdown,
         )
         .await;
         store.close().await;
-        Ok(served?)
+        served
     }
 }

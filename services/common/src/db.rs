@@ -36,6 +36,44 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The backend `pool` is connected to.
+    pub fn of_pool(pool: &AnyPool) -> Option<Self> {
+        Self::of(pool.connect_options().database_url.as_str())
+    }
+
+    /// The backend of a connection, from the name sqlx's `Any` driver gives it.
+    pub fn of_connection(conn: &sqlx::AnyConnection) -> Option<Self> {
+        match conn.backend_name() {
+            "SQLite" => Some(Self::Sqlite),
+            "PostgreSQL" => Some(Self::Postgres),
+            _ => None,
+        }
+    }
+
+    /// Its `db.system.name` in OpenTelemetry's conventions.
+    pub fn system_name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgresql",
+        }
+    }
+}
+
+/// The span of one query: `SELECT ratings`, a client span with OpenTelemetry's database
+/// attributes. Run the query in it (`.instrument(query_span(...))`). sqlx itself logs each
+/// statement as an event, not a span, so the stores make one per query here.
+pub fn query_span(backend: Option<Backend>, operation: &str, table: &str) -> tracing::Span {
+    tracing::info_span!(
+        "query",
+        otel.name = %format_args!("{operation} {table}"),
+        otel.kind = "client",
+        db.system.name = backend.map_or("other_sql", Backend::system_name),
+        db.operation.name = operation,
+        db.collection.name = table,
+    )
+}
+
 /// A service's migrations for each backend, from `sqlx::migrate!("migrations/sqlite")` and
 /// `sqlx::migrate!("migrations/postgres")`.
 pub struct Migrations {

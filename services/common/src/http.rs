@@ -45,13 +45,15 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     )
 }
 
-/// Adds the JSON 404 and 405 fallbacks to a router.
+/// Adds the JSON 404 and 405 fallbacks to a router, and names the handler span of each request
+/// by the route it matched (`server::span::record_route`). Every service's router ends here.
 pub fn with_json_fallbacks<S: Clone + Send + Sync + 'static>(
     router: axum::Router<S>,
 ) -> axum::Router<S> {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::server::span::record_route))
 }
 
 /// Like `axum::Json`, but a body that cannot be read answers with a JSON 4xx that says why.

@@ -9,14 +9,19 @@
 //! - [`service`]: the [`service::Service`] trait and the `main` that every service binary shares
 //!   (command line, telemetry, bind, run, exit codes); [`config_from_env!`], the part of each
 //!   `impl Service` that reads the service's `Config`.
-//! - [`server`]: serving an axum `Router` on a listener until shutdown.
+//! - [`server`]: serving an axum `Router` on a listener until shutdown, each request in a
+//!   handler span joined to the caller's trace ([`server::span`]).
 //! - [`shutdown`]: the signals that stop a service gracefully (Ctrl-C, SIGTERM, parent gone).
-//! - [`telemetry`]: `tracing` set-up, human-readable or JSON.
-//! - [`propagation`]: the request headers a service copies onto the calls it makes.
+//! - [`telemetry`]: `tracing` set-up, human-readable or JSON, and the OpenTelemetry export of
+//!   each instance's spans over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+//! - [`propagation`]: the request headers a service copies onto the calls it makes, and the
+//!   trace context read and written in W3C and B3 form ([`propagation::trace_context`]).
 //! - [`http`]: JSON error bodies and the fallbacks that keep every error JSON.
 //! - [`secret`]: cookie-signing secrets, checked for length and never logged.
-//! - [`client`]: the pooled HTTP client the services use to call their peers.
-//! - [`db`]: SQLite or PostgreSQL through sqlx, with embedded migrations run at start.
+//! - [`client`]: the pooled HTTP client the services use to call their peers, and the client
+//!   span of each call ([`client::span`]).
+//! - [`db`]: SQLite or PostgreSQL through sqlx, with embedded migrations run at start, and the
+//!   span of each query ([`db::query_span`]).
 
 pub mod client;
 pub mod db;

@@ -39,7 +39,7 @@ impl common::Service for Details {
                  which sailkit does not implement; serving the built-in book instead"
             );
         }
-        common::server::serve(listener, app(config), shutdown).await?;
-        Ok(())
+        let tracing = config.tracing.clone();
+        common::server::serve_traced(listener, app(config), &tracing, shutdown).await
     }
 }

@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use common::env::{ConfigError, Env};
 
 /// The variables, for `--help` and `docs/configuration.md`.
-pub const ENV_HELP: &str = "\
+pub const ENV_HELP: &str = concat!(
+    "\
 Environment:
   DATABASE_URL     the one database (banners): sqlite:<file> or postgres://user:password@host/db
                    (default sqlite://monolith.db, created if missing)
@@ -40,7 +41,9 @@ The banner admin (/admin) and the banner write API, as in the banner service:
   BANNER_PUBLIC_URL            base URL of image links (default: http://<Host header>)
 Every process:
   BIND_ADDRESS     address to listen on (default 0.0.0.0)
-  RUST_LOG         log filter (default info); LOG_FORMAT=json for JSON logs";
+  RUST_LOG         log filter (default info); LOG_FORMAT=json for JSON logs",
+    common::tracing_env_help!()
+);
 
 /// The database used when `DATABASE_URL` is unset: a file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://monolith.db";
@@ -59,6 +62,8 @@ pub struct Config {
     pub productpage: productpage::Config,
     pub reviews: reviews::Config,
     pub banner: banner::Config,
+    /// `OTEL_*`: where the monolith's spans go, under its own name (see `common::telemetry`).
+    pub tracing: common::telemetry::TracingConfig,
 }
 
 impl Config {
@@ -71,6 +76,7 @@ impl Config {
             productpage: productpage::Config::from_env(&env)?,
             reviews: reviews::Config::from_env(&env)?,
             banner: banner::Config::from_env(&env)?,
+            tracing: common::telemetry::TracingConfig::from_env(&env, "monolith")?,
         })
     }
 }

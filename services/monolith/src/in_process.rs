@@ -35,10 +35,23 @@ use productpage::clients::{
 use reviews::clients::{RatingsByReviewer, RatingsError, RatingsFuture};
 use serde::Serialize;
 use time::OffsetDateTime;
+use tracing::Instrument as _;
 
 /// How the adapters name the peer in the errors they report (where the network clients put the
 /// URL they called).
 pub const IN_PROCESS: &str = "in-process";
+
+/// The span of an in-process call: named like the network call it stands for
+/// (`GET /reviews/{id}`), so the two stages' traces compare, but an internal span, since no
+/// request leaves the process and no context travels in headers.
+fn call_span(peer: &'static str, route: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "in-process call",
+        otel.name = %format_args!("GET {route}"),
+        otel.kind = "internal",
+        peer.service = peer,
+    )
+}
 
 /// The JSON body of `value`, as the peer's handler would have sent it. Our library types always
 /// serialise; if one ever did not, the caller sees a 500, as it would from the service.
@@ -55,8 +68,9 @@ pub struct InProcessDetails;
 
 impl DetailsClient for InProcessDetails {
     fn details<'a>(&'a self, id: i64, _headers: &'a HeaderMap) -> Fetch<'a> {
-        let book = details::book::BookDetails::for_product(id);
-        Box::pin(async move { json_body("details", &book) })
+        let span = call_span("details", "/details/{id}");
+        let book = span.in_scope(|| details::book::BookDetails::for_product(id));
+        Box::pin(async move { json_body("details", &book) }.instrument(span))
     }
 }
 
@@ -75,15 +89,18 @@ impl InProcessReviews {
 
 impl ReviewsClient for InProcessReviews {
     fn reviews<'a>(&'a self, id: i64, headers: &'a HeaderMap) -> Fetch<'a> {
-        Box::pin(async move {
-            // The reviews service reads ids as 32-bit integers and answers 404 to any other
-            // path; a larger id gets that same 404 here.
-            let Ok(id) = i32::try_from(id) else {
-                return Err(Failure::status(StatusCode::NOT_FOUND));
-            };
-            let body = self.reviews.product_reviews(id, headers).await;
-            json_body("reviews", &body)
-        })
+        Box::pin(
+            async move {
+                // The reviews service reads ids as 32-bit integers and answers 404 to any other
+                // path; a larger id gets that same 404 here.
+                let Ok(id) = i32::try_from(id) else {
+                    return Err(Failure::status(StatusCode::NOT_FOUND));
+                };
+                let body = self.reviews.product_reviews(id, headers).await;
+                json_body("reviews", &body)
+            }
+            .instrument(call_span("reviews", "/reviews/{id}")),
+        )
     }
 }
 
@@ -105,27 +122,33 @@ impl InProcessRatings {
 
 impl RatingsClient for InProcessRatings {
     fn ratings<'a>(&'a self, id: i64, _headers: &'a HeaderMap) -> Fetch<'a> {
-        Box::pin(async move {
-            let ratings = self.store.get(id).await.map_err(|error| {
-                // The status the ratings service answers for this error.
-                Failure::status(error.into_response().status())
-            })?;
-            json_body("ratings", &ratings::model::ProductRatings { id, ratings })
-        })
+        Box::pin(
+            async move {
+                let ratings = self.store.get(id).await.map_err(|error| {
+                    // The status the ratings service answers for this error.
+                    Failure::status(error.into_response().status())
+                })?;
+                json_body("ratings", &ratings::model::ProductRatings { id, ratings })
+            }
+            .instrument(call_span("ratings", "/ratings/{id}")),
+        )
     }
 }
 
 impl reviews::clients::RatingsClient for InProcessRatings {
     fn product_ratings(&self, product_id: i32, _headers: HeaderMap) -> RatingsFuture<'_> {
-        Box::pin(async move {
-            match self.store.get(i64::from(product_id)).await {
-                Ok(ratings) => Ok(ratings.into_iter().collect::<RatingsByReviewer>()),
-                Err(error) => Err(RatingsError::Status {
-                    url: IN_PROCESS.to_string(),
-                    status: error.into_response().status(),
-                }),
+        Box::pin(
+            async move {
+                match self.store.get(i64::from(product_id)).await {
+                    Ok(ratings) => Ok(ratings.into_iter().collect::<RatingsByReviewer>()),
+                    Err(error) => Err(RatingsError::Status {
+                        url: IN_PROCESS.to_string(),
+                        status: error.into_response().status(),
+                    }),
+                }
             }
-        })
+            .instrument(call_span("ratings", "/ratings/{id}")),
+        )
     }
 }
 
@@ -146,16 +169,19 @@ impl BannerClient for InProcessBanner {
     /// `tests/in_process.rs` holds the two to the same answer). "None active" is the banner
     /// service's 404, which the page reads as "no strip".
     fn active_banner<'a>(&'a self, _headers: &'a HeaderMap) -> Fetch<'a> {
-        Box::pin(async move {
-            let slot = banner::model::Slot::try_from(1).map_err(banner_failure)?;
-            let now = OffsetDateTime::now_utc();
-            let banner = self
-                .store
-                .active_at(banner::model::Platform::Desktop, slot, now)
-                .await
-                .map_err(banner_failure)?;
-            json_body("banner", &banner)
-        })
+        Box::pin(
+            async move {
+                let slot = banner::model::Slot::try_from(1).map_err(banner_failure)?;
+                let now = OffsetDateTime::now_utc();
+                let banner = self
+                    .store
+                    .active_at(banner::model::Platform::Desktop, slot, now)
+                    .await
+                    .map_err(banner_failure)?;
+                json_body("banner", &banner)
+            }
+            .instrument(call_span("banner", "/api/v1/banners/active")),
+        )
     }
 }
 

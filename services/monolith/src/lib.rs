@@ -64,8 +64,9 @@ impl common::Service for Monolith {
         );
         let store = banner::Store::connect(&config.banner.database_url).await?;
         let wiring = Wiring::new(&config, store.clone());
-        let served = common::server::serve(listener, app(wiring), shutdown).await;
+        let served =
+            common::server::serve_traced(listener, app(wiring), &config.tracing, shutdown).await;
         store.close().await;
-        Ok(served?)
+        served
     }
 }

@@ -19,14 +19,17 @@
 //! | ratings | 3 s                 | 1        |
 //! | banner  | 1 s                 | 1        |
 //!
-//! and count every result in the `request_result` metric.
+//! and count every result in the `request_result` metric. Each attempt is a client span
+//! (`common::client::span::PeerCall`) named by the peer's route, `GET /reviews/{id}`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use bytes::Bytes;
+use common::client::span::PeerCall;
 use futures::future::BoxFuture;
+use tracing::Instrument as _;
 
 use crate::config::Config;
 use crate::metrics::{Metrics, NO_RESPONSE};
@@ -132,12 +135,15 @@ pub struct HttpPeer {
 }
 
 impl HttpPeer {
-    /// `GET <base_url><path>`, up to `attempts` times, stopping at the first 200.
-    async fn get(&self, path: &str, headers: &HeaderMap) -> Fetched {
+    /// `GET <base_url><path>`, up to `attempts` times, stopping at the first 200. `route` is
+    /// the path's template, which names the spans.
+    async fn get(&self, route: &str, path: &str, headers: &HeaderMap) -> Fetched {
         let url = format!("{}{path}", self.base_url);
         let mut outcome = Err(Failure::NO_RESPONSE);
         for _ in 0..self.attempts {
-            outcome = self.attempt(&url, headers).await;
+            let call = PeerCall::start(self.app, &Method::GET, route);
+            let span = call.span().clone();
+            outcome = self.attempt(&url, &call, headers).instrument(span).await;
             if outcome.is_ok() {
                 break;
             }
@@ -145,24 +151,28 @@ impl HttpPeer {
         outcome
     }
 
-    /// One try. The timeout covers everything, from connecting to the last byte of the body.
-    async fn attempt(&self, url: &str, headers: &HeaderMap) -> Fetched {
+    /// One try, as `call`. The timeout covers everything, from connecting to the last byte of
+    /// the body.
+    async fn attempt(&self, url: &str, call: &PeerCall, headers: &HeaderMap) -> Fetched {
         let sent = self
             .client
             .get(url)
-            .headers(headers.clone())
+            .headers(call.headers(headers))
             .timeout(self.timeout)
             .send()
             .await;
         let outcome = match sent {
             Ok(response) if response.status() == StatusCode::OK => {
+                call.answered(StatusCode::OK);
                 response.bytes().await.map_err(|error| {
                     tracing::debug!(peer = self.app, %url, %error, "body not received");
+                    call.failed(&error);
                     Failure::NO_RESPONSE
                 })
             }
             Ok(response) => {
                 let status = response.status();
+                call.answered(status);
                 tracing::debug!(peer = self.app, %url, %status, "peer answered an error");
                 // Reading the (small) error body lets the connection go back to the pool.
                 let _ = response.bytes().await;
@@ -170,6 +180,7 @@ impl HttpPeer {
             }
             Err(error) => {
                 tracing::debug!(peer = self.app, %url, %error, "no response");
+                call.failed(&error);
                 Err(Failure::NO_RESPONSE)
             }
         };
@@ -188,7 +199,11 @@ pub struct HttpDetails(HttpPeer);
 
 impl DetailsClient for HttpDetails {
     fn details<'a>(&'a self, id: i64, headers: &'a HeaderMap) -> Fetch<'a> {
-        Box::pin(async move { self.0.get(&format!("/details/{id}"), headers).await })
+        Box::pin(async move {
+            self.0
+                .get("/details/{id}", &format!("/details/{id}"), headers)
+                .await
+        })
     }
 }
 
@@ -198,7 +213,11 @@ pub struct HttpReviews(HttpPeer);
 
 impl ReviewsClient for HttpReviews {
     fn reviews<'a>(&'a self, id: i64, headers: &'a HeaderMap) -> Fetch<'a> {
-        Box::pin(async move { self.0.get(&format!("/reviews/{id}"), headers).await })
+        Box::pin(async move {
+            self.0
+                .get("/reviews/{id}", &format!("/reviews/{id}"), headers)
+                .await
+        })
     }
 }
 
@@ -208,7 +227,11 @@ pub struct HttpRatings(HttpPeer);
 
 impl RatingsClient for HttpRatings {
     fn ratings<'a>(&'a self, id: i64, headers: &'a HeaderMap) -> Fetch<'a> {
-        Box::pin(async move { self.0.get(&format!("/ratings/{id}"), headers).await })
+        Box::pin(async move {
+            self.0
+                .get("/ratings/{id}", &format!("/ratings/{id}"), headers)
+                .await
+        })
     }
 }
 
@@ -218,9 +241,11 @@ pub struct HttpBanner(HttpPeer);
 
 /// The banner productpage shows: desktop platform, slot 1 (the top of the page).
 const ACTIVE_BANNER_PATH: &str = "/api/v1/banners/active?platform=desktop&slot=1";
+/// Its route, which names the span.
+const ACTIVE_BANNER_ROUTE: &str = "/api/v1/banners/active";
 
 impl BannerClient for HttpBanner {
     fn active_banner<'a>(&'a self, headers: &'a HeaderMap) -> Fetch<'a> {
-        Box::pin(self.0.get(ACTIVE_BANNER_PATH, headers))
+        Box::pin(self.0.get(ACTIVE_BANNER_ROUTE, ACTIVE_BANNER_PATH, headers))
     }
 }

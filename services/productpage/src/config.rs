@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use common::client::PeerConnections;
 use common::env::{self, ConfigError, Env};
+use common::telemetry::TracingConfig;
 
 pub use common::secret::{MIN_SECRET_LEN, SessionSecret};
 
 /// The variables, for `--help` and `docs/configuration.md`.
-pub const ENV_HELP: &str = "\
+pub const ENV_HELP: &str = concat!(
+    "\
 Environment:
   SERVICES_DOMAIN        appended as .<domain> to every peer host name (default: none)
   DETAILS_HOSTNAME       details host (default details)
@@ -31,7 +33,9 @@ Environment:
   PEER_CONNECTIONS       pooled (keep connections to peers) or per-call (a new one per call,
                          for DNS round robin; default pooled)
   BIND_ADDRESS           address to listen on (default 0.0.0.0)
-  RUST_LOG               log filter (default info); LOG_FORMAT=json for JSON logs";
+  RUST_LOG               log filter (default info); LOG_FORMAT=json for JSON logs",
+    common::tracing_env_help!()
+);
 
 /// The most `FLOOD_FACTOR` may ask for: enough to trip a rate limit, not enough to take the
 /// machine down by a typo.
@@ -50,6 +54,8 @@ pub struct Config {
     pub session_secret: Option<SessionSecret>,
     /// `PEER_CONNECTIONS`: whether calls to the peers reuse connections.
     pub peer_connections: PeerConnections,
+    /// `OTEL_*`: where this instance's spans go (see `common::telemetry`).
+    pub tracing: TracingConfig,
 }
 
 /// The base URL of every peer, `http://host[.domain]:port`, without a trailing slash.
@@ -105,6 +111,7 @@ impl Config {
             flood_factor,
             session_secret,
             peer_connections: PeerConnections::from_env(env)?,
+            tracing: TracingConfig::from_env(env, "productpage")?,
         })
     }
 }

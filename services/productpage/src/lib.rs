@@ -59,7 +59,6 @@ impl common::Service for Productpage {
         shutdown: common::Shutdown,
     ) -> anyhow::Result<()> {
         let state = AppState::from_config(&config)?;
-        common::server::serve(listener, app(state), shutdown).await?;
-        Ok(())
+        common::server::serve_traced(listener, app(state), &config.tracing, shutdown).await
     }
 }

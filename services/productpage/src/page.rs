@@ -18,6 +18,8 @@ use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::routing::get;
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
+use tracing::instrument::WithSubscriber as _;
 
 use crate::app::AppState;
 use crate::clients::Fetched;
@@ -89,9 +91,12 @@ fn flood(state: &AppState, headers: &HeaderMap) {
     for _ in 0..state.flood_factor {
         let reviews = state.clients.reviews.clone();
         let headers = headers.clone();
-        tokio::spawn(async move {
+        // In the page's span and under its instance's dispatcher, so each is a peer call of
+        // this trace.
+        let call = async move {
             let _ = reviews.reviews(PRODUCT_ID, &headers).await;
-        });
+        };
+        tokio::spawn(call.in_current_span().with_current_subscriber());
     }
 }
 

@@ -9,9 +9,11 @@ use std::fmt;
 use std::time::Duration;
 
 use common::env::{self, ConfigError, Env};
+use common::telemetry::TracingConfig;
 
 /// The variables, for `--help` and `docs/configuration.md`.
-pub const ENV_HELP: &str = "\
+pub const ENV_HELP: &str = concat!(
+    "\
 Environment:
   SERVICE_VERSION            v1 (default): ratings in memory, POST stores new ones
                              v2: ratings from the database in DATABASE_URL
@@ -27,7 +29,9 @@ Environment:
   RATINGS_FAULT_SEED         v-faulty, v-delayed: seed of the random draws, for repeatable runs
                              (default: a new seed at each start)
   BIND_ADDRESS               address to listen on (default 0.0.0.0)
-  RUST_LOG                   log filter (default info); LOG_FORMAT=json for JSON logs";
+  RUST_LOG                   log filter (default info); LOG_FORMAT=json for JSON logs",
+    common::tracing_env_help!()
+);
 
 /// The database ratings v2 uses when `DATABASE_URL` is unset: a file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://ratings.db";
@@ -124,6 +128,8 @@ pub struct Config {
     pub database_url: String,
     /// `RATINGS_FAULT_*`: read by the fault variants only.
     pub faults: FaultSettings,
+    /// `OTEL_*`: where this instance's spans go (see `common::telemetry`).
+    pub tracing: TracingConfig,
 }
 
 impl Config {
@@ -141,6 +147,7 @@ impl Config {
             version,
             database_url: env::string(env, "DATABASE_URL", DEFAULT_DATABASE_URL),
             faults: fault_settings(env, version)?,
+            tracing: TracingConfig::from_env(env, "ratings")?.with_version(version.name()),
         })
     }
 
@@ -150,6 +157,7 @@ impl Config {
             version,
             database_url: DEFAULT_DATABASE_URL.into(),
             faults: FaultSettings::bookinfo(version),
+            tracing: TracingConfig::new("ratings").with_version(version.name()),
         }
     }
 }

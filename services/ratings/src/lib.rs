@@ -53,7 +53,6 @@ impl common::Service for Ratings {
         let state = AppState::from_config(&config)
             .await
             .with_context(|| format!("ratings {} needs its database", config.version))?;
-        common::server::serve(listener, app(state), shutdown).await?;
-        Ok(())
+        common::server::serve_traced(listener, app(state), &config.tracing, shutdown).await
     }
 }

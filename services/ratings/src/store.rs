@@ -10,8 +10,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use common::db::{self, DbError, Migrations};
+use common::db::{self, Backend, DbError, Migrations};
 use sqlx::AnyPool;
+use tracing::Instrument as _;
 
 use crate::error::Error;
 use crate::model::{Ratings, bookinfo_ratings};
@@ -54,6 +55,7 @@ impl Store {
                 let rows: Vec<i64> =
                     sqlx::query_scalar("SELECT rating FROM ratings ORDER BY review_id LIMIT 2")
                         .fetch_all(pool)
+                        .instrument(db::query_span(Backend::of_pool(pool), "SELECT", "ratings"))
                         .await
                         .map_err(Error::Database)?;
                 Ok(DATABASE_REVIEWERS

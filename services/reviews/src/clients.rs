@@ -6,15 +6,19 @@
 //! the monolith into services is then a change of wiring, not a second copy of reviews.
 //!
 //! The network client keeps Bookinfo's rules for this call: one attempt, no retries, and a
-//! timeout that covers the whole call, from connecting to reading the last byte.
+//! timeout that covers the whole call, from connecting to reading the last byte. The call is a
+//! client span, `GET /ratings/{id}` (`common::client::span::PeerCall`), whose context the
+//! request carries.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
+use common::client::span::PeerCall;
 use serde::Deserialize;
+use tracing::Instrument as _;
 
 /// Stars per reviewer name, e.g. `{"Reviewer1": 5, "Reviewer2": 4}`.
 pub type RatingsByReviewer = HashMap<String, i64>;
@@ -75,6 +79,23 @@ impl HttpRatingsClient {
         product_id: i32,
         headers: HeaderMap,
     ) -> Result<RatingsByReviewer, RatingsError> {
+        let call = PeerCall::start("ratings", &Method::GET, "/ratings/{id}");
+        let span = call.span().clone();
+        let fetched = self.send(product_id, &call, headers).instrument(span).await;
+        match &fetched {
+            Ok(_) => call.answered(StatusCode::OK),
+            Err(RatingsError::Status { status, .. }) => call.answered(*status),
+            Err(error) => call.failed(error),
+        }
+        fetched
+    }
+
+    async fn send(
+        &self,
+        product_id: i32,
+        call: &PeerCall,
+        headers: HeaderMap,
+    ) -> Result<RatingsByReviewer, RatingsError> {
         let url = format!("{}/ratings/{product_id}", self.base_url);
         let timeout = self.timeout;
         // A timeout while connecting, waiting or reading the body all mean the same thing here.
@@ -90,7 +111,7 @@ impl HttpRatingsClient {
         let response = match self
             .http
             .get(&url)
-            .headers(headers)
+            .headers(call.headers(&headers))
             .timeout(timeout)
             .send()
             .await

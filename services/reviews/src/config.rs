@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use common::client::PeerConnections;
 use common::env::{self, ConfigError, Env};
+use common::telemetry::TracingConfig;
 
 /// The variables, for `--help` and `docs/configuration.md`.
-pub const ENV_HELP: &str = "\
+pub const ENV_HELP: &str = concat!(
+    "\
 Environment:
   ENABLE_RATINGS        call the ratings service and show stars: true or false (default false)
   STAR_COLOR            colour of the stars (default black); black waits 10 s for ratings,
@@ -24,7 +26,9 @@ Environment:
   CLUSTER_NAME          shown as \"clustername\" (\"null\" when unset, as in Bookinfo)
   PEER_CONNECTIONS      pooled (keep connections to ratings) or per-call (default pooled)
   BIND_ADDRESS          address to listen on (default 0.0.0.0)
-  RUST_LOG              log filter (default info); LOG_FORMAT=json for JSON logs";
+  RUST_LOG              log filter (default info); LOG_FORMAT=json for JSON logs",
+    common::tracing_env_help!()
+);
 
 /// The star colour of v1 and v2, and the default.
 pub const DEFAULT_STAR_COLOR: &str = "black";
@@ -49,13 +53,17 @@ pub struct Config {
     pub cluster_name: Option<String>,
     /// `PEER_CONNECTIONS`: whether calls to ratings reuse connections.
     pub peer_connections: PeerConnections,
+    /// `OTEL_*`: where this instance's spans go (see `common::telemetry`).
+    pub tracing: TracingConfig,
 }
 
 impl Config {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let star_color = env::string(env, "STAR_COLOR", DEFAULT_STAR_COLOR);
+        let service_version = env::string(env, "SERVICE_VERSION", "v1");
         Ok(Self {
-            service_version: env::string(env, "SERVICE_VERSION", "v1"),
+            tracing: TracingConfig::from_env(env, "reviews")?.with_version(&service_version),
+            service_version,
             enable_ratings: env::flag(env, "ENABLE_RATINGS", false)?,
             ratings_timeout: ratings_timeout_for(&star_color),
             star_color,
@@ -79,6 +87,7 @@ impl Default for Config {
             pod_name: None,
             cluster_name: None,
             peer_connections: PeerConnections::Pooled,
+            tracing: TracingConfig::new("reviews").with_version("v1"),
         }
     }
 }

@@ -51,8 +51,8 @@ impl common::Service for Reviews {
             star_color = %config.star_color,
             "reviews starting"
         );
+        let tracing = config.tracing.clone();
         let state = AppState::from_config(config)?;
-        common::server::serve(listener, app(state), shutdown).await?;
-        Ok(())
+        common::server::serve_traced(listener, app(state), &tracing, shutdown).await
     }
 }

@@ -1,7 +1,9 @@
 //! The `audit_log` table: entries are added inside each write's transaction, and read back per
 //! banner or all together, newest first.
 
+use common::db::Backend;
 use sqlx::AnyConnection;
+use tracing::Instrument as _;
 
 use super::{Store, from_unix};
 use crate::audit::{AuditEntry, NewEntry};
@@ -30,6 +32,7 @@ const SELECT_RECENT: &str = concat!(
 
 /// Adds `entry` inside the caller's transaction.
 pub(super) async fn record(conn: &mut AnyConnection, entry: &NewEntry<'_>) -> Result<(), Error> {
+    let span = common::db::query_span(Backend::of_connection(conn), "INSERT", "audit_log");
     sqlx::query(INSERT)
         .bind(entry.at)
         .bind(entry.actor)
@@ -38,6 +41,7 @@ pub(super) async fn record(conn: &mut AnyConnection, entry: &NewEntry<'_>) -> Re
         .bind(entry.image_id)
         .bind(entry.summary.clone())
         .execute(conn)
+        .instrument(span)
         .await?;
     Ok(())
 }
@@ -48,6 +52,7 @@ impl Store {
         sqlx::query_as::<_, AuditRow>(SELECT_BY_BANNER)
             .bind(banner_id)
             .fetch_all(&self.pool)
+            .instrument(self.query_span("SELECT", "audit_log"))
             .await?
             .into_iter()
             .map(AuditEntry::try_from)
@@ -59,6 +64,7 @@ impl Store {
         sqlx::query_as::<_, AuditRow>(SELECT_RECENT)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
+            .instrument(self.query_span("SELECT", "audit_log"))
             .await?
             .into_iter()
             .map(AuditEntry::try_from)

@@ -2,6 +2,7 @@
 
 use sqlx::AnyConnection;
 use time::OffsetDateTime;
+use tracing::Instrument as _;
 
 use super::{Store, Upload, audit, from_unix, images, now, retry_transient};
 use crate::audit::{Action, NewEntry};
@@ -112,6 +113,7 @@ impl Store {
             .bind(now)
             .bind(actor)
             .fetch_one(&mut *tx)
+            .instrument(self.query_span("INSERT", "banners"))
             .await?
             .try_into()?;
         let summary = crate::audit::created(&banner);
@@ -134,6 +136,7 @@ impl Store {
         sqlx::query_as::<_, BannerRow>(SELECT_BY_ID)
             .bind(id)
             .fetch_optional(&self.pool)
+            .instrument(self.query_span("SELECT", "banners"))
             .await?
             .ok_or(Error::NotFound(id))?
             .try_into()
@@ -149,6 +152,7 @@ impl Store {
             .bind(filter.from.map(OffsetDateTime::unix_timestamp))
             .bind(filter.to.map(unix_seconds_rounded_up))
             .fetch_all(&self.pool)
+            .instrument(self.query_span("SELECT", "banners"))
             .await?
             .into_iter()
             .map(Banner::try_from)
@@ -181,13 +185,18 @@ impl Store {
         now: i64,
     ) -> Result<Banner, Error> {
         let mut tx = self.pool.begin().await?;
-        let locked = sqlx::query(LOCK).bind(id).execute(&mut *tx).await?;
+        let locked = sqlx::query(LOCK)
+            .bind(id)
+            .execute(&mut *tx)
+            .instrument(self.query_span("UPDATE", "banners"))
+            .await?;
         if locked.rows_affected() == 0 {
             return Err(Error::NotFound(id));
         }
         let old: Banner = sqlx::query_as::<_, BannerRow>(SELECT_BY_ID)
             .bind(id)
             .fetch_one(&mut *tx)
+            .instrument(self.query_span("SELECT", "banners"))
             .await?
             .try_into()?;
         let (data, image) = with_upload(&mut tx, data, actor, upload, now).await?;
@@ -203,6 +212,7 @@ impl Store {
             .bind(now)
             .bind(actor)
             .fetch_one(&mut *tx)
+            .instrument(self.query_span("UPDATE", "banners"))
             .await?
             .try_into()?;
         let entry = NewEntry {
@@ -231,6 +241,7 @@ impl Store {
         let banner: Banner = sqlx::query_as::<_, BannerRow>(DELETE)
             .bind(id)
             .fetch_optional(&mut *tx)
+            .instrument(self.query_span("DELETE", "banners"))
             .await?
             .ok_or(Error::NotFound(id))?
             .try_into()?;
@@ -262,6 +273,7 @@ impl Store {
             .bind(i64::from(slot))
             .bind(at.unix_timestamp())
             .fetch_optional(&self.pool)
+            .instrument(self.query_span("SELECT", "banners"))
             .await?
             .ok_or(Error::NoActiveBanner { platform, slot, at })?
             .try_into()
@@ -287,6 +299,7 @@ impl Store {
             // Ids start at 1, so 0 excludes nothing when the write was a new banner.
             .bind(replacing.unwrap_or(0))
             .fetch_optional(&self.pool)
+            .instrument(self.query_span("SELECT", "banners"))
             .await;
         let conflicting = match found
             .map_err(Error::from)

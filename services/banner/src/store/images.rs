@@ -1,6 +1,8 @@
 //! The `images` table: uploaded images, stored with the write that uploads them.
 
+use common::db::Backend;
 use sqlx::AnyConnection;
+use tracing::Instrument as _;
 
 use super::Store;
 use crate::error::Error;
@@ -20,6 +22,7 @@ pub(super) async fn insert(
 ) -> Result<i64, Error> {
     let size = i64::try_from(image.bytes.len())
         .map_err(|_| Error::Corrupt("an image larger than i64::MAX bytes".into()))?;
+    let span = common::db::query_span(Backend::of_connection(conn), "INSERT", "images");
     let id = sqlx::query_scalar::<_, i64>(INSERT)
         .bind(image.kind.content_type())
         .bind(size)
@@ -28,6 +31,7 @@ pub(super) async fn insert(
         .bind(now)
         .bind(actor)
         .fetch_one(conn)
+        .instrument(span)
         .await?;
     Ok(id)
 }

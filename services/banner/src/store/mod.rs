@@ -33,6 +33,7 @@ mod images;
 
 use std::future::Future;
 
+use common::db::Backend;
 use sqlx::AnyPool;
 use time::OffsetDateTime;
 
@@ -49,6 +50,8 @@ const ATTEMPTS: u32 = 5;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Which database the pool is on, for the queries' spans.
+    backend: Option<Backend>,
 }
 
 /// An image uploaded with a banner write: stored in the same transaction, and the banner's
@@ -72,13 +75,21 @@ impl Store {
     /// Connects to `database_url` (`sqlite:` or `postgres://`) and brings the schema up to date.
     pub async fn connect(database_url: &str) -> Result<Self, common::db::DbError> {
         let pool = common::db::connect(database_url, &migrations()).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            backend: Backend::of(database_url),
+        })
     }
 
     /// Closes every connection, waiting for queries in flight. Called when the service stops,
     /// so that SQLite can fold its write-ahead log back into the database file.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The span of one query on this store (see `common::db::query_span`).
+    fn query_span(&self, operation: &str, table: &str) -> tracing::Span {
+        common::db::query_span(self.backend, operation, table)
     }
 
     /// A trivial query, for the health check.

@@ -15,6 +15,11 @@
 //!
 //! Peer names (`details`, `reviews`) are resolved by `netresolve`, in Rust, never by glibc:
 //! the services' images hold static binaries, which cannot use glibc's NSS.
+//!
+//! Each attempt of a call is a client span ([`span::PeerCall`]), whose context the request
+//! carries to the peer.
+
+pub mod span;
 
 use std::fmt;
 use std::str::FromStr;

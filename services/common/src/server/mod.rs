@@ -16,6 +16,12 @@
 //!   the delayed acknowledgement;
 //! - its peer address in each request (axum's `ConnectInfo<SocketAddr>`), for handlers that need
 //!   to know who is calling, such as banner's limit on wrong passwords per address.
+//!
+//! [`serve_traced`] is what the services run: the same, with a handler span around each request
+//! ([`span`]) when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and the last spans flushed once the
+//! requests in flight are done.
+
+pub mod span;
 
 use std::io;
 use std::sync::OnceLock;
@@ -27,12 +33,14 @@ use http::Request;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use tokio::net::TcpListener;
-use tower::ServiceExt as _;
+use tower::util::Either;
+use tower::{Layer as _, ServiceExt as _};
 
 pub use listener::Limits;
 
 use crate::Shutdown;
 use crate::env::{self, ConfigError, Env};
+use crate::telemetry::{Telemetry, TracingConfig};
 
 /// The longest a client may take over a request head, in milliseconds.
 pub const HEADER_TIMEOUT_MS: &str = "SAILKIT_HEADER_TIMEOUT_MS";
@@ -85,8 +93,44 @@ pub async fn serve_with(
     limits: Limits,
     shutdown: Shutdown,
 ) -> io::Result<()> {
+    serve_inner(tcp, app, limits, &Telemetry::off(), shutdown).await
+}
+
+/// [`serve`], tracing as `tracing` says (see `telemetry`): each request in a handler span,
+/// exported by this instance, and the spans flushed after the drain. An endpoint the exporter
+/// cannot use is an error before anything is served.
+pub async fn serve_traced(
+    listener: TcpListener,
+    app: Router,
+    tracing: &TracingConfig,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let telemetry = Telemetry::start(tracing).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot export spans to {:?}: {error}",
+            tracing.otlp_endpoint
+        )
+    })?;
+    let limits = LIMITS.get().copied().unwrap_or_default();
+    serve_inner(listener, app, limits, &telemetry, shutdown).await?;
+    telemetry.flush().await;
+    Ok(())
+}
+
+async fn serve_inner(
+    tcp: TcpListener,
+    app: Router,
+    limits: Limits,
+    telemetry: &Telemetry,
+    shutdown: Shutdown,
+) -> io::Result<()> {
     let addr = tcp.local_addr()?;
     tracing::info!(%addr, "listening");
+    let app = match telemetry.dispatch() {
+        // Tracing off: the router alone, as cheap as before tracing existed.
+        None => Either::Left(app),
+        Some(dispatch) => Either::Right(span::HandlerSpanLayer::new(dispatch.clone()).layer(app)),
+    };
     listener::serve(tcp, limits, shutdown, move |peer| {
         let app = app.clone();
         service_fn(move |mut request: Request<Incoming>| {

@@ -6,6 +6,13 @@
 //! to its outbound ones. The list is Bookinfo's (the one reviews uses, which is the longest):
 //! trace context in every common format, plus `end-user`, the header that productpage sets
 //! after login and that Istio's request-routing and fault-injection tasks match on.
+//!
+//! The trace context is the exception when the service traces itself (`telemetry`): then each
+//! call to a peer is a span of its own, and [`trace_context::inject`] replaces the copied W3C and
+//! B3 headers with that span's context. The other formats (Datadog, SkyWalking, ...) are still
+//! copied verbatim.
+
+pub mod trace_context;
 
 use http::HeaderMap;
 
@@ -25,6 +32,7 @@ pub const FORWARDED_HEADERS: &[&str] = &[
     "x-b3-parentspanid",
     "x-b3-sampled",
     "x-b3-flags",
+    "b3",
     "sw8",
     "end-user",
     "user-agent",
