@@ -1,0 +1,148 @@
+//! Starting the dashboard: bind both listeners, start the scrape loop when scraping, serve the
+//! pages and the OTLP receiver until [`Running::stop`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
+
+use crate::metrics::prometheus::PrometheusClient;
+use crate::metrics::scrape::Scraper;
+use crate::metrics::{Metrics, MetricsSource};
+use crate::traces::receiver::Receiver;
+use crate::traces::store::{Caps, TraceStore};
+use crate::web::{self, AppState};
+
+/// Everything the dashboard needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The pages and `/api/graph` (port 0: any free port, read it from [`Running::http_addr`]).
+    pub listen: SocketAddr,
+    /// The OTLP gRPC trace receiver (`TraceService`), usually port 4317.
+    pub otlp: SocketAddr,
+    pub metrics: MetricsSource,
+    pub trace_caps: Caps,
+    /// How often the graph page redraws itself.
+    pub refresh: Duration,
+}
+
+impl Config {
+    /// Both listeners on loopback ports the system picks, default caps, refresh every 3 s.
+    pub fn local(metrics: MetricsSource) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            otlp: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics,
+            trace_caps: Caps::default(),
+            refresh: Duration::from_secs(3),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen for the dashboard's pages on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+    #[error("cannot listen for OTLP traces on {0}: {1}")]
+    ListenOtlp(SocketAddr, std::io::Error),
+}
+
+/// A started dashboard. Dropping it stops it too, without waiting.
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub otlp_addr: SocketAddr,
+    pub store: Arc<TraceStore>,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops serving and scraping, and waits until every task has ended.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let http = TcpListener::bind(config.listen)
+        .await
+        .map_err(|error| StartError::Listen(config.listen, error))?;
+    let otlp = TcpListener::bind(config.otlp)
+        .await
+        .map_err(|error| StartError::ListenOtlp(config.otlp, error))?;
+    let http_addr = http
+        .local_addr()
+        .map_err(|error| StartError::Listen(config.listen, error))?;
+    let otlp_addr = otlp
+        .local_addr()
+        .map_err(|error| StartError::ListenOtlp(config.otlp, error))?;
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::new();
+
+    let metrics = match &config.metrics {
+        MetricsSource::Scrape {
+            targets,
+            interval,
+            window,
+        } => {
+            let scraper = Arc::new(Scraper::new(targets, *window));
+            tasks.push(tokio::spawn(scraper.clone().run(*interval, stop.clone())));
+            Metrics::Scrape(scraper)
+        }
+        MetricsSource::Prometheus { url, window } => {
+            Metrics::Prometheus(Arc::new(PrometheusClient::new(url, *window)))
+        }
+    };
+    let store = Arc::new(TraceStore::new(config.trace_caps));
+
+    let router = web::router(AppState {
+        metrics,
+        store: store.clone(),
+        refresh: config.refresh,
+    });
+    let http_stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        let served = axum::serve(http, router)
+            .with_graceful_shutdown(http_stop.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::warn!(%error, "the dashboard's HTTP server stopped");
+        }
+    }));
+
+    let receiver = TraceServiceServer::new(Receiver {
+        store: store.clone(),
+    });
+    let grpc_stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(receiver)
+            .serve_with_incoming_shutdown(TcpIncoming::from(otlp), grpc_stop.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::warn!(%error, "the dashboard's OTLP receiver stopped");
+        }
+    }));
+
+    Ok(Running {
+        http_addr,
+        otlp_addr,
+        store,
+        stop,
+        tasks,
+    })
+}
