@@ -188,16 +188,28 @@ struct Access {
 }
 
 /// Parses an access log line, `[start] "GET /path HTTP/1.1" status flags in out ms "upstream"
-/// "route"`, wherever it sits in the launcher's log line; `None` for other lines.
+/// "route" "request id" "trace id"`, wherever it sits in the launcher's log line; `None` for
+/// other lines.
 fn parse_access(line: &str, path: &str) -> Option<Access> {
     let request = format!("\"GET {path} HTTP/1.1\" ");
     let at = line.find(&request)?;
     let before = line[..at].trim_end().strip_suffix(']')?;
     let started = before.rsplit_once('[')?.1;
-    // ` status flags in out ms `, `upstream`, ` `, `route`, and the end: a line still being
-    // written (no closing quote yet) is not read.
+    // ` status flags in out ms `, `upstream`, ` `, `route`, ` `, `request id`, ` `, `trace id`,
+    // and the end: a line still being written (no closing quote yet) is not read.
     let parts: Vec<&str> = line[at + request.len()..].split('"').collect();
-    let [counts, upstream, _, _route, _end] = parts.as_slice() else {
+    let [
+        counts,
+        upstream,
+        _,
+        _route,
+        _,
+        _request_id,
+        _,
+        _trace_id,
+        _end,
+    ] = parts.as_slice()
+    else {
         return None;
     };
     let counts: Vec<&str> = counts.split_whitespace().collect();

@@ -12,6 +12,7 @@
 //! | # | stage                 | job                                                          |
 //! |---|-----------------------|--------------------------------------------------------------|
 //! | 0 | `state`               | the application's address; none known yet: 503 `UH`          |
+//! |0b | `trace`               | server span, trace context and `x-request-id` in the headers |
 //! | 1 | `stage::forward`      | `prepare`: origin form, hop-by-hop headers dropped           |
 //! | 2 | `stage::forward`      | `send` to the application (no retries: the caller's sidecar decides those) |
 //! | 3 | `rescue`              | the application is down: 503 `UF`, "who failed: upstream"; the caller's body broke: 400 `DPE` or `DC`, "who failed: downstream" |
@@ -34,7 +35,7 @@ use crate::stage::access_log::{Entry, InFlight, LoggedBody};
 use crate::stage::{forward, route};
 
 /// One inbound request, start to finish. Never fails: errors are answered by `rescue`.
-pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
+pub async fn handle(proxy: Arc<Proxy>, mut request: Request<Incoming>) -> Response<LoggedBody> {
     let mut in_flight = InFlight::start(&request, proxy.clone());
     let entry = in_flight.entry();
     // 0. accept is the listener's (`server`).
@@ -44,6 +45,8 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<L
         Some(app) => format!("inbound|{}", app.port()),
         None => "inbound|-".to_owned(),
     };
+    // A server span, child of the caller's; the application gets this hop's context (`trace`).
+    entry.trace = proxy.tracing.inbound(&mut request, app);
     let result = match app {
         Some(app) => life(&proxy, app, request, entry).await,
         None => Err(ProxyError::AppUnknown),
@@ -51,7 +54,7 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<L
     let response = match result {
         Ok(response) => response,
         // 4. rescue.
-        Err(error) => rescue::respond(&error, &mut in_flight.entry().flags),
+        Err(error) => rescue::respond(&error, &proxy, in_flight.entry()),
     };
     // 5. access log, when the response body ends.
     in_flight.finish(response)

@@ -37,7 +37,10 @@
 //! - `headers`: hop-by-hop header removal and header operations, the one implementation (the
 //!   launcher's VIPs use it too).
 //! - `error`: [`error::ProxyError`], every failure with its status, flag and culprit.
-//! - `rescue`: the one place an error becomes a response.
+//! - `rescue`: the one place an error becomes a response; `failure`: what that response says
+//!   about the hop that failed (caller, callee, instance, time spent, trace id).
+//! - `trace`: distributed tracing: trace context in and out (W3C and B3), `x-request-id`,
+//!   sampling, a span per request, OTLP export.
 //! - `admin`: `/ready`, `/config_dump`, `/stats`; `admin_config`: the routes, clusters and
 //!   endpoints of `/config_dump` (what `sailkit proxy-config` shows).
 //! - `stats`: lock-free counters.
@@ -51,6 +54,7 @@ mod admin_config;
 pub mod body;
 pub mod control;
 pub mod error;
+pub mod failure;
 pub mod flags;
 pub mod headers;
 pub mod inbound;
@@ -66,6 +70,7 @@ pub mod stage;
 pub mod start;
 pub mod state;
 pub mod stats;
+pub mod trace;
 pub mod watch;
 
 pub use proxy::{Listeners, Proxy, bind, run, run_with};

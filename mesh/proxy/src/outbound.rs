@@ -6,6 +6,7 @@
 //!
 //! | # | stage                 | job                                                          |
 //! |---|-----------------------|--------------------------------------------------------------|
+//! | 0 | `trace`               | client span, trace context and `x-request-id` in the headers |
 //! | 1 | `stage::route`        | pick the rule and destination (pure lookup)                  |
 //! | 2 | `stage::fault`        | injected delay, then abort                                   |
 //! |2b | `stage::redirect`     | a `redirect` rule is answered here, no upstream called       |
@@ -43,11 +44,14 @@ use crate::stage::{
 };
 
 /// One request, start to finish. Never fails: errors are answered by `rescue`.
-pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<LoggedBody> {
+pub async fn handle(proxy: Arc<Proxy>, mut request: Request<Incoming>) -> Response<LoggedBody> {
     let mut in_flight = InFlight::start(&request, proxy.clone());
+    // 0. trace: a client span, this hop's context and `x-request-id` in the headers before any
+    //    stage reads them (`trace`).
+    in_flight.entry().trace = proxy.tracing.outbound(&mut request);
     let response = match life(&proxy, request, in_flight.entry()).await {
         Ok(response) => response,
-        Err(error) => rescue::respond(&error, &mut in_flight.entry().flags),
+        Err(error) => rescue::respond(&error, &proxy, in_flight.entry()),
     };
     in_flight.finish(response)
 }
@@ -93,6 +97,7 @@ async fn life(
         }
     };
     entry.route_name.clone_from(&route.name);
+    entry.trace.routed(&route, &authority);
 
     // 2. fault: before the body is read or an upstream chosen, so an abort never reaches the
     //    upstream, and outside `timeout`, so a delay does not eat the route's deadline.

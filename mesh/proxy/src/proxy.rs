@@ -9,7 +9,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::settings::Settings;
-use crate::{admin, control, inbound, log_buffer, outbound, server, stage, state, stats, watch};
+use crate::{
+    admin, control, inbound, log_buffer, outbound, server, stage, state, stats, trace, watch,
+};
 
 /// Everything the two listeners share.
 pub struct Proxy {
@@ -27,6 +29,8 @@ pub struct Proxy {
     pub detectors: stage::outlier::Detectors,
     /// Access log lines waiting to be written (`--access-log`).
     pub access_log: log_buffer::LogBuffer,
+    /// Sampling, spans and their export (`--trace-sampling`, `--otlp-endpoint`).
+    pub tracing: trace::Tracing,
 }
 
 /// The bound listeners; `inbound` only with `--inbound` (and `--app` or `--app-addr-file`).
@@ -72,8 +76,10 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
         app: settings.app,
         ..state::Snapshot::default()
     };
+    let tracing = trace::Tracing::new(&settings);
     let proxy = Arc::new(Proxy {
         labels: settings.labels.iter().cloned().collect(),
+        tracing,
         settings,
         state: state::Shared::from_pointee(snapshot),
         stats: Arc::default(),
@@ -133,6 +139,8 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
     flusher_stop.cancel();
     let _ = flusher.await;
     last.access_log.flush();
+    // And the last spans (waiting at most two seconds for the collector, off this thread).
+    let _ = tokio::task::spawn_blocking(move || last.tracing.stop()).await;
 }
 
 /// Binds the listeners `settings` asks for and writes their addresses to `--addr-file`, if

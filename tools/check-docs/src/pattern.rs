@@ -6,7 +6,8 @@
 //! - timestamps (`2026-11-26T18:51:10.905007Z`) match any timestamp;
 //! - decimal numbers (`0.1 s`, `1771.1 per second`) match any number: durations and rates;
 //!   a number of seconds written `5.25s` (cargo's) also matches `1m 04s`;
-//! - 16-digit hex (`237341a501276e31`, a config version) matches any such;
+//! - 16-digit hex (`237341a501276e31`, a config version) matches any such, and so do 32-digit
+//!   hex (`4bf92f3577b34da6a3ce929d0e0e4736`, a trace id) and UUIDs (an `x-request-id`);
 //! - whole numbers of four digits or more (pids, ports, sizes) match any whole number, and the
 //!   first match **binds** it: later lines must show the same value where the doc repeats the
 //!   number, and commands that use it (`kill 10985`) get the value seen;
@@ -30,6 +31,8 @@ static TOKENS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?P<ellipsis>\.\.\.)",
         r"|(?P<time>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)",
+        r"|(?P<uuid>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b)",
+        r"|(?P<trace>\b[0-9a-f]{32}\b)",
         r"|(?P<exact>\d+\.\d+\.\d+(?:\.\d+)?)",
         r"|(?P<hex>\b[0-9a-f]{16}\b)",
         r"|(?P<seconds>\b\d+(?:\.\d+)?s\b)",
@@ -69,6 +72,10 @@ impl LinePattern {
                 pattern.push_str(".*?");
             } else if token.name("time").is_some() {
                 pattern.push_str(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z");
+            } else if token.name("uuid").is_some() {
+                pattern.push_str("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+            } else if token.name("trace").is_some() {
+                pattern.push_str("[0-9a-f]{32}");
             } else if token.name("exact").is_some() {
                 pattern.push_str(&regex::escape(found));
             } else if token.name("hex").is_some() {
@@ -178,6 +185,21 @@ pub fn substitute(command: &str, bindings: &Bindings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_and_trace_ids_vary() {
+        let pattern = LinePattern::new(
+            r#""GET /reviews/0 HTTP/1.1" 200 - 0 325 2 "127.0.0.1:9102" "reviews/http[1]" "5b0c9c1e-7a4f-4e1b-9d3a-2f6c8e0a1b2c" "4bf92f3577b34da6a3ce929d0e0e4736""#,
+            true,
+        );
+        let run = r#""GET /reviews/0 HTTP/1.1" 200 - 0 325 3 "127.0.0.1:9102" "reviews/http[1]" "0d8e4f4a-1c2b-4a3d-8e5f-6a7b8c9d0e1f" "00000000000000000000000000abcdef""#;
+        assert!(pattern.matches(run, &Bindings::new()).is_some());
+        assert!(
+            pattern
+                .matches(&run.replace("abcdef\"", "abcdeg\""), &Bindings::new())
+                .is_none()
+        );
+    }
 
     #[test]
     fn times_durations_and_versions_vary_words_and_addresses_do_not() {

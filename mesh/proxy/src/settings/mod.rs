@@ -3,10 +3,12 @@
 //!
 //! - `labels`: `--label KEY=VALUE`, checked with Kubernetes' label syntax;
 //! - `control_plane`: `--control-plane`'s URL, and the proxy id and service its Register
-//!   carries by default.
+//!   carries by default;
+//! - `telemetry`: `--trace-sampling` and `--otlp-endpoint`.
 
 mod control_plane;
 mod labels;
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use listener::Limits;
 pub use control_plane::HostPort;
 use control_plane::{advertise_address, control_plane_url, registry_path};
 use labels::parse_label;
+pub use telemetry::TraceSettings;
 
 /// The flags of the file source of config, which `--control-plane` replaces.
 const FILE_SOURCES: [&str; 2] = ["config_dir", "registry"];
@@ -161,6 +164,9 @@ pub struct Settings {
     /// Head and idle timeouts and the connection cap, the same on every listener.
     #[command(flatten)]
     pub connections: ConnectionLimits,
+    /// Trace sampling and the collector the spans go to.
+    #[command(flatten)]
+    pub tracing: TraceSettings,
 }
 
 /// The limits every listener applies to its clients' connections (see the `listener` crate).

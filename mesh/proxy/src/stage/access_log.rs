@@ -1,12 +1,15 @@
 //! Stage `access_log`: one line per request, in the spirit of Envoy's default format.
 //!
 //! ```text
-//! [2026-11-26T10:00:00.123Z] "GET /reviews/0 HTTP/1.1" 200 - 0 295 3 "127.0.0.1:9102" "reviews/http[1]"
-//!  start                      method path protocol      |  |  | |   |  upstream host    route name
+//! [2026-11-26T10:00:00.123Z] "GET /reviews/0 HTTP/1.1" 200 - 0 295 3 "127.0.0.1:9102" "reviews/http[1]" "5b0c9c1e-7a4f-4e1b-9d3a-2f6c8e0a1b2c" "4bf92f3577b34da6a3ce929d0e0e4736"
+//!  start                      method path protocol      |  |  | |   |  upstream host    route name        x-request-id                           trace id
 //!                                                 status  |  | |   duration, ms (to the last byte)
 //!                                         response flags  |  bytes sent to the caller
 //!                                                  bytes received from the caller
 //! ```
+//!
+//! The `x-request-id` and the trace id (see `crate::trace`) are the same on every hop of a
+//! request, so they find its lines in the logs of every proxy it crossed, and its trace.
 //!
 //! The line is made when the response body has been fully sent (or dropped, if the caller
 //! went away), so the byte count and the duration cover the whole exchange. It goes to standard
@@ -29,6 +32,7 @@ use time::OffsetDateTime;
 use crate::Proxy;
 use crate::body::{Body, BodyEnd, OnEnd, WatchedBody};
 use crate::flags::{Flag, Flags};
+use crate::trace::RequestTrace;
 
 /// What the log line needs, filled in by the stages as the request goes.
 #[derive(Debug)]
@@ -44,6 +48,8 @@ pub struct Entry {
     pub bytes_in: u64,
     pub upstream: Option<SocketAddr>,
     pub route_name: String,
+    /// The request's trace: its ids for the line, its span, ended with the line.
+    pub trace: RequestTrace,
 }
 
 impl Entry {
@@ -63,7 +69,13 @@ impl Entry {
             bytes_in: 0,
             upstream: None,
             route_name: String::new(),
+            trace: RequestTrace::default(),
         }
+    }
+
+    /// The time since the request arrived.
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
     }
 
     /// Attach the entry to the response: it is logged when the body ends.
@@ -132,6 +144,10 @@ impl Entry {
         } else {
             out.extend_from_slice(self.route_name.as_bytes());
         }
+        out.extend_from_slice(b"\" \"");
+        self.trace.request_id().write_to(out);
+        out.extend_from_slice(b"\" \"");
+        self.trace.write_trace_id(out);
         out.push(b'"');
     }
 
@@ -234,6 +250,7 @@ impl InFlight {
             bytes_in: 0,
             upstream: None,
             route_name: String::new(),
+            trace: RequestTrace::default(),
         };
         let entry = std::mem::replace(&mut self.entry, placeholder);
         entry.finish(response, self.proxy.clone())
@@ -249,6 +266,9 @@ impl Drop for InFlight {
             .flags
             .insert(Flag::DownstreamConnectionTermination);
         self.proxy.stats.record(0, self.entry.flags);
+        let entry = &mut self.entry;
+        let (flags, bytes_in, upstream) = (entry.flags, entry.bytes_in, entry.upstream);
+        entry.trace.end(0, flags, bytes_in, 0, upstream);
         let entry = &self.entry;
         self.proxy
             .access_log
@@ -271,11 +291,15 @@ pub struct Unlogged {
 impl OnEnd for Unlogged {
     fn on_end(self, _end: BodyEnd, bytes_out: u64) {
         let Unlogged {
-            entry,
+            mut entry,
             status,
             proxy,
         } = self;
         proxy.stats.record(status, entry.flags);
+        let (flags, bytes_in, upstream) = (entry.flags, entry.bytes_in, entry.upstream);
+        entry
+            .trace
+            .end(status, flags, bytes_in, bytes_out, upstream);
         proxy
             .access_log
             .push(|out| entry.write_line(out, status, bytes_out));
@@ -312,7 +336,7 @@ mod tests {
         );
         let (millis, names) = duration_and_rest.split_once(' ').expect("duration");
         assert!(millis.parse::<u64>().is_ok(), "{line}");
-        assert_eq!(names, "\"127.0.0.1:9102\" \"reviews/http[1]\"");
+        assert_eq!(names, "\"127.0.0.1:9102\" \"reviews/http[1]\" \"-\" \"-\"");
     }
 
     #[test]
@@ -320,6 +344,6 @@ mod tests {
         let request = Request::get("/").body(()).expect("request");
         let line = Entry::start(&request).line(200, 0);
         assert!(line.contains("\"GET / HTTP/1.1\" 200 - 0 0 "), "{line}");
-        assert!(line.ends_with(" \"-\" \"-\""), "{line}");
+        assert!(line.ends_with(" \"-\" \"-\" \"-\" \"-\""), "{line}");
     }
 }

@@ -305,6 +305,7 @@ pub fn settings(outbound: SocketAddr, admin: SocketAddr) -> mesh_proxy::Settings
         gateway: None,
         gateway_port: None,
         connections: Default::default(),
+        tracing: Default::default(),
     }
 }
 
@@ -360,7 +361,8 @@ impl Mesh {
         services: &[Entry<'_>],
         files: &[(&str, String)],
     ) -> Mesh {
-        let mesh = Mesh::start_with(&[], Some((gateway, port)), Some(services), files).await;
+        let mesh =
+            Mesh::start_with(&[], Some((gateway, port)), Some(services), files, |_| {}).await;
         mesh.wait_ready().await;
         mesh
     }
@@ -370,7 +372,20 @@ impl Mesh {
         services: Option<&[Entry<'_>]>,
         files: &[(&str, String)],
     ) -> Mesh {
-        Mesh::start_with(labels, None, services, files).await
+        Mesh::start_with(labels, None, services, files, |_| {}).await
+    }
+
+    /// Start a proxy for a workload with these labels, with settings changed by `tune`
+    /// (tracing flags, say), and wait until ready.
+    pub async fn start_tuned(
+        labels: &[(&str, &str)],
+        services: &[Entry<'_>],
+        files: &[(&str, String)],
+        tune: impl FnOnce(&mut mesh_proxy::Settings),
+    ) -> Mesh {
+        let mesh = Mesh::start_with(labels, None, Some(services), files, tune).await;
+        mesh.wait_ready().await;
+        mesh
     }
 
     async fn start_with(
@@ -378,6 +393,7 @@ impl Mesh {
         gateway: Option<(&str, u16)>,
         services: Option<&[Entry<'_>]>,
         files: &[(&str, String)],
+        tune: impl FnOnce(&mut mesh_proxy::Settings),
     ) -> Mesh {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_dir = dir.path().join("networking");
@@ -395,7 +411,7 @@ impl Mesh {
             outbound.local_addr().expect("address"),
             admin.local_addr().expect("address"),
         );
-        let settings = mesh_proxy::Settings {
+        let mut settings = mesh_proxy::Settings {
             config_dir: Some(config_dir.clone()),
             registry: registry.clone(),
             labels: labels
@@ -406,6 +422,7 @@ impl Mesh {
             gateway_port: gateway.map(|(_, port)| port),
             ..settings(outbound_addr, admin_addr)
         };
+        tune(&mut settings);
         let shutdown = CancellationToken::new();
         tokio::spawn(mesh_proxy::run(settings, outbound, admin, shutdown.clone()));
         let mut mesh = Mesh::attach(dir, outbound_addr, admin_addr, shutdown);
@@ -522,6 +539,14 @@ impl Drop for InboundProxy {
 impl InboundProxy {
     /// Binds the listeners and starts the proxy in-process, without waiting for `/ready`.
     pub async fn start(app: App) -> InboundProxy {
+        InboundProxy::start_tuned(app, |_| {}).await
+    }
+
+    /// [`InboundProxy::start`], with settings changed by `tune`.
+    pub async fn start_tuned(
+        app: App,
+        tune: impl FnOnce(&mut mesh_proxy::Settings),
+    ) -> InboundProxy {
         let dir = tempfile::tempdir().expect("temp dir");
         let registry = dir.path().join("registry.json");
         std::fs::write(&registry, r#"{"services": []}"#).expect("write registry");
@@ -537,13 +562,14 @@ impl InboundProxy {
         );
         let inbound_addr = inbound.local_addr().expect("address");
         let admin_addr = admin.local_addr().expect("address");
-        let settings = mesh_proxy::Settings {
+        let mut settings = mesh_proxy::Settings {
             registry,
             inbound: Some(inbound_addr),
             app,
             app_addr_file: app_file.clone(),
             ..settings(outbound.local_addr().expect("address"), admin_addr)
         };
+        tune(&mut settings);
         let listeners = mesh_proxy::Listeners {
             outbound,
             admin,
