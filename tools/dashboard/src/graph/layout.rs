@@ -201,12 +201,7 @@ pub fn draw(graph: &Graph) -> Drawing {
                 label_anchor,
                 label: edge_label(edge),
                 state: edge.state.as_str(),
-                traces_href: (edge.error_rps > 0.0).then(|| {
-                    format!(
-                        "/traces?from={}&to={}&error=1",
-                        edge.source_workload, edge.destination_workload
-                    )
-                }),
+                traces_href: (edge.error_rps > 0.0).then(|| traces_href(edge)),
             })
         })
         .collect();
@@ -218,6 +213,16 @@ pub fn draw(graph: &Graph) -> Drawing {
         nodes,
         edges,
     }
+}
+
+/// `/traces?from=<caller>&to=<callee>&error=1`: the failed traces through an edge.
+fn traces_href(edge: &super::model::Edge) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("from", &edge.source_workload)
+        .append_pair("to", &edge.destination_workload)
+        .append_pair("error", "1")
+        .finish();
+    format!("/traces?{query}")
 }
 
 fn edge_label(edge: &super::model::Edge) -> String {
