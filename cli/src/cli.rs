@@ -83,6 +83,11 @@ pub enum Command {
     Analyze(crate::analyze::AnalyzeArgs),
     #[command(about = crate::lint::ABOUT, after_help = crate::lint::LINT_AFTER_HELP)]
     Lint(crate::lint::LintArgs),
+    /// Serve the mesh dashboard: the live service graph from Istio's metrics (scraped from the
+    /// sidecars, or from Prometheus) and the recent traces it receives over OTLP, like Kiali
+    /// and Jaeger in one page.
+    #[command(after_help = sailkit_dashboard::DASHBOARD_AFTER_HELP)]
+    Dashboard(sailkit_dashboard::DashboardArgs),
 }
 
 const UP_AFTER_HELP: &str = "\
@@ -289,6 +294,27 @@ mod tests {
         assert_eq!(args.requests, Some(20));
         assert_eq!(args.duration, None);
         assert!(Cli::try_parse_from(["sailkit", "load", "--streams", "2", "http://a/"]).is_err());
+    }
+
+    #[test]
+    fn dashboard_takes_a_metrics_source_and_its_addresses() {
+        let cli = Cli::try_parse_from([
+            "sailkit",
+            "dashboard",
+            "--prometheus",
+            "http://127.0.0.1:9090",
+            "--otlp",
+            "127.0.0.1:4317",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .expect("valid");
+        let Some(Command::Dashboard(args)) = cli.command else {
+            panic!("expected dashboard");
+        };
+        assert_eq!(args.prometheus.as_deref(), Some("http://127.0.0.1:9090"));
+        assert_eq!(args.listen.port(), 0);
+        assert!(Cli::try_parse_from(["sailkit", "dashboard"]).is_err());
     }
 
     #[test]

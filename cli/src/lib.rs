@@ -31,6 +31,8 @@
 //! - [`analyze`]: `sailkit analyze`, the checks beyond the schema, with Istio's message codes.
 //! - [`lint`]: `sailkit lint`, rendered Kubernetes manifests checked by the `manifest-lint`
 //!   crate (`tools/manifest-lint`).
+//! - `sailkit dashboard` is the crate `sailkit_dashboard` (`tools/dashboard`): the mesh's
+//!   service graph and traces; this crate only declares its flags and calls it.
 //! - [`admin_http`]: reading a JSON admin page (`/config_dump`) of the running stack.
 
 pub mod admin_http;
@@ -72,5 +74,6 @@ pub fn main() -> ExitCode {
         Some(Command::ProxyConfig(args)) => proxy_config::main(args),
         Some(Command::Analyze(args)) => analyze::main(args),
         Some(Command::Lint(args)) => lint::main(args),
+        Some(Command::Dashboard(args)) => sailkit_dashboard::main(args),
     }
 }

@@ -13,8 +13,8 @@ use crate::traces::store::Caps;
 pub const DASHBOARD_AFTER_HELP: &str = "\
 Where the numbers come from (one of):
   --scrape URL       the dashboard reads each sidecar's /stats/prometheus itself every 2 s
-                     (give each sidecar's admin address; repeat the flag), as `sailkit up`
-                     does on a laptop: no Prometheus needed.
+                     (give each sidecar's admin address; repeat the flag): on a laptop,
+                     no Prometheus needed.
   --prometheus URL   ask a Prometheus server that scrapes the sidecars (compose, Kubernetes),
                      with the queries Kiali builds its graph from.
 Both read Istio's standard metrics: istio_requests_total and
@@ -57,12 +57,20 @@ pub struct DashboardArgs {
 
     /// Traces kept in memory; the oldest is dropped for a new one.
     #[arg(long, value_name = "N", default_value_t = Caps::default().max_traces,
-          value_parser = clap::value_parser!(usize))]
+          value_parser = at_least_one)]
     pub max_traces: usize,
 
     /// Spans kept per trace; later ones are dropped and counted.
-    #[arg(long, value_name = "N", default_value_t = Caps::default().max_spans_per_trace)]
+    #[arg(long, value_name = "N", default_value_t = Caps::default().max_spans_per_trace,
+          value_parser = at_least_one)]
     pub max_spans_per_trace: usize,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}`: expected a whole number, 1 or more")),
+    }
 }
 
 fn parse_http_url(text: &str) -> Result<String, String> {
@@ -167,6 +175,10 @@ mod tests {
     fn one_metrics_source_is_required_and_urls_are_checked() {
         assert!(Command::try_parse_from(["d"]).is_err());
         assert!(Command::try_parse_from(["d", "--prometheus", "ftp://x"]).is_err());
+        assert!(
+            Command::try_parse_from(["d", "--prometheus", "http://p", "--max-traces", "0"])
+                .is_err()
+        );
         assert!(
             Command::try_parse_from([
                 "d",

@@ -207,6 +207,8 @@ async fn the_graph_shows_rates_errors_p99_and_idle_edges() {
         "{page}"
     );
     assert!(!page.contains("No traffic yet"));
+    // It redraws itself from the fragment, with a few lines of inline script.
+    assert!(page.contains(r#"fetch("/fragment/graph""#), "{page}");
     let (status, fragment) = http_get(http, "/fragment/graph").await;
     assert_eq!(status, 200);
     assert!(fragment.starts_with("\n<svg") || fragment.contains("<svg id=\"graph-svg\""));

@@ -9,7 +9,7 @@ use super::model::{EdgeState, Graph};
 
 const NODE_WIDTH: f64 = 150.0;
 const NODE_HEIGHT: f64 = 46.0;
-const COLUMN_STRIDE: f64 = 280.0;
+const COLUMN_STRIDE: f64 = 370.0;
 const ROW_STRIDE: f64 = 78.0;
 const MARGIN: f64 = 24.0;
 
@@ -40,7 +40,9 @@ pub struct DrawnEdge {
     pub path: String,
     pub label_x: f64,
     pub label_y: f64,
-    /// `12.0 rps · 20.0 % errors · p99 23 ms`.
+    /// `start` (label after the caller), `end` (before the callee), `middle` (a bent edge).
+    pub label_anchor: &'static str,
+    /// `12.0 rps · 20.0 % err · p99 23 ms`.
     pub label: String,
     /// `healthy`, `degraded`, `failing`, `idle`: the CSS class `edge-<state>`.
     pub state: &'static str,
@@ -157,6 +159,14 @@ pub fn draw(graph: &Graph) -> Drawing {
             });
         }
     }
+    // Each label goes at the end of its edge where fewer edges meet, so that a caller's fan of
+    // calls is labelled at the callees, and callers converging on one callee at the callers.
+    let mut outgoing: HashMap<&str, usize> = HashMap::new();
+    let mut incoming: HashMap<&str, usize> = HashMap::new();
+    for edge in &graph.edges {
+        *outgoing.entry(edge.source.as_str()).or_default() += 1;
+        *incoming.entry(edge.destination.as_str()).or_default() += 1;
+    }
     let edges = graph
         .edges
         .iter()
@@ -173,20 +183,25 @@ pub fn draw(graph: &Graph) -> Drawing {
                 x2 - 70.0,
                 dy + bend
             );
+            let at_callee =
+                outgoing.get(edge.source.as_str()) > incoming.get(edge.destination.as_str());
+            let (label_x, label_y, label_anchor) = if bend > 0.0 {
+                ((x1 + x2) / 2.0, (sy + dy) / 2.0 + bend * 0.75, "middle")
+            } else if at_callee {
+                (x2 - 12.0, dy - 7.0, "end")
+            } else {
+                (x1 + 8.0, sy - 7.0, "start")
+            };
             Some(DrawnEdge {
                 source: edge.source_workload.clone(),
                 destination: edge.destination_workload.clone(),
                 path,
-                label_x: (x1 + x2) / 2.0,
-                label_y: (sy + dy) / 2.0 + bend * 0.75 - 6.0,
+                label_x,
+                label_y,
+                label_anchor,
                 label: edge_label(edge),
                 state: edge.state.as_str(),
-                traces_href: (edge.error_rps > 0.0).then(|| {
-                    format!(
-                        "/traces?from={}&to={}&error=1",
-                        edge.source_workload, edge.destination_workload
-                    )
-                }),
+                traces_href: (edge.error_rps > 0.0).then(|| traces_href(edge)),
             })
         })
         .collect();
@@ -200,13 +215,23 @@ pub fn draw(graph: &Graph) -> Drawing {
     }
 }
 
+/// `/traces?from=<caller>&to=<callee>&error=1`: the failed traces through an edge.
+fn traces_href(edge: &super::model::Edge) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("from", &edge.source_workload)
+        .append_pair("to", &edge.destination_workload)
+        .append_pair("error", "1")
+        .finish();
+    format!("/traces?{query}")
+}
+
 fn edge_label(edge: &super::model::Edge) -> String {
     if edge.state == EdgeState::Idle {
         return "idle".to_string();
     }
     let mut label = format!("{:.1} rps", edge.rps);
     if edge.error_rps > 0.0 {
-        label.push_str(&format!(" · {:.1} % errors", edge.error_rate * 100.0));
+        label.push_str(&format!(" · {:.1} % err", edge.error_rate * 100.0));
     }
     if let Some(p99) = edge.p99_ms {
         label.push_str(&format!(" · p99 {p99:.0} ms"));

@@ -218,6 +218,56 @@ async fn read_target(
 mod tests {
     use super::*;
 
+    fn round(at: Instant, samples: &[(&str, f64)]) -> Round {
+        Round {
+            at,
+            samples: samples
+                .iter()
+                .map(|(code, value)| {
+                    let labels = vec![("response_code".to_string(), code.to_string())];
+                    ((0, istio::REQUESTS.to_string(), labels), *value)
+                })
+                .collect(),
+        }
+    }
+
+    fn rate_of(rates: &[SeriesRate], code: &str) -> Option<f64> {
+        rates.iter().find(|r| r.labels[0].1 == code).map(|r| r.rate)
+    }
+
+    #[test]
+    fn rates_span_the_oldest_round_holding_each_series() {
+        let scraper = Scraper::new(&[], Duration::from_secs(10));
+        let start = Instant::now();
+        let second = |n: u64| start + Duration::from_secs(n);
+        scraper.rounds.lock().unwrap().extend([
+            round(start, &[("200", 100.0), ("503", 50.0)]),
+            round(second(2), &[("200", 120.0), ("503", 60.0), ("404", 1.0)]),
+            // The sidecar restarted: 503 starts again from 0.
+            round(second(4), &[("200", 140.0), ("503", 8.0), ("404", 5.0)]),
+        ]);
+        let rates = scraper.rates();
+        assert_eq!(rate_of(&rates, "200"), Some(10.0));
+        assert_eq!(rate_of(&rates, "503"), Some(2.0), "a reset counts from 0");
+        assert_eq!(
+            rate_of(&rates, "404"),
+            Some(2.0),
+            "from the round it appeared in"
+        );
+    }
+
+    #[test]
+    fn one_round_gives_no_rate() {
+        let scraper = Scraper::new(&[], Duration::from_secs(10));
+        scraper
+            .rounds
+            .lock()
+            .unwrap()
+            .push_back(round(Instant::now(), &[("200", 100.0)]));
+        assert!(scraper.rates().is_empty());
+        assert!(scraper.traffic().is_empty());
+    }
+
     #[test]
     fn the_stats_path_is_added_to_a_bare_admin_address() {
         assert_eq!(
