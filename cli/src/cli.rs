@@ -174,6 +174,12 @@ pub struct UpArgs {
     #[arg(long, conflicts_with = "no_mesh")]
     pub no_control_plane: bool,
 
+    /// No mesh dashboard. By default, with the mesh, the launcher serves the dashboard (the
+    /// service graph from the sidecars' Istio metrics, and the traces) on PORT+6, receives
+    /// OTLP traces on PORT+7, and every sidecar and instance sends it every request's spans.
+    #[arg(long, conflicts_with = "no_mesh")]
+    pub no_dashboard: bool,
+
     /// Also start this instance, `<service>-<version>` (repeatable): a ratings variant that
     /// misbehaves on purpose (ratings-v-faulty, -v-delayed, -v-unavailable, -v-unhealthy), for
     /// retries and outlier detection to work on. Services stage only.

@@ -247,6 +247,7 @@ mod tests {
                 }],
                 gateway: None,
                 control_plane: None,
+                dashboard: None,
             };
             let json = serde_json::to_string(&stack).expect("stack json");
             std::fs::write(run_dir.join(crate::up::state::STATE_FILE), json).expect("stack.json");

@@ -21,6 +21,9 @@ pub struct Children {
     pub sidecars: Group,
     /// The control plane (with the mesh): stopped last, after every proxy.
     pub control: Group,
+    /// The mesh dashboard, served in the launcher: stopped after the proxies, whose last spans
+    /// it still receives.
+    pub dashboard: Option<sailkit_dashboard::Running>,
     stopped: bool,
 }
 
@@ -47,6 +50,9 @@ impl Children {
         self.instances.stop_all().await;
         self.sidecars.stop_all().await;
         self.control.stop_all().await;
+        if let Some(dashboard) = self.dashboard.take() {
+            dashboard.stop().await;
+        }
         while self.vips.tasks.join_next().await.is_some() {}
         self.stopped = true;
     }

@@ -59,6 +59,9 @@ pub struct Shared {
     /// Restart instances that crash.
     pub restart: bool,
     pub probe: reqwest::Client,
+    /// Where every proxy and instance sends its spans (`http://127.0.0.1:<port>`): the mesh
+    /// dashboard's OTLP receiver, when it runs.
+    pub otlp: Option<String>,
 }
 
 /// An instance that became ready.

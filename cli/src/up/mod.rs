@@ -212,6 +212,12 @@ async fn start_and_serve(
     // The front door is the productpage VIP; the app itself is its /productpage page.
     let front_door = format!("http://{}", vips[0].addr);
     record_owner(lock, &front_door, console);
+    // 2b. The mesh dashboard, which the proxies and instances send their spans to.
+    children.dashboard = steps::start_dashboard(launch, &ports).await?;
+    let otlp = children
+        .dashboard
+        .as_ref()
+        .map(|d| format!("http://{}", d.otlp_addr));
 
     // 3. Instances, with the mesh after their sidecars and before the registry.
     console.say(&format!(
@@ -226,16 +232,26 @@ async fn start_and_serve(
         ports,
         restart: !launch.args.no_restart,
         probe: health::client(),
+        otlp,
     });
     let proxies = steps::start_sidecars(launch, &shared, children, signals).await?;
     let ready = steps::start_instances(launch, &shared, &vips, &proxies, children, signals).await?;
     steps::wait_mesh_ready(launch, &shared, &ready, &proxies, signals).await?;
+    steps::scrape_proxies(children.dashboard.as_ref(), &proxies);
 
     // 4. VIPs.
     let stack_vips = steps::start_vips(launch, vips, &ready, &mut children.vips);
 
     // 5. The state file, then the table.
-    let table = steps::write_state(launch, state, front_door, stack_vips, &ready, &proxies)?;
+    let table = steps::write_state(
+        launch,
+        state,
+        front_door,
+        stack_vips,
+        &ready,
+        &proxies,
+        children.dashboard.as_ref(),
+    )?;
     console.say(&table);
     console.good(&format!(
         "sailkit is up after {:.1} s. Press Ctrl-C to stop.",

@@ -2,7 +2,8 @@
 //!
 //! From `--port-base B` (default 9080): the service VIPs take `B..B+4` in the order of
 //! [`ServiceName::ALL`] (so the front door, productpage, is `B`), the mesh's ingress gateway
-//! `B+8`, the instances `B+20` upward.
+//! `B+8`, the control plane `B+9`, the mesh dashboard `B+6` (its OTLP receiver `B+7`), the
+//! instances `B+20` upward.
 //! `--port-base 0` gives every listener port 0: the operating system picks a free port for each,
 //! which is what the tests use so that several stacks can run at once.
 
@@ -19,6 +20,9 @@ const INSTANCE_OFFSET: u16 = 20;
 const GATEWAY_OFFSET: u16 = 8;
 /// The control plane's gRPC port (with the mesh) is this far above: 9080 + 9 = 9089.
 const CONTROL_OFFSET: u16 = 9;
+/// The mesh dashboard's pages: 9080 + 6 = 9086; its OTLP trace receiver: 9087.
+const DASHBOARD_OFFSET: u16 = 6;
+const OTLP_OFFSET: u16 = 7;
 
 /// The ports of one stack.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +64,16 @@ impl PortPlan {
     /// The control plane's gRPC port (with the mesh).
     pub fn control_plane(&self) -> u16 {
         self.offset(CONTROL_OFFSET)
+    }
+
+    /// The mesh dashboard's pages (with the mesh).
+    pub fn dashboard(&self) -> u16 {
+        self.offset(DASHBOARD_OFFSET)
+    }
+
+    /// The mesh dashboard's OTLP trace receiver (with the mesh).
+    pub fn otlp(&self) -> u16 {
+        self.offset(OTLP_OFFSET)
     }
 
     /// The port of the `index`-th instance, in plan order.

@@ -60,6 +60,19 @@ pub struct Stack {
     /// The mesh's control plane (with the mesh, unless `--no-control-plane`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_plane: Option<ControlPlane>,
+    /// The mesh dashboard (with the mesh, unless `--no-dashboard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<Dashboard>,
+}
+
+/// The mesh dashboard (`sailkit-dashboard`), served by the launcher itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// `http://127.0.0.1:<port>`: the service graph, `/traces`, `/api/graph`.
+    pub url: String,
+    /// `http://127.0.0.1:<port>`: its OTLP gRPC trace receiver, where every proxy and instance
+    /// sends its spans.
+    pub otlp: String,
 }
 
 /// The control plane (`sailkit-control`): the proxies connect to it for their config.
@@ -270,6 +283,7 @@ mod tests {
             }],
             gateway: None,
             control_plane: None,
+            dashboard: None,
         }
     }
 

@@ -255,6 +255,7 @@ mod tests {
             ports: PortPlan::new(0, 1).expect("ports"),
             restart,
             probe: reqwest::Client::new(),
+            otlp: None,
         })
     }
 

@@ -124,6 +124,19 @@ pub fn render(stack: &Stack, console: &Console, note: impl Fn(&Instance) -> Stri
             "  Every proxy takes its config from it; `sailkit proxy-status` lists them."
         );
     }
+    if let Some(dashboard) = &stack.dashboard {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<24} {:<24} PROCESS",
+            "DASHBOARD", "PAGES (graph, traces)", "OTLP (spans in)"
+        );
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<24} {:<24} the launcher",
+            "sailkit-dashboard", dashboard.url, dashboard.otlp
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "  Data directory: {}", stack.data_dir.display());
     let _ = writeln!(
@@ -173,6 +186,7 @@ mod tests {
             instances: vec![instance("reviews-v1", 9102), instance("reviews-v2", 9103)],
             gateway: None,
             control_plane: None,
+            dashboard: None,
         };
         let console = Console::detect(10);
         let text = render(&stack, &console, |i| format!("pid {}", i.pid.unwrap_or(0)));
@@ -208,6 +222,10 @@ mod tests {
                 grpc: "http://127.0.0.1:9089".into(),
                 admin: "http://127.0.0.1:40001".into(),
             }),
+            dashboard: Some(crate::up::state::Dashboard {
+                url: "http://127.0.0.1:9086".into(),
+                otlp: "http://127.0.0.1:9087".into(),
+            }),
         };
         let text = render(&stack, &Console::detect(8), |_| String::new());
         let row = text
@@ -230,6 +248,14 @@ mod tests {
         assert!(
             text.contains("k8s/networking/bookinfo-gateway.yaml"),
             "{text}"
+        );
+        let dashboard = text
+            .lines()
+            .find(|l| l.contains("sailkit-dashboard"))
+            .unwrap_or_else(|| panic!("no dashboard row:\n{text}"));
+        assert!(
+            dashboard.contains("http://127.0.0.1:9086") && dashboard.contains("http://127.0.0.1:9087"),
+            "{dashboard}"
         );
     }
 
@@ -256,6 +282,7 @@ mod tests {
             }],
             gateway: None,
             control_plane: None,
+            dashboard: None,
         };
         let text = render(&stack, &Console::detect(8), |_| "pid 42".into());
         let row = text
@@ -286,6 +313,7 @@ mod tests {
             instances: vec![],
             gateway: None,
             control_plane: None,
+            dashboard: None,
         };
         let text = render(&stack, &Console::detect(8), |_| String::new());
         assert!(

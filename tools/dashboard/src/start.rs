@@ -57,11 +57,20 @@ pub struct Running {
     pub http_addr: SocketAddr,
     pub otlp_addr: SocketAddr,
     pub store: Arc<TraceStore>,
+    /// The scrape loop, when the metrics are scraped.
+    scraper: Option<Arc<Scraper>>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Running {
+    /// Scrape these sidecars from now on (with a scrape source; nothing otherwise).
+    pub fn set_scrape_targets(&self, targets: &[String]) {
+        if let Some(scraper) = &self.scraper {
+            scraper.set_targets(targets);
+        }
+    }
+
     /// Stops serving and scraping, and waits until every task has ended.
     pub async fn stop(mut self) {
         self.stop.cancel();
@@ -93,6 +102,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let stop = CancellationToken::new();
     let mut tasks = Vec::new();
 
+    let mut scraper_handle = None;
     let metrics = match &config.metrics {
         MetricsSource::Scrape {
             targets,
@@ -101,6 +111,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         } => {
             let scraper = Arc::new(Scraper::new(targets, *window));
             tasks.push(tokio::spawn(scraper.clone().run(*interval, stop.clone())));
+            scraper_handle = Some(scraper.clone());
             Metrics::Scrape(scraper)
         }
         MetricsSource::Prometheus { url, window } => {
@@ -142,6 +153,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         http_addr,
         otlp_addr,
         store,
+        scraper: scraper_handle,
         stop,
         tasks,
     })

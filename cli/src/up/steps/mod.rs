@@ -3,10 +3,12 @@
 //! so that whatever happens next, `run_stack` stops it in one place.
 //!
 //! - [`vips`]: step 2, [`claim_ports`]; step 4, [`start_vips`].
+//! - [`dashboard`]: with the mesh, step 2b, [`start_dashboard`]; step 3d, [`scrape_proxies`].
 //! - [`sidecars`]: with the mesh, step 3a, [`start_sidecars`]; step 3c, [`wait_mesh_ready`].
 //! - [`instances`]: step 3b, [`start_instances`].
 //! - here: what every step reads ([`Launch`]) and step 5, [`write_state`].
 
+pub mod dashboard;
 pub mod instances;
 pub mod sidecars;
 pub mod vips;
@@ -21,6 +23,7 @@ use super::plan;
 use super::state::{self, Stack, StateFile};
 use crate::cli::UpArgs;
 
+pub use dashboard::{scrape_proxies, start_dashboard};
 pub use instances::{ReadyInstance, start_instances};
 pub use sidecars::{Proxies, start_sidecars, wait_mesh_ready};
 pub use vips::{BoundVip, claim_ports, start_vips};
@@ -53,6 +56,7 @@ pub fn write_state(
     vips: Vec<state::Vip>,
     ready: &[ReadyInstance],
     proxies: &Proxies,
+    dashboard: Option<&sailkit_dashboard::Running>,
 ) -> Result<String, UpError> {
     let stack = Stack {
         launcher_pid: std::process::id(),
@@ -87,6 +91,10 @@ pub fn write_state(
             pid: c.pid,
             grpc: format!("http://{}", c.grpc),
             admin: format!("http://{}", c.admin),
+        }),
+        dashboard: dashboard.map(|d| state::Dashboard {
+            url: format!("http://{}", d.http_addr),
+            otlp: format!("http://{}", d.otlp_addr),
         }),
     };
     let table = super::table::render(&stack, &launch.console, |i| match i.pid {

@@ -26,7 +26,9 @@ struct Round {
 
 /// What the scrape loop shares with the pages.
 pub struct Scraper {
-    targets: Vec<String>,
+    /// Replaced whole by [`Scraper::set_targets`] (the launcher knows its sidecars' addresses
+    /// only after the dashboard, which they send spans to, has started).
+    targets: Mutex<Vec<String>>,
     window: Duration,
     client: reqwest::Client,
     rounds: Mutex<VecDeque<Round>>,
@@ -39,12 +41,24 @@ impl Scraper {
     /// added unless the URL already names a path.
     pub fn new(targets: &[String], window: Duration) -> Scraper {
         Scraper {
-            targets: targets.iter().map(|target| stats_url(target)).collect(),
+            targets: Mutex::new(targets.iter().map(|target| stats_url(target)).collect()),
             window,
             client: reqwest::Client::new(),
             rounds: Mutex::new(VecDeque::new()),
             failures: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Scrapes these targets from now on, with no rounds of the old ones kept (a series is
+    /// keyed by its target's place in the list).
+    pub fn set_targets(&self, targets: &[String]) {
+        let urls = targets.iter().map(|target| stats_url(target)).collect();
+        let mut current = self.targets.lock().unwrap_or_else(PoisonError::into_inner);
+        *current = urls;
+        self.rounds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Scrapes every `interval` until `stop` is cancelled.
@@ -60,8 +74,12 @@ impl Scraper {
     }
 
     async fn scrape_once(&self, timeout: Duration) {
-        let reads = self
+        let targets = self
             .targets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let reads = targets
             .iter()
             .map(|url| read_target(&self.client, url, timeout.max(Duration::from_secs(1))));
         let answers = futures::future::join_all(reads).await;
@@ -74,7 +92,7 @@ impl Scraper {
                     read.into_iter()
                         .map(|s| ((index, s.name, s.labels), s.value)),
                 ),
-                Err(why) => failures.push(format!("{}: {why}", self.targets[index])),
+                Err(why) => failures.push(format!("{}: {why}", targets[index])),
             }
         }
         *self.failures.lock().unwrap_or_else(PoisonError::into_inner) = failures;
