@@ -13,48 +13,12 @@ use std::time::Duration;
 use axum::Json;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use common::Shutdown;
 use serde_json::{Value, json};
+use testkit::Running;
 use testkit::otlp::{OtlpReceiver, ReceivedSpan, SpanKind};
-use tokio::task::JoinHandle;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
-
-/// A service run by its own `run`, which the test can stop and wait for.
-struct Running {
-    port: u16,
-    shutdown: Shutdown,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn start<F, Fut>(run: F) -> Self
-    where
-        F: FnOnce(tokio::net::TcpListener, Shutdown) -> Fut,
-        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
-    {
-        let listener = testkit::listener().await;
-        let port = listener.local_addr().expect("bound").port();
-        let shutdown = Shutdown::new();
-        let task = tokio::spawn(run(listener, shutdown.clone()));
-        Self {
-            port,
-            shutdown,
-            task,
-        }
-    }
-
-    /// Stops the service and waits until it has drained and flushed its spans.
-    async fn stop(self) {
-        self.shutdown.cancel();
-        let stopped = tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("the service stops within 10 s")
-            .expect("the service task does not panic");
-        stopped.expect("the service stops cleanly");
-    }
-}
 
 /// ratings v2 over a fresh SQLite file, exporting to `otlp` when given.
 async fn ratings(dir: &tempfile::TempDir, otlp: Option<&OtlpReceiver>) -> Running {
@@ -91,8 +55,7 @@ async fn reviews(ratings_port: u16, otlp: Option<&OtlpReceiver>) -> Running {
 
 /// `GET /reviews/0` on `reviews` with `headers`; the body, which must be a 200.
 async fn get_reviews(reviews: &Running, headers: &[(&str, &str)]) -> Value {
-    let mut request =
-        reqwest::Client::new().get(format!("http://127.0.0.1:{}/reviews/0", reviews.port));
+    let mut request = reqwest::Client::new().get(reviews.url("/reviews/0"));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -158,7 +121,7 @@ async fn one_traced_request(headers: &[(&str, &str)]) -> Vec<ReceivedSpan> {
     let otlp = OtlpReceiver::start().await;
     let dir = tempfile::tempdir().expect("a temporary folder");
     let ratings = ratings(&dir, Some(&otlp)).await;
-    let reviews = reviews(ratings.port, Some(&otlp)).await;
+    let reviews = reviews(ratings.addr.port(), Some(&otlp)).await;
     let body = get_reviews(&reviews, headers).await;
     assert_eq!(body["reviews"][0]["rating"]["stars"], json!(5), "{body}");
     reviews.stop().await;
@@ -240,7 +203,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 async fn b3_in_is_b3_out_with_the_peer_calls_span_and_w3c_beside_it() {
     let otlp = OtlpReceiver::start().await;
     let (ratings, seen) = recording_ratings().await;
-    let reviews = reviews(ratings.port, Some(&otlp)).await;
+    let reviews = reviews(ratings.addr.port(), Some(&otlp)).await;
     get_reviews(
         &reviews,
         &[
@@ -277,7 +240,7 @@ async fn b3_in_is_b3_out_with_the_peer_calls_span_and_w3c_beside_it() {
 async fn with_no_endpoint_nothing_is_exported_and_the_trace_headers_pass_through() {
     let otlp = OtlpReceiver::start().await;
     let (ratings, seen) = recording_ratings().await;
-    let reviews = reviews(ratings.port, None).await;
+    let reviews = reviews(ratings.addr.port(), None).await;
     let traceparent = format!("00-{TRACE}-{CALLER_SPAN}-01");
     let body = get_reviews(&reviews, &[("traceparent", &traceparent)]).await;
     assert_eq!(body["reviews"][0]["rating"]["stars"], json!(5), "{body}");
