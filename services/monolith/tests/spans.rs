@@ -6,17 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use testkit::Running;
-use testkit::otlp::{OtlpReceiver, ReceivedSpan, SpanKind};
-
-const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-const CALLER_SPAN: &str = "00f067aa0ba902b7";
-
-/// The one span named `name`.
-fn one<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
-    let found: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == name).collect();
-    assert_eq!(found.len(), 1, "one span {name:?} in {spans:#?}");
-    found[0]
-}
+use testkit::otlp::{
+    CALLER_SPAN, CALLER_TRACE as TRACE, OtlpReceiver, SpanKind, caller_traceparent, one,
+};
 
 #[tokio::test]
 async fn a_page_is_one_trace_with_a_span_per_in_process_call_and_query() {
@@ -35,7 +27,7 @@ async fn a_page_is_one_trace_with_a_span_per_in_process_call_and_query() {
 
     let response = reqwest::Client::new()
         .get(monolith.url("/productpage"))
-        .header("traceparent", format!("00-{TRACE}-{CALLER_SPAN}-01"))
+        .header("traceparent", caller_traceparent())
         .send()
         .await
         .expect("the monolith answers");
@@ -45,23 +37,23 @@ async fn a_page_is_one_trace_with_a_span_per_in_process_call_and_query() {
         .wait_until(Duration::from_secs(2), |spans| spans.len() >= 6)
         .await;
 
-    let page = one(&spans, "GET /productpage");
+    let page = one(&spans, None, "GET /productpage");
     assert_eq!(page.kind, SpanKind::Server);
     assert_eq!(page.parent_span_id, CALLER_SPAN);
     for peer in ["GET /details/{id}", "GET /reviews/{id}"] {
-        let call = one(&spans, peer);
+        let call = one(&spans, None, peer);
         assert_eq!(call.kind, SpanKind::Internal, "{peer}: no network hop");
         assert_eq!(call.parent_span_id, page.span_id, "{peer}");
     }
-    let ratings = one(&spans, "GET /ratings/{id}");
+    let ratings = one(&spans, None, "GET /ratings/{id}");
     assert_eq!(
         ratings.parent_span_id,
-        one(&spans, "GET /reviews/{id}").span_id,
+        one(&spans, None, "GET /reviews/{id}").span_id,
         "reviews calls ratings, in process"
     );
-    let banner = one(&spans, "GET /api/v1/banners/active");
+    let banner = one(&spans, None, "GET /api/v1/banners/active");
     assert_eq!(banner.parent_span_id, page.span_id);
-    let query = one(&spans, "SELECT banners");
+    let query = one(&spans, None, "SELECT banners");
     assert_eq!(query.parent_span_id, banner.span_id);
     assert_eq!(query.attribute("db.system.name"), Some("sqlite"));
     assert!(
