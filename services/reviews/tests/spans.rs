@@ -278,3 +278,26 @@ async fn a_failing_ratings_marks_its_handler_and_the_peer_call_as_errors() {
     let handler = one(&spans, Some("reviews"), "GET /reviews/{id}");
     assert!(!handler.error, "reviews still answered 200");
 }
+
+#[tokio::test]
+async fn a_collector_that_is_down_costs_neither_the_answer_nor_the_stop() {
+    // A port that was just free: nothing listens there.
+    let closed = testkit::listener().await;
+    let endpoint = format!("http://{}", closed.local_addr().expect("bound"));
+    drop(closed);
+    let env = HashMap::from([("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())]);
+    let config = reviews::Config::from_env(&env).expect("valid reviews configuration");
+    let reviews = Running::start(|listener, shutdown| {
+        <reviews::Reviews as common::Service>::run(listener, config, shutdown)
+    })
+    .await;
+    let body = get_reviews(&reviews, &[("traceparent", &caller_traceparent())]).await;
+    assert_eq!(body["reviews"].as_array().map(Vec::len), Some(2), "{body}");
+    let started = std::time::Instant::now();
+    reviews.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stopped in {:?}",
+        started.elapsed()
+    );
+}
