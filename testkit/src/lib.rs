@@ -56,20 +56,67 @@ pub async fn listener() -> TcpListener {
         .expect("binding 127.0.0.1:0 always works")
 }
 
+/// A service started by its own `run`, which the test stops and waits for: to check what the
+/// service does on its way out (the spans it flushes after the drain).
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Starts `run` on `127.0.0.1:0`.
+    pub async fn start<F, Fut>(run: F) -> Self
+    where
+        F: FnOnce(TcpListener, Shutdown) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let listener = listener().await;
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let shutdown = Shutdown::new();
+        let task = tokio::spawn(run(listener, shutdown.clone()));
+        Self {
+            addr,
+            shutdown,
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops the service and waits until `run` has returned, which must be within 10 s and
+    /// without an error.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
+            .await
+            .expect("the service stops within 10 s")
+            .expect("the service task does not panic");
+        if let Err(e) = stopped {
+            panic!("service under test failed: {e:#}");
+        }
+    }
+}
+
 /// Like [`serve`], for a service's `run(listener, config, shutdown)` function.
 pub async fn run_service<F, Fut>(run: F) -> TestServer
 where
     F: FnOnce(TcpListener, Shutdown) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    let listener = listener().await;
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    let shutdown = Shutdown::new();
-    let fut = run(listener, shutdown.clone());
+    let Running {
+        addr,
+        shutdown,
+        task,
+    } = Running::start(run).await;
     tokio::spawn(async move {
-        if let Err(e) = fut.await {
+        if let Ok(Err(e)) = task.await {
             panic!("service under test failed: {e:#}");
         }
     });

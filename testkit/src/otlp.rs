@@ -47,6 +47,31 @@ impl ReceivedSpan {
     }
 }
 
+/// The trace id of the callers the tests play (W3C Trace Context's own example).
+pub const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+/// The span id of that caller: the parent the services' first span must have.
+pub const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+/// The `traceparent` of that caller, sampled.
+pub fn caller_traceparent() -> String {
+    format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01")
+}
+
+/// The one span in `spans` named `name` (and of `service`, when given); fails listing every
+/// span otherwise.
+pub fn one<'a>(spans: &'a [ReceivedSpan], service: Option<&str>, name: &str) -> &'a ReceivedSpan {
+    let found: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.name == name && service.is_none_or(|service| s.service == service))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {service:?} span {name:?} in {spans:#?}"
+    );
+    found[0]
+}
+
 /// The receiver, serving until dropped.
 #[derive(Debug)]
 pub struct OtlpReceiver {

@@ -13,53 +13,22 @@ use std::time::Duration;
 use axum::Json;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use common::Shutdown;
 use serde_json::{Value, json};
-use testkit::otlp::{OtlpReceiver, ReceivedSpan, SpanKind};
-use tokio::task::JoinHandle;
-
-const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-const CALLER_SPAN: &str = "00f067aa0ba902b7";
-
-/// A service run by its own `run`, which the test can stop and wait for.
-struct Running {
-    port: u16,
-    shutdown: Shutdown,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    async fn start<F, Fut>(run: F) -> Self
-    where
-        F: FnOnce(tokio::net::TcpListener, Shutdown) -> Fut,
-        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
-    {
-        let listener = testkit::listener().await;
-        let port = listener.local_addr().expect("bound").port();
-        let shutdown = Shutdown::new();
-        let task = tokio::spawn(run(listener, shutdown.clone()));
-        Self {
-            port,
-            shutdown,
-            task,
-        }
-    }
-
-    /// Stops the service and waits until it has drained and flushed its spans.
-    async fn stop(self) {
-        self.shutdown.cancel();
-        let stopped = tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("the service stops within 10 s")
-            .expect("the service task does not panic");
-        stopped.expect("the service stops cleanly");
-    }
-}
+use testkit::Running;
+use testkit::otlp::{
+    CALLER_SPAN, CALLER_TRACE as TRACE, OtlpReceiver, ReceivedSpan, SpanKind, caller_traceparent,
+    one,
+};
 
 /// ratings v2 over a fresh SQLite file, exporting to `otlp` when given.
 async fn ratings(dir: &tempfile::TempDir, otlp: Option<&OtlpReceiver>) -> Running {
     let url = common::db::sqlite_url(&dir.path().join("ratings.db"));
-    let mut env = HashMap::from([("SERVICE_VERSION", "v2"), ("DATABASE_URL", url.as_str())]);
+    ratings_with(&[("SERVICE_VERSION", "v2"), ("DATABASE_URL", &url)], otlp).await
+}
+
+/// ratings as `vars` say, exporting to `otlp` when given.
+async fn ratings_with(vars: &[(&str, &str)], otlp: Option<&OtlpReceiver>) -> Running {
+    let mut env: HashMap<&str, &str> = vars.iter().copied().collect();
     if let Some(otlp) = otlp {
         env.insert("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint.as_str());
     }
@@ -91,8 +60,7 @@ async fn reviews(ratings_port: u16, otlp: Option<&OtlpReceiver>) -> Running {
 
 /// `GET /reviews/0` on `reviews` with `headers`; the body, which must be a 200.
 async fn get_reviews(reviews: &Running, headers: &[(&str, &str)]) -> Value {
-    let mut request =
-        reqwest::Client::new().get(format!("http://127.0.0.1:{}/reviews/0", reviews.port));
+    let mut request = reqwest::Client::new().get(reviews.url("/reviews/0"));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -101,24 +69,14 @@ async fn get_reviews(reviews: &Running, headers: &[(&str, &str)]) -> Value {
     response.json().await.expect("a JSON body")
 }
 
-/// The one span named `name` of `service`.
-fn one<'a>(spans: &'a [ReceivedSpan], service: &str, name: &str) -> &'a ReceivedSpan {
-    let found: Vec<&ReceivedSpan> = spans
-        .iter()
-        .filter(|s| s.service == service && s.name == name)
-        .collect();
-    assert_eq!(found.len(), 1, "one {service} span {name:?} in {spans:#?}");
-    found[0]
-}
-
 /// The four spans of one reviews request, checked for their places in one trace whose caller
 /// span is `caller_span` (empty: no caller). Returns the trace id.
 fn assert_joined(spans: &[ReceivedSpan], caller_span: &str) -> String {
-    let handler = one(spans, "reviews", "GET /reviews/{id}");
-    let call = one(spans, "reviews", "GET /ratings/{id}");
+    let handler = one(spans, Some("reviews"), "GET /reviews/{id}");
+    let call = one(spans, Some("reviews"), "GET /ratings/{id}");
     // ratings' route is `/ratings/{*rest}`: it answers Bookinfo's errors for odd ids itself.
-    let ratings = one(spans, "ratings", "GET /ratings/{*rest}");
-    let query = one(spans, "ratings", "SELECT ratings");
+    let ratings = one(spans, Some("ratings"), "GET /ratings/{*rest}");
+    let query = one(spans, Some("ratings"), "SELECT ratings");
 
     assert_eq!(handler.kind, SpanKind::Server);
     assert_eq!(handler.parent_span_id, caller_span, "the caller's span");
@@ -158,7 +116,7 @@ async fn one_traced_request(headers: &[(&str, &str)]) -> Vec<ReceivedSpan> {
     let otlp = OtlpReceiver::start().await;
     let dir = tempfile::tempdir().expect("a temporary folder");
     let ratings = ratings(&dir, Some(&otlp)).await;
-    let reviews = reviews(ratings.port, Some(&otlp)).await;
+    let reviews = reviews(ratings.addr.port(), Some(&otlp)).await;
     let body = get_reviews(&reviews, headers).await;
     assert_eq!(body["reviews"][0]["rating"]["stars"], json!(5), "{body}");
     reviews.stop().await;
@@ -169,8 +127,7 @@ async fn one_traced_request(headers: &[(&str, &str)]) -> Vec<ReceivedSpan> {
 
 #[tokio::test]
 async fn a_w3c_caller_gets_the_handler_the_peer_call_ratings_and_its_query_in_its_trace() {
-    let traceparent = format!("00-{TRACE}-{CALLER_SPAN}-01");
-    let spans = one_traced_request(&[("traceparent", &traceparent)]).await;
+    let spans = one_traced_request(&[("traceparent", &caller_traceparent())]).await;
     assert_eq!(assert_joined(&spans, CALLER_SPAN), TRACE);
 }
 
@@ -240,7 +197,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 async fn b3_in_is_b3_out_with_the_peer_calls_span_and_w3c_beside_it() {
     let otlp = OtlpReceiver::start().await;
     let (ratings, seen) = recording_ratings().await;
-    let reviews = reviews(ratings.port, Some(&otlp)).await;
+    let reviews = reviews(ratings.addr.port(), Some(&otlp)).await;
     get_reviews(
         &reviews,
         &[
@@ -255,7 +212,7 @@ async fn b3_in_is_b3_out_with_the_peer_calls_span_and_w3c_beside_it() {
     let spans = otlp
         .wait_until(Duration::from_secs(5), |spans| spans.len() >= 2)
         .await;
-    let call = one(&spans, "reviews", "GET /ratings/{id}");
+    let call = one(&spans, Some("reviews"), "GET /ratings/{id}");
 
     let headers = &first_call(&seen);
     assert_eq!(header(headers, "x-b3-traceid"), TRACE);
@@ -277,8 +234,8 @@ async fn b3_in_is_b3_out_with_the_peer_calls_span_and_w3c_beside_it() {
 async fn with_no_endpoint_nothing_is_exported_and_the_trace_headers_pass_through() {
     let otlp = OtlpReceiver::start().await;
     let (ratings, seen) = recording_ratings().await;
-    let reviews = reviews(ratings.port, None).await;
-    let traceparent = format!("00-{TRACE}-{CALLER_SPAN}-01");
+    let reviews = reviews(ratings.addr.port(), None).await;
+    let traceparent = caller_traceparent();
     let body = get_reviews(&reviews, &[("traceparent", &traceparent)]).await;
     assert_eq!(body["reviews"][0]["rating"]["stars"], json!(5), "{body}");
     reviews.stop().await;
@@ -290,4 +247,57 @@ async fn with_no_endpoint_nothing_is_exported_and_the_trace_headers_pass_through
     );
     ratings.stop().await;
     assert!(otlp.spans().is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_ratings_marks_its_handler_and_the_peer_call_as_errors() {
+    let otlp = OtlpReceiver::start().await;
+    let ratings = ratings_with(
+        &[
+            ("SERVICE_VERSION", "v-faulty"),
+            ("RATINGS_FAULT_PROBABILITY", "1"),
+        ],
+        Some(&otlp),
+    )
+    .await;
+    let reviews = reviews(ratings.addr.port(), Some(&otlp)).await;
+    let body = get_reviews(&reviews, &[]).await;
+    assert!(body["reviews"][0]["rating"]["error"].is_string(), "{body}");
+    reviews.stop().await;
+    ratings.stop().await;
+    let spans = otlp
+        .wait_until(Duration::from_secs(2), |spans| spans.len() >= 3)
+        .await;
+
+    let failed = one(&spans, Some("ratings"), "GET /ratings/{*rest}");
+    assert_eq!(failed.attribute("http.response.status_code"), Some("503"));
+    assert!(failed.error, "a 5xx is the server's error");
+    let call = one(&spans, Some("reviews"), "GET /ratings/{id}");
+    assert_eq!(call.attribute("http.response.status_code"), Some("503"));
+    assert!(call.error, "the call failed");
+    let handler = one(&spans, Some("reviews"), "GET /reviews/{id}");
+    assert!(!handler.error, "reviews still answered 200");
+}
+
+#[tokio::test]
+async fn a_collector_that_is_down_costs_neither_the_answer_nor_the_stop() {
+    // A port that was just free: nothing listens there.
+    let closed = testkit::listener().await;
+    let endpoint = format!("http://{}", closed.local_addr().expect("bound"));
+    drop(closed);
+    let env = HashMap::from([("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())]);
+    let config = reviews::Config::from_env(&env).expect("valid reviews configuration");
+    let reviews = Running::start(|listener, shutdown| {
+        <reviews::Reviews as common::Service>::run(listener, config, shutdown)
+    })
+    .await;
+    let body = get_reviews(&reviews, &[("traceparent", &caller_traceparent())]).await;
+    assert_eq!(body["reviews"].as_array().map(Vec::len), Some(2), "{body}");
+    let started = std::time::Instant::now();
+    reviews.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stopped in {:?}",
+        started.elapsed()
+    );
 }

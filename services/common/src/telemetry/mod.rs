@@ -21,6 +21,8 @@
 
 pub mod config;
 
+use std::time::Duration;
+
 use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
@@ -36,6 +38,9 @@ pub use config::TracingConfig;
 
 /// The instrumentation scope of every span the services make.
 const SCOPE: &str = "sailkit";
+
+/// The longest a stopping service waits for its last spans to be exported.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Installs the global subscriber, which logs. Safe to call twice: the second call does
 /// nothing, which keeps tests that start several services in one process simple.
@@ -132,8 +137,12 @@ impl Telemetry {
             return;
         };
         // `shutdown` blocks until the batch thread has exported, which needs this runtime's
-        // other threads to drive the gRPC channel: wait for it off the async threads.
-        let stopped = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        // other threads to drive the gRPC channel: wait for it off the async threads. A
+        // collector that does not answer must not hold the stop (the images must stop within
+        // 2 s): what is not sent within `FLUSH_TIMEOUT` is dropped.
+        let stopped =
+            tokio::task::spawn_blocking(move || provider.shutdown_with_timeout(FLUSH_TIMEOUT))
+                .await;
         match stopped {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "the last spans could not be exported"),
