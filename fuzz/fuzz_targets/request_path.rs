@@ -174,8 +174,11 @@ fn harness() -> &'static Harness {
         let client = runtime.block_on(async { stage::forward::client() });
         // Lines go to standard output; `scripts/fuzz.sh` closes it (`-close_fd_mask=1`).
         let access_log = LogBuffer::new(settings.access_log);
+        // No `--otlp-endpoint`: trace context is propagated, nothing is exported.
+        let tracing = mesh_proxy::trace::Tracing::new(&settings);
         let proxy = Arc::new(Proxy {
             labels: settings.labels.iter().cloned().collect(),
+            tracing,
             settings,
             state: Shared::from_pointee(snapshot),
             stats: Arc::default(),
