@@ -11,7 +11,8 @@
 //! The line is made when the response body has been fully sent (or dropped, if the caller
 //! went away), so the byte count and the duration cover the whole exchange. It goes to standard
 //! output through [`crate::log_buffer`], which writes lines in batches (`--access-log off`
-//! turns it off). The same moment updates `/stats`.
+//! turns it off). The same moment updates `/stats` and Istio's metrics (`crate::metrics`,
+//! labelled with the entry's [`Call`]).
 //!
 //! This runs for every request, so it avoids work it does not need: the method and path are
 //! kept as the request's own shared buffers (no copy), and the line is written straight into
@@ -29,6 +30,7 @@ use time::OffsetDateTime;
 use crate::Proxy;
 use crate::body::{Body, BodyEnd, OnEnd, WatchedBody};
 use crate::flags::{Flag, Flags};
+use crate::metrics::{Call, Protocol, Reporter};
 
 /// What the log line needs, filled in by the stages as the request goes.
 #[derive(Debug)]
@@ -44,6 +46,8 @@ pub struct Entry {
     pub bytes_in: u64,
     pub upstream: Option<SocketAddr>,
     pub route_name: String,
+    /// What Istio's metrics label the request with (the outbound side's by default).
+    pub call: Call,
 }
 
 impl Entry {
@@ -63,11 +67,16 @@ impl Entry {
             bytes_in: 0,
             upstream: None,
             route_name: String::new(),
+            call: Call::new(Reporter::Source, Protocol::of(request.headers())),
         }
     }
 
     /// Attach the entry to the response: it is logged when the body ends.
-    pub fn finish(self, response: Response<Body>, proxy: Arc<Proxy>) -> Response<LoggedBody> {
+    pub fn finish(mut self, response: Response<Body>, proxy: Arc<Proxy>) -> Response<LoggedBody> {
+        if self.call.protocol == Protocol::Grpc {
+            // A gRPC error without a body ("trailers-only") carries its status in the headers.
+            self.call.grpc_status = grpc_status(response.headers());
+        }
         // A caller that went away (`DC`) is not there to receive a status: logged and counted
         // as 0, as Envoy does, and as `InFlight` does for a request dropped unanswered.
         let status = if self.flags.contains(Flag::DownstreamConnectionTermination) {
@@ -234,6 +243,7 @@ impl InFlight {
             bytes_in: 0,
             upstream: None,
             route_name: String::new(),
+            call: self.entry.call,
         };
         let entry = std::mem::replace(&mut self.entry, placeholder);
         entry.finish(response, self.proxy.clone())
@@ -250,6 +260,8 @@ impl Drop for InFlight {
             .insert(Flag::DownstreamConnectionTermination);
         self.proxy.stats.record(0, self.entry.flags);
         let entry = &self.entry;
+        let elapsed = entry.started.elapsed();
+        (self.proxy.metrics).record(&entry.call, 0, entry.flags, elapsed, entry.bytes_in, 0);
         self.proxy
             .access_log
             .push(|out| entry.write_line(out, 0, 0));
@@ -269,6 +281,12 @@ pub struct Unlogged {
 }
 
 impl OnEnd for Unlogged {
+    fn on_trailers(&mut self, trailers: &http::HeaderMap) {
+        if self.entry.call.protocol == Protocol::Grpc {
+            self.entry.call.grpc_status = grpc_status(trailers).or(self.entry.call.grpc_status);
+        }
+    }
+
     fn on_end(self, _end: BodyEnd, bytes_out: u64) {
         let Unlogged {
             entry,
@@ -276,10 +294,27 @@ impl OnEnd for Unlogged {
             proxy,
         } = self;
         proxy.stats.record(status, entry.flags);
+        let elapsed = entry.started.elapsed();
+        (proxy.metrics).record(
+            &entry.call,
+            status,
+            entry.flags,
+            elapsed,
+            entry.bytes_in,
+            bytes_out,
+        );
         proxy
             .access_log
             .push(|out| entry.write_line(out, status, bytes_out));
     }
+}
+
+/// The `grpc-status` of a response's headers or trailers, when it has a number.
+fn grpc_status(headers: &http::HeaderMap) -> Option<u32> {
+    std::str::from_utf8(headers.get("grpc-status")?.as_bytes())
+        .ok()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
