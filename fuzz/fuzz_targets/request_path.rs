@@ -34,6 +34,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use libfuzzer_sys::fuzz_target;
 use mesh_proxy::log_buffer::LogBuffer;
+use mesh_proxy::metrics::{Metrics, ServiceLabels, WorkloadLabels};
 use mesh_proxy::registry::Registry;
 use mesh_proxy::server::ClientAddr;
 use mesh_proxy::state::{Routes, Shared, Snapshot};
@@ -182,6 +183,7 @@ fn harness() -> &'static Harness {
             settings,
             state: Shared::from_pointee(snapshot),
             stats: Arc::default(),
+            metrics: Metrics::new(WorkloadLabels::unknown(), ServiceLabels::unknown()),
             client,
             breakers: Default::default(),
             detectors: Default::default(),

@@ -7,6 +7,7 @@
 //! - [`v1::admin_server`] / [`v1::admin_client`]: what `sailkit proxy-status` asks.
 //! - [`v1::config_server`] / [`v1::config_client`]: what `sailkit apply` and `sailkit delete`
 //!   change.
+//! - [`workload::default_name`]: a workload's name when its proxy gives none.
 
 /// Version 1 of the protocol (`package sailkit.mesh.v1`).
 pub mod v1 {
@@ -14,3 +15,5 @@ pub mod v1 {
     #![allow(clippy::all, clippy::pedantic, missing_docs, unreachable_pub)]
     tonic::include_proto!("sailkit.mesh.v1");
 }
+
+pub mod workload;

@@ -15,7 +15,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use mesh_api::v1::Service;
+use mesh_api::v1::{Service, Workload};
 use tokio::sync::{Notify, watch};
 
 use crate::config_source::ConfigState;
@@ -29,11 +29,16 @@ use crate::snapshot::{self, Published};
 pub struct ControlPlane {
     /// The namespace of registrations that name none (`--namespace`).
     pub namespace: String,
+    /// The cluster the registered workloads run in (`--cluster`).
+    cluster: String,
+    /// The snapshots' `peer_key`, made at start.
+    peer_key: Vec<u8>,
     pub registry: Registry,
     pub metrics: Metrics,
     config: Mutex<Arc<ConfigState>>,
-    /// The workloads a discovery source found (Kubernetes), beside the registrations.
-    discovered: Mutex<Arc<Vec<Service>>>,
+    /// The services and workloads a discovery source found (Kubernetes), beside the
+    /// registrations.
+    discovered: Mutex<Arc<Discovered>>,
     /// The newest snapshot published (after the debounce), which every stream follows.
     snapshots: watch::Sender<Arc<Published>>,
     /// The newest snapshot built, published or not, and the generation it was built at.
@@ -47,16 +52,28 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// A control plane with no config and no proxy yet, not ready.
-    pub fn new(namespace: String, max_proxies: usize) -> ControlPlane {
+    /// A control plane with no config and no proxy yet, not ready; its registrations count in
+    /// `namespace` (when they name none) and `cluster`, and its snapshots carry `peer_key`.
+    pub fn new(
+        namespace: String,
+        max_proxies: usize,
+        cluster: String,
+        peer_key: Vec<u8>,
+    ) -> ControlPlane {
         let config = ConfigState::new(Vec::new(), Vec::new());
-        let first = Arc::new(Published::new(snapshot::build(&config, Vec::new())));
+        let mesh = snapshot::Mesh {
+            peer_key: peer_key.clone(),
+            ..snapshot::Mesh::default()
+        };
+        let first = Arc::new(Published::new(snapshot::build(&config, mesh)));
         ControlPlane {
             namespace,
+            cluster,
+            peer_key,
             registry: Registry::new(max_proxies),
             metrics: Metrics::new(),
             config: Mutex::new(Arc::new(config)),
-            discovered: Mutex::new(Arc::new(Vec::new())),
+            discovered: Mutex::new(Arc::new(Discovered::default())),
             snapshots: watch::Sender::new(Arc::clone(&first)),
             newest: Mutex::new(Built {
                 generation: 0,
@@ -80,6 +97,11 @@ impl ControlPlane {
     /// Waits for the next [`changed`](Self::changed) (or returns at once if one is pending).
     pub async fn next_change(&self) {
         self.changes.notified().await;
+    }
+
+    /// The cluster the workloads run in (`--cluster`).
+    pub fn cluster(&self) -> &str {
+        &self.cluster
     }
 
     /// The config in force now.
@@ -114,29 +136,36 @@ impl ControlPlane {
         }
     }
 
-    /// A new list of the services a discovery source found (sorted by name, each endpoint's
-    /// address `IP:PORT`); they join the registrations in the snapshot.
-    pub fn set_discovered(&self, services: Vec<Service>) {
+    /// What a discovery source found now; it joins the registrations in the snapshot.
+    pub fn set_discovered(&self, found: Discovered) {
         let mut discovered = self
             .discovered
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if **discovered != services {
-            *discovered = Arc::new(services);
+        if **discovered != found {
+            *discovered = Arc::new(found);
             drop(discovered);
             self.changed();
         }
     }
 
-    /// The mesh's services now: the registrations and what discovery found, merged.
-    fn services(&self) -> Vec<Service> {
+    /// The mesh now: the registrations and what discovery found, merged, and the peer key.
+    fn mesh(&self) -> snapshot::Mesh {
         let discovered = Arc::clone(
             &self
                 .discovered
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        services::merge(self.registry.services(), &discovered)
+        let mut workloads = self.registry.workloads(&self.cluster);
+        workloads.extend(discovered.workloads.iter().cloned());
+        workloads.sort_by(|a, b| a.proxy_id.cmp(&b.proxy_id));
+        workloads.dedup_by(|a, b| a.proxy_id == b.proxy_id);
+        snapshot::Mesh {
+            services: services::merge(self.registry.services(), &discovered.services),
+            workloads,
+            peer_key: self.peer_key.clone(),
+        }
     }
 
     /// Adds the proxy of a new stream.
@@ -218,7 +247,7 @@ impl ControlPlane {
     fn build(&self) -> Arc<Published> {
         // Read before the state: whatever the build reads is at least this recent.
         let generation = self.generation();
-        let built = snapshot::build(&self.config(), self.services());
+        let built = snapshot::build(&self.config(), self.mesh());
         let previous = Arc::clone(&self.newest().published);
         // The same content as the newest: keep its bytes rather than encode them again.
         let published = if built.version == previous.version() {
@@ -251,6 +280,15 @@ impl ControlPlane {
     }
 }
 
+/// What a discovery source (Kubernetes) found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Discovered {
+    /// Sorted by name, each endpoint's address `IP:PORT`.
+    pub services: Vec<Service>,
+    /// The Pods' workloads, sorted by proxy id.
+    pub workloads: Vec<Workload>,
+}
+
 /// The newest snapshot built, and the generation it was built at.
 #[derive(Debug)]
 struct Built {
@@ -272,6 +310,7 @@ mod tests {
             service_account: String::new(),
             labels: BTreeMap::new(),
             address: Some(([127, 0, 0, 1], port).into()),
+            workload: id.to_owned(),
         };
         control.connect(registration).expect("room");
     }
@@ -286,7 +325,12 @@ mod tests {
 
     #[tokio::test]
     async fn one_build_serves_every_stream_registered_before_it_and_the_publisher_too() {
-        let control = ControlPlane::new("default".to_owned(), 10);
+        let control = ControlPlane::new(
+            "default".to_owned(),
+            10,
+            "Kubernetes".to_owned(),
+            vec![1; 32],
+        );
         register(&control, "a", 9001);
         let a_registered = control.generation();
         register(&control, "b", 9002);

@@ -59,6 +59,11 @@ pub struct Settings {
     /// The namespace a registration that names none counts in.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub namespace: String,
+    /// The cluster the workloads run in, as the snapshots' workload table (and so the proxies'
+    /// metrics, `source_cluster` and `destination_cluster`) names it. `Kubernetes` is Istio's
+    /// default cluster id.
+    #[arg(long, value_name = "NAME", default_value = "Kubernetes")]
+    pub cluster: String,
 }
 
 impl Settings {

@@ -1,7 +1,9 @@
-//! Building a snapshot: the config in force and the services, named by a version.
+//! Building a snapshot: the config in force, the services, the workloads and the peer key,
+//! named by a version.
 //!
 //! The version is a hash of the content (the config version, then every endpoint: its service,
-//! address, labels and proxy id), so the same content always has the same version: a proxy
+//! address, labels and proxy id; every workload; the peer key), so the same content always has
+//! the same version: a proxy
 //! that reconnects can tell it already has what it is sent, and the publisher can tell that a
 //! burst of changes ended where it started and push nothing.
 //!
@@ -9,21 +11,44 @@
 //! holds the protobuf bytes already framed as a gRPC message, and every stream sends the same
 //! bytes (see `discovery::server` for how they reach the wire without a copy per stream).
 
+use std::collections::HashMap;
+
 use bytes::{BufMut as _, Bytes, BytesMut};
-use mesh_api::v1::{Service, Snapshot};
+use mesh_api::v1::{Service, Snapshot, Workload};
 use prost::Message as _;
 use sha2::{Digest, Sha256};
 
 use crate::config_source::ConfigState;
 
-/// The snapshot of `config` and `services` (both already sorted by name).
-pub fn build(config: &ConfigState, services: Vec<Service>) -> Snapshot {
+/// What a snapshot holds beside the config.
+#[derive(Debug, Clone, Default)]
+pub struct Mesh {
+    /// Sorted by name.
+    pub services: Vec<Service>,
+    /// Sorted by proxy id.
+    pub workloads: Vec<Workload>,
+    /// The control plane's peer key (see [`new_peer_key`]).
+    pub peer_key: Vec<u8>,
+}
+
+/// The snapshot of `config` and `mesh`.
+pub fn build(config: &ConfigState, mesh: Mesh) -> Snapshot {
     Snapshot {
-        version: version(&config.config_version, &services),
+        version: version(&config.config_version, &mesh),
         config: config.files.clone(),
-        services,
+        services: mesh.services,
         config_version: config.config_version.clone(),
+        workloads: mesh.workloads,
+        peer_key: mesh.peer_key,
     }
+}
+
+/// 32 random bytes from the operating system: the key proxies sign their names with (the
+/// snapshot's `peer_key`), made once when the control plane starts.
+pub fn new_peer_key() -> Result<Vec<u8>, getrandom::Error> {
+    let mut key = vec![0; 32];
+    getrandom::fill(&mut key)?;
+    Ok(key)
 }
 
 /// A snapshot, and the gRPC message that carries it, encoded once for every stream.
@@ -56,32 +81,56 @@ impl Published {
     }
 }
 
+/// A protobuf map has no order: its pairs sorted, to hash them.
+fn sorted(labels: &HashMap<String, String>) -> Vec<(&String, &String)> {
+    let mut pairs: Vec<(&String, &String)> = labels.iter().collect();
+    pairs.sort();
+    pairs
+}
+
 /// The gRPC length prefix before every message: a compression flag and a 4-byte length.
 const GRPC_PREFIX_BYTES: usize = 5;
 
-/// 16 hex digits of a SHA-256 over the config version and the endpoints. Every string goes in
-/// after its length, so that no two different contents can give the same stream of bytes.
-pub fn version(config_version: &str, services: &[Service]) -> String {
+/// 16 hex digits of a SHA-256 over the config version, the endpoints, the workloads and the
+/// peer key. Every string goes in after its length, so that no two different contents can give
+/// the same stream of bytes.
+pub fn version(config_version: &str, mesh: &Mesh) -> String {
     let mut digest = Sha256::new();
     let mut add = |text: &str| {
         digest.update((text.len() as u64).to_le_bytes());
         digest.update(text.as_bytes());
     };
     add(config_version);
-    for service in services {
+    for service in &mesh.services {
         add(&service.name);
         for endpoint in &service.endpoints {
             add(&endpoint.address);
             add(&endpoint.proxy_id);
-            // A protobuf map has no order: hash the labels sorted.
-            let mut labels: Vec<(&String, &String)> = endpoint.labels.iter().collect();
-            labels.sort();
-            for (key, value) in labels {
+            for (key, value) in sorted(&endpoint.labels) {
                 add(key);
                 add(value);
             }
         }
     }
+    // A separator: the workloads never read as more endpoints.
+    add("workloads");
+    for workload in &mesh.workloads {
+        for text in [
+            &workload.proxy_id,
+            &workload.name,
+            &workload.namespace,
+            &workload.service_account,
+            &workload.cluster,
+        ] {
+            add(text);
+        }
+        for (key, value) in sorted(&workload.labels) {
+            add(key);
+            add(value);
+        }
+    }
+    digest.update((mesh.peer_key.len() as u64).to_le_bytes());
+    digest.update(&mesh.peer_key);
     digest.finalize()[..8]
         .iter()
         .map(|byte| format!("{byte:02x}"))
@@ -92,18 +141,20 @@ pub fn version(config_version: &str, services: &[Service]) -> String {
 mod tests {
     use std::collections::HashMap;
 
-    use mesh_api::v1::Endpoint;
+    use mesh_api::v1::{Endpoint, Workload};
 
     use super::*;
 
     #[test]
     fn the_frame_is_the_grpc_prefix_then_the_protobuf_snapshot() {
-        let services = reviews(&[("app", "reviews")]);
+        let mesh = mesh(&[("app", "reviews")]);
         let snapshot = Snapshot {
-            version: version("c1", &services),
+            version: version("c1", &mesh),
             config: Vec::new(),
-            services,
+            services: mesh.services,
             config_version: "c1".to_owned(),
+            workloads: mesh.workloads,
+            peer_key: mesh.peer_key,
         };
         let published = Published::new(snapshot.clone());
         let (prefix, message) = published.frame.split_at(GRPC_PREFIX_BYTES);
@@ -113,37 +164,52 @@ mod tests {
         assert_eq!(Snapshot::decode(message).expect("decodes"), snapshot);
     }
 
-    fn reviews(labels: &[(&str, &str)]) -> Vec<Service> {
+    fn mesh(labels: &[(&str, &str)]) -> Mesh {
         let labels: HashMap<String, String> = labels
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        vec![Service {
-            name: "reviews".to_owned(),
-            endpoints: vec![Endpoint {
-                address: "127.0.0.1:9080".to_owned(),
-                labels,
-                proxy_id: "reviews-v1".to_owned(),
+        Mesh {
+            services: vec![Service {
+                name: "reviews".to_owned(),
+                endpoints: vec![Endpoint {
+                    address: "127.0.0.1:9080".to_owned(),
+                    labels: labels.clone(),
+                    proxy_id: "reviews-v1".to_owned(),
+                }],
             }],
-        }]
+            workloads: vec![Workload {
+                proxy_id: "reviews-v1".to_owned(),
+                name: "reviews-v1".to_owned(),
+                labels,
+                ..Workload::default()
+            }],
+            peer_key: vec![7; 32],
+        }
     }
 
     #[test]
     fn the_same_content_has_the_same_version_and_any_difference_another() {
-        let one = version("c1", &reviews(&[("app", "reviews"), ("version", "v1")]));
+        let one = version("c1", &mesh(&[("app", "reviews"), ("version", "v1")]));
         assert_eq!(one.len(), 16);
         assert_eq!(
             one,
-            version("c1", &reviews(&[("version", "v1"), ("app", "reviews")]))
+            version("c1", &mesh(&[("version", "v1"), ("app", "reviews")]))
         );
         assert_ne!(
             one,
-            version("c2", &reviews(&[("app", "reviews"), ("version", "v1")]))
+            version("c2", &mesh(&[("app", "reviews"), ("version", "v1")]))
         );
         assert_ne!(
             one,
-            version("c1", &reviews(&[("app", "reviews"), ("version", "v2")]))
+            version("c1", &mesh(&[("app", "reviews"), ("version", "v2")]))
         );
-        assert_ne!(one, version("c1", &[]));
+        assert_ne!(one, version("c1", &Mesh::default()));
+        let mut renamed = mesh(&[("app", "reviews"), ("version", "v1")]);
+        renamed.workloads[0].name = "reviews-canary".to_owned();
+        assert_ne!(one, version("c1", &renamed), "a workload renamed");
+        let mut rekeyed = mesh(&[("app", "reviews"), ("version", "v1")]);
+        rekeyed.peer_key = vec![8; 32];
+        assert_ne!(one, version("c1", &rekeyed), "a control plane restarted");
     }
 }

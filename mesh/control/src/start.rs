@@ -117,9 +117,14 @@ impl Bound {
     /// Serves until `shutdown` is cancelled (the steps are in the module doc).
     pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let settings = self.settings;
+        // The key proxies sign their names with (see `mesh.proto`'s `peer_key`).
+        let peer_key = crate::snapshot::new_peer_key()
+            .map_err(|error| anyhow::anyhow!("cannot make the peer key: {error}"))?;
         let control = Arc::new(ControlPlane::new(
             settings.namespace.clone(),
             settings.max_proxies,
+            settings.cluster.clone(),
+            peer_key,
         ));
         tracing::info!(
             "control plane serving gRPC on {}, admin on {}",

@@ -16,8 +16,9 @@
 //!   endpoint with its outlier state (see `admin_config`; `sailkit proxy-config` prints them).
 //! - `GET /stats`: plain `name value` counters (see `stats`), plus the gauge
 //!   `outlier_ejections_active` (endpoints ejected right now).
-//! - `GET /stats/prometheus`: the same numbers in Prometheus' text format, requests labelled by
-//!   status code and response flags (names in `docs/proxy-lifecycle.md`).
+//! - `GET /stats/prometheus`: Istio's standard metrics (`istio_requests_total` and the
+//!   duration and size histograms, with Istio's labels: see `metrics`), then the same counters
+//!   as `/stats` in Prometheus' text format (names in `docs/proxy-lifecycle.md`).
 
 use std::sync::Arc;
 
@@ -59,7 +60,7 @@ pub async fn handle(proxy: Arc<Proxy>, request: Request<Incoming>) -> Response<B
             text(StatusCode::OK, stats)
         }
         "/stats/prometheus" => {
-            let metrics = proxy.stats.render_prometheus(ejected(&proxy));
+            let metrics = (proxy.stats).render_prometheus(&proxy.metrics, ejected(&proxy));
             let mut response = text(StatusCode::OK, metrics);
             response
                 .headers_mut()

@@ -74,6 +74,9 @@ pub enum BodyEnd {
 /// of data that went through.
 pub trait OnEnd {
     fn on_end(self, end: BodyEnd, bytes: u64);
+
+    /// The body's trailers went through (gRPC's status is there); nothing by default.
+    fn on_trailers(&mut self, _trailers: &http::HeaderMap) {}
 }
 
 /// A response body passed through unchanged, that calls its [`OnEnd`] when it ends.
@@ -120,6 +123,10 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.bytes += data.len() as u64;
+                } else if let (Some(trailers), Some(watcher)) =
+                    (frame.trailers_ref(), this.watcher.as_mut())
+                {
+                    watcher.on_trailers(trailers);
                 }
                 // The last frame: the reader may not ask again, so this is the end.
                 if this.inner.is_end_stream() {

@@ -12,7 +12,8 @@
 //! | # | stage                 | job                                                          |
 //! |---|-----------------------|--------------------------------------------------------------|
 //! | 0 | `state`               | the application's address; none known yet: 503 `UH`          |
-//! |0b | `trace`               | server span, trace context and `x-request-id` in the headers |
+//! |0b | `peer`                | the caller's signed name checked, and its header removed     |
+//! |0c | `trace`               | server span, trace context and `x-request-id` in the headers |
 //! | 1 | `stage::forward`      | `prepare`: origin form, hop-by-hop headers dropped           |
 //! | 2 | `stage::forward`      | `send` to the application (no retries: the caller's sidecar decides those) |
 //! | 3 | `rescue`              | the application is down: 503 `UF`, "who failed: upstream"; the caller's body broke: 400 `DPE` or `DC`, "who failed: downstream" |
@@ -20,6 +21,8 @@
 //!
 //! The access log's route name is `inbound|<app port>`, Istio's name for the inbound cluster:
 //! it tells inbound lines from outbound ones (`inbound|-` while the address is unknown).
+//! Istio's metrics are reported here with `reporter="destination"`: this workload is the
+//! destination, and the source is the caller named by `x-sailkit-peer`, else `unknown`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,9 +33,10 @@ use hyper::body::Incoming;
 use crate::Proxy;
 use crate::body::Body;
 use crate::error::ProxyError;
-use crate::rescue;
+use crate::metrics::Reporter;
 use crate::stage::access_log::{Entry, InFlight, LoggedBody};
 use crate::stage::{forward, route};
+use crate::{peer, rescue};
 
 /// One inbound request, start to finish. Never fails: errors are answered by `rescue`.
 pub async fn handle(proxy: Arc<Proxy>, mut request: Request<Incoming>) -> Response<LoggedBody> {
@@ -40,7 +44,13 @@ pub async fn handle(proxy: Arc<Proxy>, mut request: Request<Incoming>) -> Respon
     let entry = in_flight.entry();
     // 0. accept is the listener's (`server`).
     // 1. where: the application's address right now, one lock-free load of a `Copy` address.
-    let app = proxy.state.load().app;
+    let state = proxy.state.load();
+    let app = state.app;
+    // 0b. who calls: believed only from a right signature; the header never reaches the app.
+    entry.call.reporter = Reporter::Destination;
+    entry.call.service = proxy.metrics.own_service();
+    entry.call.peer = peer::take(request.headers_mut(), state.peers.as_deref());
+    drop(state);
     entry.route_name = match app {
         Some(app) => format!("inbound|{}", app.port()),
         None => "inbound|-".to_owned(),

@@ -44,6 +44,10 @@
 //! - `admin`: `/ready`, `/config_dump`, `/stats`; `admin_config`: the routes, clusters and
 //!   endpoints of `/config_dump` (what `sailkit proxy-config` shows).
 //! - `stats`: lock-free counters.
+//! - `metrics`: Istio's standard metrics (`istio_requests_total` and the three histograms) with
+//!   Istio's labels, each side reporting what it sees.
+//! - `peer`: the caller's signed name (`x-sailkit-peer`): added going out, checked and removed
+//!   coming in.
 //! - `log_buffer`: access log lines collected in memory and written to stdout in batches.
 //! - `body`: the boxed body type shared by all responses, `WatchedBody` (the one wrapper that
 //!   acts when a response body ends: pool, circuit breaker, access log) and the caller's
@@ -59,7 +63,9 @@ pub mod flags;
 pub mod headers;
 pub mod inbound;
 pub mod log_buffer;
+pub mod metrics;
 pub mod outbound;
+pub mod peer;
 pub mod pool;
 pub mod proxy;
 pub mod registry;

@@ -19,11 +19,15 @@
 //! | 8 | `stage::forward`      | `send` on a pooled connection, then `respond`                |
 //! | 9 | `stage::outlier`      | the attempt's result counts towards ejecting its endpoint    |
 //! |10 | `rescue`              | any error above becomes the caller's response                |
-//! |11 | `stage::access_log`   | one line when the response body ends                         |
+//! |11 | `stage::access_log`   | one line when the response body ends, and Istio's metrics    |
 //!
 //! A failure the caller caused (a malformed or cut-off body: 400 `DPE` or `DC`; a deadline
 //! passed while waiting for its body: 408) is told apart in `forward` and here, and then
 //! skipped by 5. retry and 9. outlier: one client's bad requests never eject an endpoint.
+//!
+//! Istio's metrics (`reporter="source"`) name the service `balance` looked up and the workload
+//! of the last attempt's endpoint; `prepare` is followed by `peer::stamp`, the signed name of
+//! this proxy that lets the callee's proxy name the caller.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,14 +38,15 @@ use hyper::body::Incoming;
 use crate::Proxy;
 use crate::body::Body;
 use crate::error::ProxyError;
+use crate::metrics::Call;
 use crate::registry::Service;
-use crate::rescue;
 use crate::server::ClientAddr;
 use crate::stage::access_log::{Entry, InFlight, LoggedBody};
 use crate::stage::circuit_breaker::{self, Breaker, Destination, Limits, Permit, Slot};
 use crate::stage::{
     balance, fault, forward, mirror, outlier, redirect, retry, retry_budget, route, timeout,
 };
+use crate::{peer, rescue};
 
 /// One request, start to finish. Never fails: errors are answered by `rescue`.
 pub async fn handle(proxy: Arc<Proxy>, mut request: Request<Incoming>) -> Response<LoggedBody> {
@@ -114,7 +119,10 @@ async fn life(
     // 3. forward (prepare): a small body is read now, so that retries can send it again.
     let mut outgoing = forward::prepare(request, &authority, &route).await?;
     entry.bytes_in = outgoing.body_len();
+    // The callee's proxy learns who calls from this signed header (and only from it).
+    peer::stamp(outgoing.headers_mut(), snapshot.peers.as_deref());
     let service = balance::service(registry, &route.host)?;
+    entry.call.service = service.metric;
     // Counted until the last attempt is over: the default retry budget is a share of this.
     let _in_progress = service.load.start();
     let strategy = balance::Strategy::from_config(route.load_balancer, hash_key);
@@ -170,6 +178,7 @@ async fn life(
         retry_slot: None,
         budget: None,
         sending: None,
+        call: &mut entry.call,
     };
     let result = {
         let attempts = std::pin::pin!(retry::run(
@@ -219,6 +228,9 @@ struct Upstream<'a> {
     budget: Option<retry_budget::Retry<'a>>,
     /// The endpoint of an attempt that was sent and has not answered yet.
     sending: Option<SocketAddr>,
+    /// Istio's metrics name the latest attempt's endpoint, even if the caller hangs up before
+    /// it answers.
+    call: &'a mut Call,
 }
 
 impl Upstream<'_> {
@@ -274,6 +286,7 @@ impl retry::Attempt for Upstream<'_> {
             self.outliers.as_deref(),
         )?;
         self.tried.push(endpoint.address);
+        self.call.peer = endpoint.workload;
         let policy = self
             .breaker
             .as_ref()

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::settings::Settings;
 use crate::{
-    admin, control, inbound, log_buffer, outbound, server, stage, state, stats, trace, watch,
+    admin, control, inbound, log_buffer, metrics, outbound, server, stage, state, stats, trace,
+    watch,
 };
 
 /// Everything the two listeners share.
@@ -21,6 +22,9 @@ pub struct Proxy {
     pub labels: BTreeMap<String, String>,
     pub state: state::Shared,
     pub stats: Arc<stats::Stats>,
+    /// Istio's standard metrics, with this workload's own labels (`--workload`, `--namespace`,
+    /// `--cluster`, `--label`).
+    pub metrics: metrics::Metrics,
     /// Pooled clients towards upstreams, one per protocol.
     pub client: stage::forward::Clients,
     /// `connectionPool` limits in use, per destination (live counters, outside the snapshot).
@@ -76,9 +80,12 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
         app: settings.app,
         ..state::Snapshot::default()
     };
+    let labels = settings.labels.iter().cloned().collect();
+    let metrics = own_metrics(&settings, &labels);
     let tracing = trace::Tracing::new(&settings);
     let proxy = Arc::new(Proxy {
-        labels: settings.labels.iter().cloned().collect(),
+        labels,
+        metrics,
         tracing,
         settings,
         state: state::Shared::from_pointee(snapshot),
@@ -141,6 +148,27 @@ pub async fn run_with(settings: Settings, listeners: Listeners, shutdown: Cancel
     last.access_log.flush();
     // And the last spans (waiting at most two seconds for the collector, off this thread).
     let _ = tokio::task::spawn_blocking(move || last.tracing.stop()).await;
+}
+
+/// The metrics of this workload: its labels as `source_*` going out and `destination_*`
+/// coming in, and its service as `destination_service` coming in.
+fn own_metrics(
+    settings: &Settings,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> metrics::Metrics {
+    let own = metrics::WorkloadLabels::new(
+        &settings.workload(),
+        &settings.namespace,
+        &settings.cluster,
+        labels,
+    );
+    let service = settings.service();
+    let qualified = if service.is_empty() {
+        String::new()
+    } else {
+        mesh_config::host::qualify(&service, &settings.namespace)
+    };
+    metrics::Metrics::new(own, metrics::ServiceLabels::new(&service, &qualified))
 }
 
 /// Binds the listeners `settings` asks for and writes their addresses to `--addr-file`, if

@@ -19,6 +19,8 @@ use std::sync::atomic::AtomicUsize;
 use http::uri::Authority;
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::{ServiceId, ServiceLabels, WorkloadId, WorkloadLabels, intern};
+
 /// The whole file.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +46,10 @@ pub struct Service {
     /// Not part of the file.
     #[serde(skip)]
     pub load: crate::stage::retry_budget::Load,
+    /// Its `destination_service` labels in Istio's metrics, worked out once at load. Not part
+    /// of the file.
+    #[serde(skip)]
+    pub metric: ServiceId,
 }
 
 /// One instance: where it listens and its labels (`app`, `version`).
@@ -60,6 +66,10 @@ pub struct Endpoint {
     /// it). Not part of the file.
     #[serde(skip, default = "unspecified_authority")]
     pub authority: Authority,
+    /// Its `destination_*` labels in Istio's metrics: from the control plane's workload table,
+    /// else worked out from its labels at load. Not part of the file.
+    #[serde(skip)]
+    pub workload: WorkloadId,
 }
 
 fn unspecified_authority() -> Authority {
@@ -75,6 +85,7 @@ impl Endpoint {
             active: AtomicUsize::new(0),
             authority: Authority::try_from(address.to_string())
                 .unwrap_or_else(|_| unspecified_authority()),
+            workload: WorkloadId::UNKNOWN,
         }
     }
 
@@ -102,13 +113,27 @@ impl Registry {
         Ok(registry)
     }
 
-    /// Work out what requests need from each entry, once: qualified names, URI authorities.
+    /// Work out what requests need from each entry, once: qualified names, URI authorities,
+    /// the labels of Istio's metrics. An endpoint whose workload is not known yet (none from
+    /// the control plane) is named by its labels, as the control plane names a registration:
+    /// `<app>-<version>`, in the proxy's namespace.
     pub fn prepare(&mut self, namespace: &str) -> Result<(), String> {
         for service in &mut self.services {
             service.qualified = mesh_config::host::qualify(&service.name, namespace);
+            service.metric = intern::service(ServiceLabels::new(&service.name, &service.qualified));
             for endpoint in &mut service.endpoints {
                 endpoint.authority = Authority::try_from(endpoint.address.to_string())
                     .map_err(|e| format!("registry: {}: {e}", endpoint.address))?;
+                if endpoint.workload == WorkloadId::UNKNOWN {
+                    let name = mesh_api::workload::default_name(&endpoint.labels, &service.name);
+                    let labels = WorkloadLabels::new(
+                        name.as_deref().unwrap_or_default(),
+                        namespace,
+                        "",
+                        &endpoint.labels,
+                    );
+                    endpoint.workload = intern::workload(labels);
+                }
             }
         }
         Ok(())

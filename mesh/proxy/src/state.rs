@@ -68,6 +68,9 @@ pub struct Snapshot {
     pub app_error: Option<String>,
     /// With `--control-plane`: the stream and the last snapshot (see `control`).
     pub control: crate::control::Status,
+    /// With `--control-plane`: the header this proxy signs its calls with, and whose headers
+    /// it believes (see `peer`). `None` without a control plane, or before its first snapshot.
+    pub peers: Option<Arc<crate::peer::Peers>>,
 }
 
 impl Snapshot {
@@ -321,5 +324,6 @@ fn copy(current: &Snapshot) -> Snapshot {
         app: current.app,
         app_error: current.app_error.clone(),
         control: current.control.clone(),
+        peers: current.peers.clone(),
     }
 }

@@ -100,6 +100,7 @@ fn snapshot(
         config_version: mesh_config::config_version(
             files.iter().map(|(name, yaml)| (*name, yaml.as_bytes())),
         ),
+        ..Snapshot::default()
     }
 }
 
@@ -164,6 +165,7 @@ async fn the_proxy_registers_then_routes_with_the_snapshot_and_acks_it() {
     let register = registered(&fake).await;
     assert_eq!(register.proxy_id, "productpage-v1");
     assert_eq!(register.service, "productpage");
+    assert_eq!(register.workload, "productpage-v1", "from the labels");
     assert_eq!(register.namespace, "default");
     assert_eq!(
         register.labels.get("app").map(String::as_str),

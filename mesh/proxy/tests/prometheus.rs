@@ -1,78 +1,13 @@
 //! `GET /stats/prometheus`: the admin port's counters in Prometheus' text format, scraped from a
-//! real proxy after real requests.
+//! real proxy after real requests (Istio's labels and histograms with two sidecars:
+//! `istio_metrics.rs`).
 
 mod support;
 
-use std::collections::BTreeMap;
-
+use support::prometheus_text::{Sample, parse};
 use support::{Mesh, scenario, upstream};
 
 const REVIEWS: &str = "http://reviews:9080/reviews/0";
-
-/// One sample line: metric name, labels, value.
-#[derive(Debug)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
-/// Parse the text format strictly enough that a malformed line fails the test: every sample
-/// needs a valid name, `key="value"` labels, a number, and a `# TYPE` line for its family
-/// before it.
-fn parse(text: &str) -> Vec<Sample> {
-    let valid_name = |name: &str| {
-        !name.is_empty()
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-    };
-    let mut typed = Vec::new();
-    let mut samples = Vec::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').expect("# TYPE name kind");
-            assert!(valid_name(name), "{line}");
-            assert!(["counter", "gauge"].contains(&kind), "{line}");
-            typed.push(name.to_owned());
-            continue;
-        }
-        if line.starts_with("# HELP ") {
-            continue;
-        }
-        assert!(!line.is_empty() && !line.starts_with('#'), "{line:?}");
-        let (series, value) = line.rsplit_once(' ').expect("series value");
-        let value: f64 = value.parse().expect("a numeric value");
-        let (name, labels) = match series.split_once('{') {
-            Some((name, labels)) => {
-                let labels = labels.strip_suffix('}').expect("labels end with }");
-                let labels = labels
-                    .split(',')
-                    .map(|pair| {
-                        let (key, value) = pair.split_once('=').expect("key=value");
-                        assert!(valid_name(key), "{line}");
-                        let value = value
-                            .strip_prefix('"')
-                            .and_then(|v| v.strip_suffix('"'))
-                            .expect("a quoted label value");
-                        (key.to_owned(), value.to_owned())
-                    })
-                    .collect();
-                (name, labels)
-            }
-            None => (series, BTreeMap::new()),
-        };
-        assert!(valid_name(name), "{line}");
-        assert!(typed.iter().any(|t| t == name), "no # TYPE before {line}");
-        samples.push(Sample {
-            name: name.to_owned(),
-            labels,
-            value,
-        });
-    }
-    samples
-}
 
 /// The value of `istio_requests_total` for one code and flag set (0 when absent).
 fn requests(samples: &[Sample], code: u16, flags: &str) -> f64 {
@@ -138,6 +73,22 @@ async fn prometheus_counts_requests_by_code_and_flags() {
     }
     assert_eq!(requests(&samples, 200, "-"), 3.0, "{samples:#?}");
     assert_eq!(requests(&samples, 503, &jason_flags), 1.0, "{samples:#?}");
+    // From a registry file: the destination is named by its labels; no control plane, so no
+    // cluster is known.
+    let ok = samples
+        .iter()
+        .find(|s| s.name == "istio_requests_total" && s.label("response_code") == "200")
+        .expect("the 200 series");
+    for (key, value) in [
+        ("reporter", "source"),
+        ("destination_workload", "reviews-v1"),
+        ("destination_version", "v1"),
+        ("destination_service", "reviews.default.svc.cluster.local"),
+        ("destination_cluster", "unknown"),
+        ("source_cluster", "Kubernetes"),
+    ] {
+        assert_eq!(ok.label(key), value, "{key}: {ok:?}");
+    }
     let total: f64 = samples
         .iter()
         .filter(|s| s.name == "istio_requests_total")

@@ -17,18 +17,17 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Pod, Service as KubeService};
 use k8s_openapi::api::discovery::v1::{Endpoint as SliceEndpoint, EndpointSlice};
-use kube::core::PartialObjectMeta;
 use mesh_api::v1::{Endpoint, Service};
 
 /// The label that ties an EndpointSlice to its Service.
 const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
-/// The mesh's services made of `services`, their `slices` and the `pods` (metadata only),
-/// sorted by name, endpoints sorted by address.
+/// The mesh's services made of `services`, their `slices` and the `pods` (whose labels are
+/// read), sorted by name, endpoints sorted by address.
 pub fn services(
     services: &[Arc<KubeService>],
     slices: &[Arc<EndpointSlice>],
-    pods: &[Arc<PartialObjectMeta<Pod>>],
+    pods: &[Arc<Pod>],
 ) -> Vec<Service> {
     let labels_of: HashMap<(&str, &str), &BTreeMap<String, String>> = pods
         .iter()

@@ -6,10 +6,11 @@
 //!   `VirtualService default/reviews`) and goes through the folder's own admission
 //!   (`config_source::Loader::admit`): a bad object is refused with its name and
 //!   `line:col`, its last good version stays in force, and so does everything else.
-//! - Workloads: Services, their EndpointSlices, and the Pods' labels ([`workloads`],
-//!   [`endpoints`]). They join the proxies' registrations (`services::merge`); a proxy on
+//! - Workloads: Services, their EndpointSlices, and the Pods ([`workloads`], [`endpoints`],
+//!   [`pods`]). They join the proxies' registrations (`services::merge`); a proxy on
 //!   Kubernetes still registers, and its registration wins over the slice's endpoint at the
-//!   same address.
+//!   same address. Each Pod is also a workload of the snapshot's table (its Deployment's name,
+//!   service account, labels), so that metrics can name it.
 //!
 //! The source is thin: kube-rs's runtime does the listing and watching ([`watch`]), and the
 //! rest of the control plane does not know where its config and endpoints came from. Changes
@@ -21,6 +22,7 @@
 
 pub mod endpoints;
 pub mod istio;
+pub mod pods;
 pub mod render;
 pub mod watch;
 pub mod workloads;
@@ -76,7 +78,7 @@ pub async fn run(
         }
         None => return,
     }
-    control.set_discovered(workloads.services());
+    control.set_discovered(workloads.discovered(control.cluster()));
     publish::push(&control);
     control.mark_ready();
     tracing::info!("Kubernetes lists are in force; following their changes");
@@ -89,7 +91,9 @@ pub async fn run(
                 loader = back;
                 control.set_config(state);
             }
-            () = workloads_changed.notified() => control.set_discovered(workloads.services()),
+            () = workloads_changed.notified() => {
+                control.set_discovered(workloads.discovered(control.cluster()));
+            }
         }
     }
 }

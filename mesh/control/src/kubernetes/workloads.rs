@@ -1,29 +1,29 @@
-//! The workloads from the cluster: Services, EndpointSlices, and the Pods' labels.
+//! The workloads from the cluster: Services, EndpointSlices, and the Pods.
 //!
-//! Three watches keep three stores; `endpoints` turns them into the mesh's services. Pods are
-//! watched as metadata only (`PartialObjectMeta`): their labels are all that is used, and a pod's
-//! spec and status are most of its size and most of its changes.
+//! Three watches keep three stores; `endpoints` turns them into the mesh's services, `pods`
+//! into its workload table. Of a Pod only its metadata (labels, owners) and its service account
+//! are used: the rest of its spec and its status, most of its size, are dropped as it arrives
+//! (`pods::trim`).
 
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Pod, Service as KubeService};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::Api;
-use kube::core::PartialObjectMeta;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Client, Resource};
-use mesh_api::v1::Service;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::endpoints;
 use super::watch::{self, Kept};
+use super::{endpoints, pods};
+use crate::control_plane::Discovered;
 
 /// The three stores.
 pub struct Workloads {
     services: Kept<KubeService>,
     slices: Kept<EndpointSlice>,
-    pods: Kept<PartialObjectMeta<Pod>>,
+    pods: Kept<Pod>,
 }
 
 /// Starts the three watches in `namespace` (all with `None`); `changed` wakes on every change.
@@ -51,10 +51,7 @@ pub fn watch(
         ),
         pods: watch::keep(
             (),
-            watcher(
-                api::<PartialObjectMeta<Pod>>(client, namespace),
-                watch::config(),
-            ),
+            watcher(api::<Pod>(client, namespace), watch::config()).modify(pods::trim),
             "pods".to_owned(),
             changed(),
             shutdown.clone(),
@@ -70,13 +67,17 @@ impl Workloads {
         self.pods.listed().await;
     }
 
-    /// The mesh's services as the stores have them now.
-    pub fn services(&self) -> Vec<Service> {
-        endpoints::services(
-            &self.services.store.state(),
-            &self.slices.store.state(),
-            &self.pods.store.state(),
-        )
+    /// The mesh's services and workloads (in `cluster`) as the stores have them now.
+    pub fn discovered(&self, cluster: &str) -> Discovered {
+        let pods = self.pods.store.state();
+        Discovered {
+            services: endpoints::services(
+                &self.services.store.state(),
+                &self.slices.store.state(),
+                &pods,
+            ),
+            workloads: pods::workloads(&pods, cluster),
+        }
     }
 }
 

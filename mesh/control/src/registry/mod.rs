@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use mesh_api::v1::{Endpoint, ProxyState, Service};
+use mesh_api::v1::{Endpoint, ProxyState, Service, Workload};
 use tokio_util::sync::CancellationToken;
 
 /// One stream's hold on its proxy id.
@@ -170,6 +170,27 @@ impl Registry {
             .collect()
     }
 
+    /// Every connected proxy's workload, in `cluster`, sorted by proxy id.
+    pub fn workloads(&self, cluster: &str) -> Vec<Workload> {
+        let entries = self.lock();
+        let mut workloads: Vec<Workload> = entries
+            .values()
+            .map(|entry| {
+                let registration = &entry.registration;
+                Workload {
+                    proxy_id: registration.proxy_id.clone(),
+                    name: registration.workload.clone(),
+                    namespace: registration.namespace.clone(),
+                    service_account: registration.service_account.clone(),
+                    labels: registration.labels.clone().into_iter().collect(),
+                    cluster: cluster.to_owned(),
+                }
+            })
+            .collect();
+        workloads.sort_by(|a, b| a.proxy_id.cmp(&b.proxy_id));
+        workloads
+    }
+
     /// Every connected proxy and where it stands, sorted by id.
     pub fn states(&self) -> Vec<ProxyState> {
         let entries = self.lock();
@@ -212,6 +233,7 @@ mod tests {
             service_account: String::new(),
             labels: BTreeMap::from([("version".to_owned(), id.to_owned())]),
             address: address.parse().ok(),
+            workload: id.to_owned(),
         }
     }
 
@@ -237,6 +259,11 @@ mod tests {
             .map(|e| e.proxy_id.as_str())
             .collect();
         assert_eq!(ids, ["reviews-v1", "reviews-v2"]);
+        // Every proxy is a workload, the gateway and the one without an address too.
+        let workloads = registry.workloads("Kubernetes");
+        let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+        assert_eq!(names, ["gateway", "ratings-v1", "reviews-v1", "reviews-v2"]);
+        assert!(workloads.iter().all(|w| w.cluster == "Kubernetes"));
     }
 
     #[test]

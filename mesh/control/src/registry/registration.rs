@@ -22,6 +22,9 @@ pub struct Registration {
     pub labels: BTreeMap<String, String>,
     /// `None` while the application is not listening yet: known, but sent no traffic.
     pub address: Option<SocketAddr>,
+    /// Never empty: the `Register`'s, else `<app>-<version>` from the labels, else the
+    /// service, else the proxy id (`mesh_api::workload::default_name`).
+    pub workload: String,
 }
 
 /// Why a `Register` was refused; the message names the field.
@@ -57,13 +60,21 @@ impl Registration {
         } else {
             register.namespace
         };
+        let labels: BTreeMap<String, String> = register.labels.into_iter().collect();
+        let workload = if register.workload.is_empty() {
+            mesh_api::workload::default_name(&labels, &register.service)
+                .unwrap_or_else(|| register.proxy_id.clone())
+        } else {
+            register.workload
+        };
         Ok(Registration {
             proxy_id: register.proxy_id,
             service: register.service,
             namespace,
             service_account: register.service_account,
-            labels: register.labels.into_iter().collect(),
+            labels,
             address,
+            workload,
         })
     }
 
@@ -107,5 +118,23 @@ mod tests {
             Registration::parse(register(" ", "127.0.0.1:1"), "default"),
             Err(InvalidRegister::EmptyProxyId)
         );
+    }
+
+    #[test]
+    fn a_workload_not_named_is_app_version_else_the_service_else_the_proxy_id() {
+        let parse = |register| Registration::parse(register, "default").expect("valid");
+        let mut pod = register("reviews-v2-5d8f-x7k2", "");
+        assert_eq!(parse(pod.clone()).workload, "reviews", "the service");
+        pod.labels = [("app", "reviews"), ("version", "v2")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        assert_eq!(parse(pod.clone()).workload, "reviews-v2");
+        pod.workload = "reviews-canary".to_owned();
+        assert_eq!(parse(pod).workload, "reviews-canary");
+        let gateway = Register {
+            service: String::new(),
+            ..register("istio-ingressgateway-abc", "")
+        };
+        assert_eq!(parse(gateway).workload, "istio-ingressgateway-abc");
     }
 }

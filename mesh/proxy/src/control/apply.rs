@@ -3,13 +3,15 @@
 //! The config files go through the same loader and checks as files read from `--config-dir`
 //! (`mesh_config::load_str`, then `validate::check_set`), so a snapshot means exactly what the
 //! files mean, with the same `file:line:col` diagnostics. The endpoints become a [`Registry`]
-//! as the registry file would. Only when both build is anything swapped in: route table and
+//! as the registry file would, each named in metrics by its workload in the snapshot's table;
+//! the peer key and that table become the signed names of `crate::peer`. Only when both build is anything swapped in: route table and
 //! registry together, in one update, so no request sees the new routes with the old endpoints.
 //! Otherwise the answer is a NACK that says why, and the last good snapshot stays in force.
 //!
 //! Loading and compiling run on tokio's blocking pool: with `--workers 1` the async thread also
 //! serves every request, and a large config takes long enough to build that they would wait.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +21,8 @@ use mesh_api::v1::{self, Ack, Nack, ProxyMessage, proxy_message};
 use mesh_config::Loaded;
 
 use crate::Proxy;
+use crate::metrics::{WorkloadId, WorkloadLabels, intern};
+use crate::peer::Peers;
 use crate::registry::{Endpoint, Registry, Service};
 use crate::state::{self, Routes};
 
@@ -26,6 +30,7 @@ use crate::state::{self, Routes};
 struct Built {
     routes: Arc<Routes>,
     registry: Arc<Registry>,
+    peers: Arc<Peers>,
     /// Every diagnostic (warnings too), for `/config_dump`.
     diagnostics: Vec<String>,
 }
@@ -65,7 +70,8 @@ pub async fn apply(proxy: &Proxy, snapshot: v1::Snapshot) -> ProxyMessage {
     }
     let config_version = snapshot.config_version.clone();
     let namespace = proxy.settings.namespace.clone();
-    let built = tokio::task::spawn_blocking(move || build(&snapshot, &namespace))
+    let own_id = proxy.settings.proxy_id().ok();
+    let built = tokio::task::spawn_blocking(move || build(&snapshot, &namespace, own_id))
         .await
         .unwrap_or_else(|error| Err(Refused::Failed(format!("building failed: {error}"))));
     proxy.stats.config_reloads.increment();
@@ -82,6 +88,7 @@ pub async fn apply(proxy: &Proxy, snapshot: v1::Snapshot) -> ProxyMessage {
             state::update(&proxy.state, |s| {
                 s.routes = Some(built.routes.clone());
                 s.registry = Some(built.registry.clone());
+                s.peers = Some(built.peers.clone());
                 s.diagnostics = built.diagnostics.clone();
                 s.config_rejected = false;
                 s.config_version = Some(config_version.clone());
@@ -124,8 +131,13 @@ fn ack(version: String) -> ProxyMessage {
     }
 }
 
-/// Load, check and compile the config, and build the registry (on the blocking pool).
-fn build(snapshot: &v1::Snapshot, namespace: &str) -> Result<Built, Refused> {
+/// Load, check and compile the config, and build the registry and the peers' names (on the
+/// blocking pool).
+fn build(
+    snapshot: &v1::Snapshot,
+    namespace: &str,
+    own_id: Option<String>,
+) -> Result<Built, Refused> {
     let mut loaded = Loaded::default();
     for file in &snapshot.config {
         let one = mesh_config::load_str(&file.name, &file.yaml);
@@ -143,7 +155,16 @@ fn build(snapshot: &v1::Snapshot, namespace: &str) -> Result<Built, Refused> {
             errors,
         });
     }
-    let registry = registry(&snapshot.services, namespace).map_err(Refused::Registry)?;
+    let workloads = workloads(&snapshot.workloads);
+    let registry =
+        registry(&snapshot.services, &workloads, namespace).map_err(Refused::Registry)?;
+    // No key, no proving: the proxy sends no header and believes none.
+    let peers = if snapshot.peer_key.is_empty() {
+        Peers::default()
+    } else {
+        let known = workloads.iter().map(|(id, w)| (id.as_str(), *w));
+        Peers::new(&snapshot.peer_key, own_id.as_deref(), known)
+    };
     let files = snapshot
         .config
         .iter()
@@ -153,12 +174,30 @@ fn build(snapshot: &v1::Snapshot, namespace: &str) -> Result<Built, Refused> {
     Ok(Built {
         routes: Arc::new(Routes::new(table, files)),
         registry: Arc::new(registry),
+        peers: Arc::new(peers),
         diagnostics,
     })
 }
 
-/// The snapshot's services as the registry file would give them.
-fn registry(services: &[v1::Service], namespace: &str) -> Result<Registry, String> {
+/// The snapshot's workloads by proxy id, each as the id of its metric labels.
+fn workloads(workloads: &[v1::Workload]) -> HashMap<String, WorkloadId> {
+    workloads
+        .iter()
+        .map(|w| {
+            let labels = w.labels.clone().into_iter().collect();
+            let labels = WorkloadLabels::new(&w.name, &w.namespace, &w.cluster, &labels);
+            (w.proxy_id.clone(), intern::workload(labels))
+        })
+        .collect()
+}
+
+/// The snapshot's services as the registry file would give them, each endpoint with its
+/// workload's labels when the workload table has its proxy.
+fn registry(
+    services: &[v1::Service],
+    workloads: &HashMap<String, WorkloadId>,
+    namespace: &str,
+) -> Result<Registry, String> {
     let services = services
         .iter()
         .map(|service| {
@@ -173,7 +212,11 @@ fn registry(services: &[v1::Service], namespace: &str) -> Result<Registry, Strin
                         )
                     })?;
                     let labels = endpoint.labels.clone().into_iter().collect();
-                    Ok(Endpoint::new(address, labels))
+                    let mut built = Endpoint::new(address, labels);
+                    if let Some(workload) = workloads.get(&endpoint.proxy_id) {
+                        built.workload = *workload;
+                    }
+                    Ok(built)
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             Ok(Service {
@@ -182,6 +225,7 @@ fn registry(services: &[v1::Service], namespace: &str) -> Result<Registry, Strin
                 next: AtomicUsize::new(0),
                 qualified: String::new(),
                 load: Default::default(),
+                metric: Default::default(),
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

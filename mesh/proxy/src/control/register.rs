@@ -29,6 +29,8 @@ pub struct Identity {
     namespace: String,
     service_account: String,
     labels: HashMap<String, String>,
+    /// `--workload`, or its default from the labels.
+    workload: String,
     /// The inbound listener's bound address, with `--inbound`.
     inbound: Option<SocketAddr>,
     /// `--advertise-address`.
@@ -49,6 +51,7 @@ impl Identity {
             service_account: settings.service_account.clone().unwrap_or_default(),
             // Later labels replace earlier ones with the same key, as everywhere.
             labels: settings.labels.iter().cloned().collect(),
+            workload: settings.workload(),
             inbound,
             advertise: settings.advertise_address.clone(),
             resolved: OnceCell::new(),
@@ -99,6 +102,7 @@ impl Identity {
                 service_account: self.service_account.clone(),
                 labels: self.labels.clone(),
                 address: address.to_owned(),
+                workload: self.workload.clone(),
             })),
         }
     }

@@ -1,5 +1,6 @@
 //! The flags of the control plane as the source of config: `--control-plane`'s URL, the empty
-//! `--registry` it leaves, and the proxy id and service a Register carries by default.
+//! `--registry` it leaves, and the proxy id, service and workload a Register carries by
+//! default.
 
 use std::path::PathBuf;
 
@@ -77,6 +78,18 @@ impl Settings {
             .unwrap_or_default()
     }
 
+    /// The workload's name: `--workload`, else `app-version` from the labels, else the
+    /// service, else the proxy id, else empty (see `mesh_api::workload::default_name`).
+    pub fn workload(&self) -> String {
+        if let Some(name) = &self.workload {
+            return name.clone();
+        }
+        let labels = self.labels.iter().cloned().collect();
+        mesh_api::workload::default_name(&labels, &self.service())
+            .or_else(|| self.proxy_id.clone())
+            .unwrap_or_default()
+    }
+
     /// The value of a `--label`; the last one wins, as in [`crate::Proxy::labels`].
     fn label(&self, key: &str) -> Option<&str> {
         self.labels
@@ -129,5 +142,25 @@ mod tests {
         let error = gateway.proxy_id().expect_err("no version label");
         assert!(error.contains("--proxy-id"), "{error}");
         assert_eq!(parse(&["--proxy-id", "istio-ingressgateway"]).service(), "");
+    }
+
+    #[test]
+    fn the_workload_is_given_or_app_version_or_the_service_or_the_proxy_id() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["mesh-proxy", "--control-plane", "http://127.0.0.1:15010"];
+            all.extend_from_slice(args);
+            Settings::try_parse_from(all).expect("valid")
+        };
+        let pod = ["--proxy-id", "reviews-v2-5d8f-x7k2"];
+        let labelled = parse(&[pod[0], pod[1], "--labels", "app=reviews,version=v2"]);
+        assert_eq!(labelled.workload(), "reviews-v2");
+        assert_eq!(labelled.cluster, "Kubernetes");
+        let named = parse(&[pod[0], pod[1], "--workload", "reviews-canary"]);
+        assert_eq!(named.workload(), "reviews-canary");
+        assert_eq!(
+            parse(&[pod[0], pod[1], "--service", "reviews"]).workload(),
+            "reviews"
+        );
+        assert_eq!(parse(&["--proxy-id", "gw"]).workload(), "gw");
     }
 }

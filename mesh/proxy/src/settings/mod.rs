@@ -102,6 +102,16 @@ pub struct Settings {
         value_parser = advertise_address
     )]
     pub advertise_address: Option<HostPort>,
+    /// The workload's name in metrics (`source_workload`, `destination_workload`), and in the
+    /// control plane's workload table: what the instances of one version share, as a
+    /// Deployment's name (`reviews-v2`). Default: the `app` and `version` labels joined by `-`,
+    /// else the service, else the proxy id.
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
+    /// The cluster this workload runs in (`source_cluster`, `destination_cluster` in metrics).
+    /// `Kubernetes` is Istio's default cluster id.
+    #[arg(long, value_name = "NAME", default_value = "Kubernetes")]
+    pub cluster: String,
     /// Outbound listener: the application's `HTTP_PROXY`. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:15001")]
     pub outbound: SocketAddr,

@@ -14,7 +14,8 @@
 //! The line is made when the response body has been fully sent (or dropped, if the caller
 //! went away), so the byte count and the duration cover the whole exchange. It goes to standard
 //! output through [`crate::log_buffer`], which writes lines in batches (`--access-log off`
-//! turns it off). The same moment updates `/stats`.
+//! turns it off). The same moment updates `/stats` and Istio's metrics (`crate::metrics`,
+//! labelled with the entry's [`Call`]).
 //!
 //! This runs for every request, so it avoids work it does not need: the method and path are
 //! kept as the request's own shared buffers (no copy), and the line is written straight into
@@ -32,6 +33,7 @@ use time::OffsetDateTime;
 use crate::Proxy;
 use crate::body::{Body, BodyEnd, OnEnd, WatchedBody};
 use crate::flags::{Flag, Flags};
+use crate::metrics::{Call, Protocol, Reporter};
 use crate::trace::RequestTrace;
 
 /// What the log line needs, filled in by the stages as the request goes.
@@ -50,6 +52,8 @@ pub struct Entry {
     pub route_name: String,
     /// The request's trace: its ids for the line, its span, ended with the line.
     pub trace: RequestTrace,
+    /// What Istio's metrics label the request with (the outbound side's by default).
+    pub call: Call,
 }
 
 impl Entry {
@@ -70,6 +74,7 @@ impl Entry {
             upstream: None,
             route_name: String::new(),
             trace: RequestTrace::default(),
+            call: Call::new(Reporter::Source, Protocol::of(request.headers())),
         }
     }
 
@@ -79,7 +84,11 @@ impl Entry {
     }
 
     /// Attach the entry to the response: it is logged when the body ends.
-    pub fn finish(self, response: Response<Body>, proxy: Arc<Proxy>) -> Response<LoggedBody> {
+    pub fn finish(mut self, response: Response<Body>, proxy: Arc<Proxy>) -> Response<LoggedBody> {
+        if self.call.protocol == Protocol::Grpc {
+            // A gRPC error without a body ("trailers-only") carries its status in the headers.
+            self.call.grpc_status = grpc_status(response.headers());
+        }
         // A caller that went away (`DC`) is not there to receive a status: logged and counted
         // as 0, as Envoy does, and as `InFlight` does for a request dropped unanswered.
         let status = if self.flags.contains(Flag::DownstreamConnectionTermination) {
@@ -251,6 +260,7 @@ impl InFlight {
             upstream: None,
             route_name: String::new(),
             trace: RequestTrace::default(),
+            call: self.entry.call,
         };
         let entry = std::mem::replace(&mut self.entry, placeholder);
         entry.finish(response, self.proxy.clone())
@@ -270,6 +280,8 @@ impl Drop for InFlight {
         let (flags, bytes_in, upstream) = (entry.flags, entry.bytes_in, entry.upstream);
         entry.trace.end(0, flags, bytes_in, 0, upstream);
         let entry = &self.entry;
+        let elapsed = entry.started.elapsed();
+        (self.proxy.metrics).record(&entry.call, 0, entry.flags, elapsed, entry.bytes_in, 0);
         self.proxy
             .access_log
             .push(|out| entry.write_line(out, 0, 0));
@@ -289,6 +301,12 @@ pub struct Unlogged {
 }
 
 impl OnEnd for Unlogged {
+    fn on_trailers(&mut self, trailers: &http::HeaderMap) {
+        if self.entry.call.protocol == Protocol::Grpc {
+            self.entry.call.grpc_status = grpc_status(trailers).or(self.entry.call.grpc_status);
+        }
+    }
+
     fn on_end(self, _end: BodyEnd, bytes_out: u64) {
         let Unlogged {
             mut entry,
@@ -296,6 +314,15 @@ impl OnEnd for Unlogged {
             proxy,
         } = self;
         proxy.stats.record(status, entry.flags);
+        let elapsed = entry.started.elapsed();
+        (proxy.metrics).record(
+            &entry.call,
+            status,
+            entry.flags,
+            elapsed,
+            entry.bytes_in,
+            bytes_out,
+        );
         let (flags, bytes_in, upstream) = (entry.flags, entry.bytes_in, entry.upstream);
         entry
             .trace
@@ -304,6 +331,14 @@ impl OnEnd for Unlogged {
             .access_log
             .push(|out| entry.write_line(out, status, bytes_out));
     }
+}
+
+/// The `grpc-status` of a response's headers or trailers, when it has a number.
+fn grpc_status(headers: &http::HeaderMap) -> Option<u32> {
+    std::str::from_utf8(headers.get("grpc-status")?.as_bytes())
+        .ok()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -202,6 +202,7 @@ mod tests {
             next: Default::default(),
             qualified: "reviews.default.svc.cluster.local".into(),
             load: Default::default(),
+            metric: Default::default(),
         }
     }
 

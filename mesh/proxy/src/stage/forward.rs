@@ -115,6 +115,11 @@ impl Outgoing {
         })
     }
 
+    /// The headers the upstream will see, to add one (`crate::peer`).
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
     /// The `Host` the upstream will see.
     pub fn host(&self) -> Option<&str> {
         self.headers.get(header::HOST).and_then(|h| h.to_str().ok())

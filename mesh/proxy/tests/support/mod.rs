@@ -5,6 +5,8 @@
 //! proxy as its HTTP proxy, so requests arrive in absolute form exactly as a service's would.
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod prometheus_text;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,6 +75,16 @@ pub async fn upstream_with(text: &str, status: u16, delay: Duration) -> Upstream
             (status, text)
         }
     });
+    serve_counted(app, hits, peak).await
+}
+
+/// An upstream serving `app`.
+pub async fn serve(app: Router) -> Upstream {
+    serve_counted(app, Arc::default(), Arc::default()).await
+}
+
+/// An upstream serving `app`, which counts in `hits` and `peak` itself.
+async fn serve_counted(app: Router, hits: Arc<AtomicUsize>, peak: Arc<AtomicUsize>) -> Upstream {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind upstream");
@@ -95,7 +107,6 @@ pub async fn upstream(version: &str) -> Upstream {
 
 /// An upstream that answers with what it received: `METHOD URI host=HOST x-route=X`.
 pub async fn echo_upstream() -> Upstream {
-    let hits = Arc::new(AtomicUsize::new(0));
     let app = Router::new().fallback(|request: axum::extract::Request| async move {
         let header = |name: &str| {
             request
@@ -114,19 +125,7 @@ pub async fn echo_upstream() -> Upstream {
             header("proxy-connection"),
         )
     });
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind upstream");
-    let addr = listener.local_addr().expect("upstream address");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Upstream {
-        addr,
-        hits,
-        peak: Arc::default(),
-        task,
-    }
+    serve(app).await
 }
 
 /// An upstream that answers with the caller's address (`127.0.0.1:PORT`): each new connection
@@ -299,6 +298,8 @@ pub fn settings(outbound: SocketAddr, admin: SocketAddr) -> mesh_proxy::Settings
         app_addr_file: None,
         addr_file: None,
         namespace: "default".to_owned(),
+        workload: None,
+        cluster: "Kubernetes".to_owned(),
         labels: Vec::new(),
         workers: 1,
         access_log: mesh_proxy::log_buffer::Destination::Stdout,
