@@ -14,8 +14,9 @@ pub struct TraceSettings {
     pub trace_sampling: f64,
     /// Send the spans of sampled requests to this OpenTelemetry collector, over OTLP/gRPC
     /// (`http://127.0.0.1:4317`). Without it, nothing is exported, but trace context is still
-    /// propagated and logged.
-    #[arg(long, value_name = "URL", value_parser = otlp_endpoint)]
+    /// propagated and logged. Also read from `OTEL_EXPORTER_OTLP_ENDPOINT`, OpenTelemetry's own
+    /// variable, which the Kubernetes observability component sets.
+    #[arg(long, value_name = "URL", env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = otlp_endpoint)]
     pub otlp_endpoint: Option<String>,
 }
 
