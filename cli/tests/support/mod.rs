@@ -1,11 +1,13 @@
 //! Running the real `sailkit` binary from the tests: a whole stack on OS-chosen ports in a
 //! temporary data directory, stopped (SIGTERM) when the test is done with it.
 //!
-//! - [`browser`]: headless Chromium driven through WebDriver, for `tests/browser.rs`.
+//! - [`browser`]: headless Chromium driven through WebDriver, for `tests/browser.rs`;
+//! - [`prometheus`]: a real Prometheus scraping the sidecars, for `tests/e2e_prometheus.rs`.
 
 #![allow(dead_code)] // each test crate uses its own part of this module
 
 pub mod browser;
+pub mod prometheus;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
