@@ -254,7 +254,8 @@ mod tests {
             .find(|l| l.contains("sailkit-dashboard"))
             .unwrap_or_else(|| panic!("no dashboard row:\n{text}"));
         assert!(
-            dashboard.contains("http://127.0.0.1:9086") && dashboard.contains("http://127.0.0.1:9087"),
+            dashboard.contains("http://127.0.0.1:9086")
+                && dashboard.contains("http://127.0.0.1:9087"),
             "{dashboard}"
         );
     }

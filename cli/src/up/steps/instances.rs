@@ -51,7 +51,10 @@ pub async fn start_instances(
         }
         // Spans to the dashboard; the sidecar decides which requests are sampled.
         if let Some(otlp) = &shared.otlp {
-            env.push((common::telemetry::config::OTLP_ENDPOINT.to_string(), otlp.clone()));
+            env.push((
+                common::telemetry::config::OTLP_ENDPOINT.to_string(),
+                otlp.clone(),
+            ));
         }
         let sink = log_sink(&launch.console, launch.data_dir, &spec.name, index);
         let config = InstanceConfig {
