@@ -190,6 +190,16 @@ async fn the_graph_shows_rates_errors_p99_and_idle_edges() {
     assert!(page.contains(
         r#"<g class="edge edge-idle" data-source="productpage-v1" data-destination="details-v1""#
     ));
+    // Its p99 (23.5 ms, printed whole) is in the drawing too, and far from slow; an idle edge
+    // has none.
+    let p99 = page
+        .split(r#"data-state="failing" data-p99-ms=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    assert!(p99 == "23" || p99 == "24", "{page}");
+    assert!(page.contains(r#"data-state="idle">"#), "{page}");
+    assert!(!page.contains("slow\""), "{page}");
     let link = page
         .split(r#"class="edge-traces" href=""#)
         .nth(1)

@@ -46,6 +46,10 @@ pub struct DrawnEdge {
     pub label: String,
     /// `healthy`, `degraded`, `failing`, `idle`: the CSS class `edge-<state>`.
     pub state: &'static str,
+    /// The CSS class `slow` (see [`super::model::SLOW_P99_MS`]).
+    pub slow: bool,
+    /// The p99 in milliseconds, for the `data-p99-ms` attribute; `None` when idle.
+    pub p99_ms: Option<f64>,
     /// The edge's failed traces, for an edge with errors.
     pub traces_href: Option<String>,
 }
@@ -201,6 +205,8 @@ pub fn draw(graph: &Graph) -> Drawing {
                 label_anchor,
                 label: edge_label(edge),
                 state: edge.state.as_str(),
+                slow: edge.slow,
+                p99_ms: edge.p99_ms,
                 traces_href: (edge.error_rps > 0.0).then(|| traces_href(edge)),
             })
         })

@@ -5,6 +5,10 @@ use serde::Serialize;
 /// Istio's value for a label it could not fill: here, a caller from outside the mesh.
 pub const UNKNOWN: &str = "unknown";
 
+/// An edge whose p99 reaches this many milliseconds is marked slow. Bookinfo's calls take
+/// milliseconds; a second is what an injected delay or a timeout looks like.
+pub const SLOW_P99_MS: f64 = 1000.0;
+
 /// A workload as Istio's labels name it: `reviews-v2` in `default`, app `reviews`, version `v2`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Workload {
@@ -118,6 +122,8 @@ pub struct Edge {
     pub p95_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub state: EdgeState,
+    /// Its p99 is [`SLOW_P99_MS`] or more: drawn thicker, whatever its state.
+    pub slow: bool,
 }
 
 /// What `/api/graph` answers and `/` draws.
@@ -176,6 +182,7 @@ impl Graph {
                     p95_ms: signals.p95_ms,
                     p99_ms: signals.p99_ms,
                     state: EdgeState::of(&signals),
+                    slow: signals.p99_ms.is_some_and(|p99| p99 >= SLOW_P99_MS),
                 })
                 .collect(),
         }
@@ -244,5 +251,33 @@ mod tests {
         assert_eq!(reviews.state, EdgeState::Failing);
         assert_eq!(edge("details-v1").unwrap().state, EdgeState::Idle);
         assert_eq!(edge("ratings-v1").unwrap().state, EdgeState::Degraded);
+    }
+
+    #[test]
+    fn an_edge_is_slow_from_a_p99_of_one_second() {
+        let graph = Graph::from_traffic(
+            "scrape",
+            10,
+            &[
+                traffic("productpage-v1", "reviews-v1", 5.0, 0.0, Some(999.0)),
+                traffic("productpage-v1", "reviews-v2", 0.3, 0.3, Some(4975.0)),
+                traffic("reviews-v2", "ratings-v1", 5.0, 0.0, Some(1000.0)),
+                traffic("reviews-v3", "ratings-v1", 0.0, 0.0, None),
+            ],
+        );
+        let slow: Vec<(&str, bool)> = graph
+            .edges
+            .iter()
+            .map(|edge| (edge.destination.as_str(), edge.slow))
+            .collect();
+        assert_eq!(
+            slow,
+            [
+                ("default/reviews-v1", false),
+                ("default/reviews-v2", true),
+                ("default/ratings-v1", true),
+                ("default/ratings-v1", false),
+            ]
+        );
     }
 }
