@@ -6,7 +6,8 @@
 //! What is covered: the graph under load (productpage calls the three reviews versions, v2 and
 //! v3 call ratings); `virtual-service-all-v1.yaml` making the edges to reviews v2 and v3 idle
 //! (drawn faded) within the dashboard's 10 s window while v1 stays healthy; the ratings delay
-//! for jason making his edges slow and failing, and the failed edge's traces holding his 6 s
+//! for jason making his edges slow and failing (the delayed calls drawn to the service
+//! `ratings`, since they reach none of its instances), and the failed edge's traces holding his 6 s
 //! page in their waterfall.
 //!
 //! Needs `chromium` and `chromedriver` (see `support::browser`); skips without them, unless
@@ -195,10 +196,9 @@ async fn the_graph_follows_the_traffic_fades_unused_versions_and_shows_the_ratin
         ],
     );
     let _jason = Load::start(app, 2, 0, &[format!("cookie: {jason}")]);
-    let delayed = [
-        ("productpage-v1", "reviews-v2"),
-        ("reviews-v2", "ratings-v1"),
-    ];
+    // The delayed calls reach no ratings instance (reviews gives up first), so, as in Kiali,
+    // they are drawn to the service `ratings` rather than to one of its workloads.
+    let delayed = [("productpage-v1", "reviews-v2"), ("reviews-v2", "ratings")];
     let slow = browser
         .until("jason's edges are slow", async |b| {
             let edges = edges(b).await;

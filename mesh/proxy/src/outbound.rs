@@ -104,6 +104,13 @@ async fn life(
     entry.route_name.clone_from(&route.name);
     entry.trace.routed(&route, &authority);
 
+    // The destination service is known from the route: a request the fault below delays or
+    // aborts is still counted against it (as Istio does), though no instance is ever chosen.
+    let service = balance::service(registry, &route.host);
+    if let Ok(service) = &service {
+        entry.call.service = service.metric;
+    }
+
     // 2. fault: before the body is read or an upstream chosen, so an abort never reaches the
     //    upstream, and outside `timeout`, so a delay does not eat the route's deadline.
     fault::inject(route.fault.as_ref(), &mut entry.flags).await?;
@@ -121,8 +128,7 @@ async fn life(
     entry.bytes_in = outgoing.body_len();
     // The callee's proxy learns who calls from this signed header (and only from it).
     peer::stamp(outgoing.headers_mut(), snapshot.peers.as_deref());
-    let service = balance::service(registry, &route.host)?;
-    entry.call.service = service.metric;
+    let service = service?;
     // Counted until the last attempt is over: the default retry budget is a share of this.
     let _in_progress = service.load.start();
     let strategy = balance::Strategy::from_config(route.load_balancer, hash_key);

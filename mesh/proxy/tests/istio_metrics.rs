@@ -2,7 +2,7 @@
 //! productpage-v1's outbound side to reviews-v2's inbound side is reported by both, each with
 //! the other's workload; a forged `x-sailkit-peer` names nobody and never reaches the
 //! application; the duration histogram counts in the right buckets; a caller that hangs up is
-//! `response_code="0"`. Real servers on `127.0.0.1:0`, the proxies in-process.
+//! `response_code="0"`; a fault's answer still names the destination service. Real servers on `127.0.0.1:0`, the proxies in-process.
 
 #[path = "support/fake_control_plane.rs"]
 #[allow(dead_code)] // the part of the fake this file needs: start, url, push
@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Request;
 use fake_control_plane::FakeControlPlane;
-use mesh_api::v1::{Endpoint, Service, Snapshot, Workload};
+use mesh_api::v1::{ConfigFile, Endpoint, Service, Snapshot, Workload};
 use support::prometheus_text::{Sample, parse};
 use support::{Mesh, Upstream};
 use tokio::net::TcpListener;
@@ -325,4 +325,44 @@ async fn a_caller_that_hangs_up_is_response_code_0() {
     ];
     let samples = scrape(&pair.productpage, |s| total(s, requests, &dropped) >= 1.0).await;
     assert_eq!(total(&samples, requests, &dropped), 1.0);
+}
+
+#[tokio::test]
+async fn an_injected_fault_names_the_service_but_no_workload() {
+    let fake = FakeControlPlane::start().await;
+    let app = reviews_app().await;
+    let (reviews, inbound) = sidecar(&fake, REVIEWS_POD, ("reviews", "v2"), Some(app.addr)).await;
+    let (productpage, _) = sidecar(&fake, "productpage-v1", ("productpage", "v1"), None).await;
+    let abort = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\n\
+                 spec:\n  hosts: [reviews]\n  http:\n  - fault:\n      abort:\n        percentage: {value: 100}\n\
+                 \x20       httpStatus: 503\n    route:\n    - destination: {host: reviews}\n";
+    fake.push(Snapshot {
+        config: vec![ConfigFile {
+            name: "abort.yaml".to_owned(),
+            yaml: abort.to_owned(),
+        }],
+        ..snapshot(inbound.expect("an inbound listener"))
+    });
+    productpage.wait_ready().await;
+    reviews.wait_ready().await;
+    let (status, _, _) = productpage.get("http://reviews:9080/reviews/0", None).await;
+    assert_eq!(status, 503);
+    let requests = "istio_requests_total";
+    let aborted = [
+        ("reporter", "source"),
+        ("response_code", "503"),
+        ("response_flags", "FI"),
+    ];
+    let samples = scrape(&productpage, |s| total(s, requests, &aborted) >= 1.0).await;
+    let reported = find(&samples, requests, &aborted);
+    assert_eq!(reported.len(), 1, "{samples:#?}");
+    // No instance was chosen, but the request was for reviews, and is counted against it.
+    for (key, value) in [
+        ("destination_workload", "unknown"),
+        ("destination_service", "reviews.default.svc.cluster.local"),
+        ("destination_service_name", "reviews"),
+        ("destination_service_namespace", "default"),
+    ] {
+        assert_eq!(reported[0].label(key), value, "{key}: {:?}", reported[0]);
+    }
 }

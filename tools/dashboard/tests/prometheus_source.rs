@@ -131,8 +131,8 @@ async fn the_graph_comes_from_kiali_shaped_queries() {
         ]
     );
     let ends = "source_workload_namespace,source_workload,source_canonical_service,\
-        source_canonical_revision,destination_service,destination_workload_namespace,\
-        destination_workload,destination_canonical_service,destination_canonical_revision";
+        source_canonical_revision,destination_service,destination_service_namespace,\
+        destination_service_name,destination_workload_namespace,destination_workload,destination_canonical_service,destination_canonical_revision";
     assert_eq!(
         asked[3],
         format!(

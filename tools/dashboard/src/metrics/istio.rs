@@ -37,6 +37,8 @@ pub const EDGE_ENDS: &[&str] = &[
     "source_canonical_service",
     "source_canonical_revision",
     "destination_service",
+    "destination_service_namespace",
+    "destination_service_name",
     "destination_workload_namespace",
     "destination_workload",
     "destination_canonical_service",
@@ -88,10 +90,23 @@ impl End {
 
 /// The workload at one end: its name and namespace, grouped by Istio's canonical service and
 /// revision (the `app` and `version` labels when those are missing).
+///
+/// A request that reached no instance (a fault the caller's sidecar injected, an overflow, no
+/// healthy endpoint) names no destination workload. Like Kiali, the graph then draws it to the
+/// service it was for: a node named after the service, version `unknown`.
 pub fn workload(labels: &(impl Labels + ?Sized), end: End) -> Workload {
     let prefix = end.prefix();
     let label = |name: &str| labels.value(&format!("{prefix}_{name}")).to_string();
     let first_known = |a: String, b: String| if a == UNKNOWN { b } else { a };
+    let service = labels.value("destination_service_name");
+    if end == End::Destination && label("workload") == UNKNOWN && service != UNKNOWN {
+        return Workload {
+            namespace: labels.value("destination_service_namespace").to_string(),
+            name: service.to_string(),
+            app: service.to_string(),
+            version: UNKNOWN.to_string(),
+        };
+    }
     Workload {
         namespace: label("workload_namespace"),
         name: label("workload"),
@@ -154,6 +169,23 @@ mod tests {
         let missing = super::workload(set.as_slice(), End::Destination);
         assert_eq!(missing.name, UNKNOWN);
         assert_eq!(missing.namespace, UNKNOWN);
+    }
+
+    #[test]
+    fn a_request_that_reached_no_instance_goes_to_its_service() {
+        let faulted = labels(&[
+            ("destination_workload", "unknown"),
+            ("destination_service_name", "ratings"),
+            ("destination_service_namespace", "default"),
+        ]);
+        let service = workload(faulted.as_slice(), End::Destination);
+        assert_eq!(
+            (service.namespace.as_str(), service.name.as_str()),
+            ("default", "ratings")
+        );
+        assert_eq!(service.version, UNKNOWN);
+        // A caller from outside the mesh stays unknown: it has no service.
+        assert_eq!(workload(faulted.as_slice(), End::Source).name, UNKNOWN);
     }
 
     #[test]
