@@ -7,7 +7,10 @@
 //!   is what stands in for it);
 //! - the numbers agree with what `sailkit load` counted: the pages productpage's sidecar saw
 //!   (`reporter="destination"`), the calls to details (one per page) on the Service dashboard's
-//!   "Client request volume", and the Mesh dashboard's success rate, all 200s.
+//!   "Client request volume", and the Mesh dashboard's success rate, all 200s;
+//! - the mesh dashboard (`sailkit dashboard --prometheus`) runs every query its graph and its
+//!   workload pages use against the same Prometheus: Bookinfo's edges are there, the calls to
+//!   details at the load's rate, and reviews-v2's golden signals.
 //!
 //! The tolerance is 10 % plus 5 requests: Prometheus' `rate()` extrapolates at the edges of its
 //! window and cannot see the increase that made a series appear, and the dashboards' one-minute
@@ -201,4 +204,61 @@ async fn every_dashboard_query_returns_data_that_agrees_with_the_load() {
         1.0,
         "no request failed: {rate:?}"
     );
+
+    // 4. The mesh dashboard on the same Prometheus, with Kiali's queries over its one-minute
+    //    window: the graph has Bookinfo's calls, productpage → details at one call per page.
+    let dashboard = sailkit_dashboard::start(sailkit_dashboard::Config::local(
+        sailkit_dashboard::MetricsSource::prometheus(prometheus.url.clone()),
+    ))
+    .await
+    .expect("the dashboard starts");
+    let base = format!("http://{}", dashboard.http_addr);
+    let graph: Value = client
+        .get(format!("{base}/api/graph"))
+        .send()
+        .await
+        .expect("/api/graph")
+        .json()
+        .await
+        .expect("the graph is JSON");
+    assert_eq!(graph["source"], "prometheus", "{graph:#}");
+    let edge = |from: &str, to: &str| {
+        graph["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["source_workload"] == from && e["destination_workload"] == to)
+            .cloned()
+            .unwrap_or_else(|| panic!("no edge {from} → {to} in {graph:#}"))
+    };
+    for (from, to) in [
+        ("productpage-v1", "reviews-v1"),
+        ("productpage-v1", "reviews-v2"),
+        ("productpage-v1", "reviews-v3"),
+        ("reviews-v2", "ratings-v1"),
+        ("reviews-v3", "ratings-v1"),
+    ] {
+        let edge = edge(from, to);
+        assert_eq!(edge["state"], "healthy", "{edge:#}");
+        assert!(edge["p99_ms"].as_f64().is_some(), "a p99: {edge:#}");
+    }
+    let details = edge("productpage-v1", "details-v1");
+    let calls = details["rps"].as_f64().expect("rps") * 60.0;
+    assert!(
+        close(calls, loaded),
+        "the graph shows {calls} calls to details in a minute; the load made {loaded} pages: {details:#}"
+    );
+    let page = client
+        .get(format!("{base}/workloads/{NAMESPACE}/{WORKLOAD}"))
+        .send()
+        .await
+        .expect("the workload page");
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.expect("the page");
+    assert!(
+        page.contains(r#"data-workload="ratings-v1""#)
+            && page.contains(r#"data-workload="productpage-v1""#),
+        "reviews-v2's page names its caller and its callee:\n{page}"
+    );
+    dashboard.stop().await;
 }
