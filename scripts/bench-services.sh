@@ -104,7 +104,7 @@ bench_stack() {
   launcher=$!
 
   local state="$data/run/stack.json"
-  echo "round $round/$rounds: starting the stack (sailkit up ${flags[*]+"${flags[*]}"})..." >&2
+  echo "round $round/$rounds: starting the stack (sailkit up${flags[*]+ "${flags[*]}"})..." >&2
   for _ in $(seq 1 600); do
     [ -s "$state" ] && break
     kill -0 "$launcher" 2>/dev/null || { echo "the launcher exited; its log:" >&2; cat "$log" >&2; exit 1; }
@@ -187,20 +187,20 @@ print("  non-2xx      %s" % (non2xx.group(1) if non2xx else "0"))
 if errors:
     print("  %s" % errors.group(0).strip())
 print()
-print("  %-22s %8s" % ("process", "RSS MB"))
+print("  %-24s %8s" % ("process", "RSS MB"))
 launcher = rss_mb(state["launcher_pid"])
-print("  %-22s %8s" % ("launcher+VIPs" + ("+dashboard" if observed else ""), "%.1f" % launcher if launcher else "?"))
+print("  %-24s %8s" % ("launcher+VIPs" + ("+dashboard" if observed else ""), "%.1f" % launcher if launcher else "?"))
 services, sidecars = [], []
 for inst in state["instances"]:
     rss = rss_mb(inst["pid"]) if inst.get("pid") else None
     services.append(rss or 0)
-    print("  %-22s %8s" % (inst["name"], "%.1f" % rss if rss else "?"))
+    print("  %-24s %8s" % (inst["name"], "%.1f" % rss if rss else "?"))
 for inst in state["instances"]:
     sidecar = inst.get("sidecar") or {}
     if sidecar.get("pid"):
         rss = rss_mb(sidecar["pid"])
         sidecars.append(rss or 0)
-        print("  %-22s %8s" % (inst["name"] + "-sidecar", "%.1f" % rss if rss else "?"))
+        print("  %-24s %8s" % (inst["name"] + "-sidecar", "%.1f" % rss if rss else "?"))
 
 # One line for the comparison at the end: round, dashboard on?, pages/s, p50, p99, non-2xx,
 # largest service RSS, largest sidecar RSS, launcher RSS.
