@@ -20,10 +20,11 @@
 #   NGINX=nginx           an nginx binary for the reference column (HTTP/1.1 only); measured
 #                         when found on PATH, NGINX=none skips it (apt: nginx-light)
 #   TRACING=off           the tracing modes to measure, in one run: a list of `off` and
-#                         sampling percentages, e.g. TRACING="off 1 100". `off`: no exporter (as
-#                         before); a percentage P: mesh-proxy with `--trace-sampling P
-#                         --otlp-endpoint` and Envoy with its OpenTelemetry tracer at
-#                         random_sampling P, both sending spans to one OTLP sink
+#                         sampling percentages, e.g. TRACING="off 1 100". `off`: no span
+#                         exporter in mesh-proxy, no tracer in Envoy; a percentage P: mesh-proxy
+#                         with `--trace-sampling P --otlp-endpoint` and Envoy with its
+#                         OpenTelemetry tracer at random_sampling P, both sending spans to one
+#                         OTLP sink
 #   SINK_CPU=$LOAD_CPU    the core of that sink (`sailkit dashboard`'s OTLP receiver); never
 #                         the proxies' core
 #   SAILKIT_BIN=, MESH_PROXY_BIN=  use these binaries instead of building them (a debug build
