@@ -15,6 +15,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,15 +64,26 @@ impl Backend {
 /// The span of one query: `SELECT ratings`, a client span with OpenTelemetry's database
 /// attributes. Run the query in it (`.instrument(query_span(...))`). sqlx itself logs each
 /// statement as an event, not a span, so the stores make one per query here.
+///
+/// Its OpenTelemetry parent is the current span (the handler's), but in `tracing` it has none.
+/// sqlx hands the current span to its SQLite worker thread, which may drop the last reference
+/// to it. Closing a span with a `tracing` parent closes a reference to that parent through the
+/// *thread's* default dispatcher, and on sqlx's threads that is the process's global one, which
+/// does not know this service instance's spans (see `telemetry`): it panicked, and the pool
+/// lost that worker's connection for good.
 pub fn query_span(backend: Option<Backend>, operation: &str, table: &str) -> tracing::Span {
-    tracing::info_span!(
+    let span = tracing::info_span!(
+        parent: None,
         "query",
         otel.name = %format_args!("{operation} {table}"),
         otel.kind = "client",
         db.system.name = backend.map_or("other_sql", Backend::system_name),
         db.operation.name = operation,
         db.collection.name = table,
-    )
+    );
+    // Fails only when the span is disabled (tracing off); it then needs no parent.
+    let _ = span.set_parent(tracing::Span::current().context());
+    span
 }
 
 /// A service's migrations for each backend, from `sqlx::migrate!("migrations/sqlite")` and
