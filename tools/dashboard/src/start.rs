@@ -2,6 +2,7 @@
 //! pages and the OTLP receiver until [`Running::stop`].
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,12 @@ pub struct Config {
     pub trace_caps: Caps,
     /// How often the graph page redraws itself.
     pub refresh: Duration,
+    /// A folder of the proxies' log files (`<name>.log`, as `sailkit up` writes them): the
+    /// trace page shows the access log lines of the trace's hops. `None`: it says where to look.
+    pub access_logs: Option<PathBuf>,
+    /// The control plane's gRPC address (`http://HOST:PORT`): a workload's page shows the
+    /// routing in force for its service. `None`: it says how to see it.
+    pub control_plane: Option<String>,
 }
 
 impl Config {
@@ -40,6 +47,8 @@ impl Config {
             metrics,
             trace_caps: Caps::default(),
             refresh: Duration::from_secs(3),
+            access_logs: None,
+            control_plane: None,
         }
     }
 }
@@ -124,6 +133,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics,
         store: store.clone(),
         refresh: config.refresh,
+        access_logs: config.access_logs.clone().map(Arc::new),
+        control_plane: config.control_plane.as_deref().map(Arc::from),
     });
     let http_stop = stop.clone();
     tasks.push(tokio::spawn(async move {
