@@ -6,13 +6,17 @@ use std::net::SocketAddr;
 
 use sailkit_dashboard::{Config, MetricsSource, Running, StartError};
 
+use super::super::LOGS_DIR;
 use super::super::error::UpError;
 use super::super::ports::PortPlan;
 use super::Launch;
 use super::sidecars::Proxies;
 
-/// Starts the dashboard on the stack's dashboard and OTLP ports, with no sidecar to scrape yet.
-/// `None` without the mesh or with `--no-dashboard`.
+/// Starts the dashboard on the stack's dashboard and OTLP ports, with no sidecar to scrape yet,
+/// reading the proxies' access logs from `<data-dir>/logs` and, unless `--no-control-plane`,
+/// the routing in force from the control plane's port (it listens there from its first start;
+/// until it does, the workload pages say it cannot be reached). `None` without the mesh or with
+/// `--no-dashboard`.
 pub async fn start_dashboard(
     launch: &Launch<'_>,
     ports: &PortPlan,
@@ -23,6 +27,11 @@ pub async fn start_dashboard(
     let mut config = Config::local(MetricsSource::scrape(Vec::new()));
     config.listen = SocketAddr::from(([127, 0, 0, 1], ports.dashboard()));
     config.otlp = SocketAddr::from(([127, 0, 0, 1], ports.otlp()));
+    config.access_logs = Some(launch.data_dir.join(LOGS_DIR));
+    config.control_plane = launch
+        .args
+        .control_plane()
+        .then(|| format!("http://127.0.0.1:{}", ports.control_plane()));
     let running = sailkit_dashboard::start(config)
         .await
         .map_err(|error| match error {
