@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
@@ -68,6 +68,8 @@ pub struct Running {
     pub store: Arc<TraceStore>,
     /// The scrape loop, when the metrics are scraped.
     scraper: Option<Arc<Scraper>>,
+    /// The control plane the workload pages ask, shared with them.
+    control_plane: Arc<RwLock<Option<String>>>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -78,6 +80,15 @@ impl Running {
         if let Some(scraper) = &self.scraper {
             scraper.set_targets(targets);
         }
+    }
+
+    /// Ask the control plane at `url` (`http://HOST:PORT`) for the routing in force from now
+    /// on: a launcher knows its address only once it listens.
+    pub fn set_control_plane(&self, url: &str) {
+        *self
+            .control_plane
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(url.to_owned());
     }
 
     /// Stops serving and scraping, and waits until every task has ended.
@@ -128,13 +139,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
     };
     let store = Arc::new(TraceStore::new(config.trace_caps));
+    let control_plane = Arc::new(RwLock::new(config.control_plane.clone()));
 
     let router = web::router(AppState {
         metrics,
         store: store.clone(),
         refresh: config.refresh,
         access_logs: config.access_logs.clone().map(Arc::new),
-        control_plane: config.control_plane.as_deref().map(Arc::from),
+        control_plane: control_plane.clone(),
     });
     let http_stop = stop.clone();
     tasks.push(tokio::spawn(async move {
@@ -165,6 +177,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         otlp_addr,
         store,
         scraper: scraper_handle,
+        control_plane,
         stop,
         tasks,
     })

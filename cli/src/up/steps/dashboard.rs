@@ -1,6 +1,7 @@
 //! Step 2b, with the mesh: the mesh dashboard (`tools/dashboard`), served by the launcher itself,
 //! started before the proxies and instances because they send it their spans; and step 3d,
-//! once the proxies listen, the sidecars it scrapes for the graph.
+//! once the proxies listen, the sidecars it scrapes for the graph and the control plane it asks
+//! for the routing in force.
 
 use std::net::SocketAddr;
 
@@ -13,9 +14,7 @@ use super::Launch;
 use super::sidecars::Proxies;
 
 /// Starts the dashboard on the stack's dashboard and OTLP ports, with no sidecar to scrape yet,
-/// reading the proxies' access logs from `<data-dir>/logs` and, unless `--no-control-plane`,
-/// the routing in force from the control plane's port (it listens there from its first start;
-/// until it does, the workload pages say it cannot be reached). `None` without the mesh or with
+/// reading the proxies' access logs from `<data-dir>/logs`. `None` without the mesh or with
 /// `--no-dashboard`.
 pub async fn start_dashboard(
     launch: &Launch<'_>,
@@ -28,10 +27,6 @@ pub async fn start_dashboard(
     config.listen = SocketAddr::from(([127, 0, 0, 1], ports.dashboard()));
     config.otlp = SocketAddr::from(([127, 0, 0, 1], ports.otlp()));
     config.access_logs = Some(launch.data_dir.join(LOGS_DIR));
-    config.control_plane = launch
-        .args
-        .control_plane()
-        .then(|| format!("http://127.0.0.1:{}", ports.control_plane()));
     let running = sailkit_dashboard::start(config)
         .await
         .map_err(|error| match error {
@@ -50,8 +45,10 @@ pub async fn start_dashboard(
     Ok(Some(running))
 }
 
-/// Step 3d: the dashboard scrapes every sidecar's and the gateway's `/stats/prometheus`.
-pub fn scrape_proxies(dashboard: Option<&Running>, proxies: &Proxies) {
+/// Step 3d: the dashboard scrapes every sidecar's and the gateway's `/stats/prometheus`, and
+/// asks the control plane (unless `--no-control-plane`) for the routing in force. The control
+/// plane keeps its address when it restarts, so this is said once.
+pub fn show_proxies(dashboard: Option<&Running>, proxies: &Proxies) {
     let Some(dashboard) = dashboard else {
         return;
     };
@@ -63,4 +60,7 @@ pub fn scrape_proxies(dashboard: Option<&Running>, proxies: &Proxies) {
         .map(|proxy| format!("http://{}", proxy.admin))
         .collect();
     dashboard.set_scrape_targets(&targets);
+    if let Some(control) = &proxies.control {
+        dashboard.set_control_plane(&format!("http://{}", control.grpc));
+    }
 }

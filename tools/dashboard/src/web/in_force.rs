@@ -18,14 +18,19 @@ pub struct RoutingSection {
 
 pub async fn routing_section(state: &AppState, namespace: &str, name: &str) -> RoutingSection {
     let app = routing::app_of(name);
+    let control_plane = state
+        .control_plane
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
     let mut section = RoutingSection {
-        configured: state.control_plane.is_some(),
+        configured: control_plane.is_some(),
         host: mesh_config::host::qualify(app, namespace),
         resources: Vec::new(),
         warning: None,
     };
-    if let Some(url) = &state.control_plane {
-        match routing::in_force(url, app, namespace).await {
+    if let Some(url) = control_plane {
+        match routing::in_force(&url, app, namespace).await {
             Ok(resources) => section.resources = resources,
             Err(warning) => section.warning = Some(warning),
         }

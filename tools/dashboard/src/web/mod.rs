@@ -10,7 +10,7 @@ mod traces;
 mod workloads;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -29,8 +29,9 @@ pub struct AppState {
     pub refresh: Duration,
     /// The folder of the proxies' log files (`--access-logs`), for a trace's access log lines.
     pub access_logs: Option<Arc<PathBuf>>,
-    /// The control plane's gRPC address (`--control-plane`), for a workload's routing in force.
-    pub control_plane: Option<Arc<str>>,
+    /// The control plane's gRPC address (`--control-plane`), for a workload's routing in force;
+    /// a launcher may give it once the control plane listens ([`crate::Running::set_control_plane`]).
+    pub control_plane: Arc<RwLock<Option<String>>>,
 }
 
 /// Pages load nothing from elsewhere: no CDN, and the one inline script refreshes the graph.
