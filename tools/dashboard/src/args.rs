@@ -37,7 +37,8 @@ Pages: / the live service graph (JSON at /api/graph), /traces the recent traces 
 
 Examples:
   sailkit dashboard --prometheus http://127.0.0.1:9090
-  sailkit dashboard --scrape http://127.0.0.1:15000 --scrape http://127.0.0.1:15001";
+  sailkit dashboard --scrape http://127.0.0.1:15000 --scrape http://127.0.0.1:15001 \\
+      --access-logs data/logs --control-plane http://127.0.0.1:9089";
 
 #[derive(Debug, Clone, Args)]
 #[command(group(ArgGroup::new("metrics").required(true).args(["prometheus", "scrape"])))]
@@ -230,5 +231,29 @@ mod tests {
         );
         assert_eq!(config.listen.port(), 20001);
         assert_eq!(config.otlp.port(), 4317);
+        assert_eq!(config.access_logs, None);
+        assert_eq!(config.control_plane, None);
+    }
+
+    #[test]
+    fn the_optional_sources_are_a_folder_and_an_http_url() {
+        let with = |flags: &[&str]| {
+            Command::try_parse_from([&["d", "--prometheus", "http://p:9090"], flags].concat())
+        };
+        assert!(with(&["--control-plane", "grpc://c:9089"]).is_err());
+        let config = with(&[
+            "--access-logs",
+            "data/logs",
+            "--control-plane",
+            "http://127.0.0.1:9089/",
+        ])
+        .unwrap()
+        .args
+        .config();
+        assert_eq!(config.access_logs, Some(PathBuf::from("data/logs")));
+        assert_eq!(
+            config.control_plane.as_deref(),
+            Some("http://127.0.0.1:9089")
+        );
     }
 }
