@@ -237,7 +237,7 @@ async fn start_and_serve(
     let proxies = steps::start_sidecars(launch, &shared, children, signals).await?;
     let ready = steps::start_instances(launch, &shared, &vips, &proxies, children, signals).await?;
     steps::wait_mesh_ready(launch, &shared, &ready, &proxies, signals).await?;
-    steps::scrape_proxies(children.dashboard.as_ref(), &proxies);
+    steps::show_proxies(children.dashboard.as_ref(), &proxies);
 
     // 4. VIPs.
     let stack_vips = steps::start_vips(launch, vips, &ready, &mut children.vips);

@@ -1,6 +1,7 @@
 //! `sailkit dashboard`: its flags, and the `main` that runs the dashboard until Ctrl-C.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,14 +23,22 @@ istio_request_duration_milliseconds (reporter, source_workload, destination_work
 
 Traces: point the OTLP exporters (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317) at --otlp.
 The dashboard keeps the most recent traces in memory (--max-traces, --max-spans-per-trace).
+With --access-logs DIR (a folder of the proxies' <name>.log files; `sailkit up` passes its
+<data-dir>/logs), a trace's page also shows the access log line of each hop: every proxy ends
+its lines with the trace id.
+
+Routing: with --control-plane URL (the control plane's gRPC address, as `sailkit apply
+--control-plane` takes it), a workload's page shows the VirtualServices and DestinationRules in
+force for its service, with their YAML. `sailkit up` passes its own.
 
 Pages: / the live service graph (JSON at /api/graph), /traces the recent traces (filter with
-?service=, ?error=1, ?id=, ?from=&to=), /traces/ID a waterfall, /workloads/NAMESPACE/NAME the
-golden signals of one workload.
+?service=, ?error=1, ?id=, ?from=&to=), /traces/ID a waterfall and its access log lines,
+/workloads/NAMESPACE/NAME the golden signals and the routing in force of one workload.
 
 Examples:
   sailkit dashboard --prometheus http://127.0.0.1:9090
-  sailkit dashboard --scrape http://127.0.0.1:15000 --scrape http://127.0.0.1:15001";
+  sailkit dashboard --scrape http://127.0.0.1:15000 --scrape http://127.0.0.1:15001 \\
+      --access-logs data/logs --control-plane http://127.0.0.1:9089";
 
 #[derive(Debug, Clone, Args)]
 #[command(group(ArgGroup::new("metrics").required(true).args(["prometheus", "scrape"])))]
@@ -64,6 +73,16 @@ pub struct DashboardArgs {
     #[arg(long, value_name = "N", default_value_t = Caps::default().max_spans_per_trace,
           value_parser = at_least_one)]
     pub max_spans_per_trace: usize,
+
+    /// A folder of the proxies' log files (`<name>.log`): a trace's page shows its hops'
+    /// access log lines.
+    #[arg(long, value_name = "DIR")]
+    pub access_logs: Option<PathBuf>,
+
+    /// The control plane's gRPC address (http://HOST:PORT): a workload's page shows the
+    /// VirtualServices and DestinationRules in force for its service.
+    #[arg(long, value_name = "URL", value_parser = parse_http_url)]
+    pub control_plane: Option<String>,
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -104,6 +123,8 @@ impl DashboardArgs {
                 max_spans_per_trace: self.max_spans_per_trace,
             },
             refresh: Duration::from_secs(3),
+            access_logs: self.access_logs.clone(),
+            control_plane: self.control_plane.clone(),
         }
     }
 }
@@ -210,5 +231,29 @@ mod tests {
         );
         assert_eq!(config.listen.port(), 20001);
         assert_eq!(config.otlp.port(), 4317);
+        assert_eq!(config.access_logs, None);
+        assert_eq!(config.control_plane, None);
+    }
+
+    #[test]
+    fn the_optional_sources_are_a_folder_and_an_http_url() {
+        let with = |flags: &[&str]| {
+            Command::try_parse_from([&["d", "--prometheus", "http://p:9090"], flags].concat())
+        };
+        assert!(with(&["--control-plane", "grpc://c:9089"]).is_err());
+        let config = with(&[
+            "--access-logs",
+            "data/logs",
+            "--control-plane",
+            "http://127.0.0.1:9089/",
+        ])
+        .unwrap()
+        .args
+        .config();
+        assert_eq!(config.access_logs, Some(PathBuf::from("data/logs")));
+        assert_eq!(
+            config.control_plane.as_deref(),
+            Some("http://127.0.0.1:9089")
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! pages and the OTLP receiver until [`Running::stop`].
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
@@ -29,6 +30,12 @@ pub struct Config {
     pub trace_caps: Caps,
     /// How often the graph page redraws itself.
     pub refresh: Duration,
+    /// A folder of the proxies' log files (`<name>.log`, as `sailkit up` writes them): the
+    /// trace page shows the access log lines of the trace's hops. `None`: it says where to look.
+    pub access_logs: Option<PathBuf>,
+    /// The control plane's gRPC address (`http://HOST:PORT`): a workload's page shows the
+    /// routing in force for its service. `None`: it says how to see it.
+    pub control_plane: Option<String>,
 }
 
 impl Config {
@@ -40,6 +47,8 @@ impl Config {
             metrics,
             trace_caps: Caps::default(),
             refresh: Duration::from_secs(3),
+            access_logs: None,
+            control_plane: None,
         }
     }
 }
@@ -59,6 +68,8 @@ pub struct Running {
     pub store: Arc<TraceStore>,
     /// The scrape loop, when the metrics are scraped.
     scraper: Option<Arc<Scraper>>,
+    /// The control plane the workload pages ask, shared with them.
+    control_plane: Arc<RwLock<Option<String>>>,
     stop: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -69,6 +80,15 @@ impl Running {
         if let Some(scraper) = &self.scraper {
             scraper.set_targets(targets);
         }
+    }
+
+    /// Ask the control plane at `url` (`http://HOST:PORT`) for the routing in force from now
+    /// on: a launcher knows its address only once it listens.
+    pub fn set_control_plane(&self, url: &str) {
+        *self
+            .control_plane
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(url.to_owned());
     }
 
     /// Stops serving and scraping, and waits until every task has ended.
@@ -119,11 +139,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         }
     };
     let store = Arc::new(TraceStore::new(config.trace_caps));
+    let control_plane = Arc::new(RwLock::new(config.control_plane.clone()));
 
     let router = web::router(AppState {
         metrics,
         store: store.clone(),
         refresh: config.refresh,
+        access_logs: config.access_logs.clone().map(Arc::new),
+        control_plane: control_plane.clone(),
     });
     let http_stop = stop.clone();
     tasks.push(tokio::spawn(async move {
@@ -154,6 +177,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         otlp_addr,
         store,
         scraper: scraper_handle,
+        control_plane,
         stop,
         tasks,
     })

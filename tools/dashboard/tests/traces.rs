@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::trace::v1::{
 };
 use sailkit_dashboard::{Caps, Config, MetricsSource, start};
 
-use support::get as http_get;
+use support::{attribute_values, get as http_get};
 
 /// One second after the epoch, in nanoseconds: every span starts from there.
 const T0: u64 = 1_000_000_000;
@@ -166,15 +166,6 @@ async fn send(
         })
         .await
         .expect("the receiver takes the spans");
-}
-
-/// The values of `attribute="..."` in `html`, in order.
-fn attribute_values(html: &str, attribute: &str) -> Vec<String> {
-    let marker = format!("{attribute}=\"");
-    html.split(&marker)
-        .skip(1)
-        .map(|rest| rest.split('"').next().unwrap_or_default().to_string())
-        .collect()
 }
 
 #[tokio::test]

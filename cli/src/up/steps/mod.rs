@@ -3,7 +3,7 @@
 //! so that whatever happens next, `run_stack` stops it in one place.
 //!
 //! - [`vips`]: step 2, [`claim_ports`]; step 4, [`start_vips`].
-//! - [`dashboard`]: with the mesh, step 2b, [`start_dashboard`]; step 3d, [`scrape_proxies`].
+//! - [`dashboard`]: with the mesh, step 2b, [`start_dashboard`]; step 3d, [`show_proxies`].
 //! - [`sidecars`]: with the mesh, step 3a, [`start_sidecars`]; step 3c, [`wait_mesh_ready`].
 //! - [`instances`]: step 3b, [`start_instances`].
 //! - here: what every step reads ([`Launch`]) and step 5, [`write_state`].
@@ -23,7 +23,7 @@ use super::plan;
 use super::state::{self, Stack, StateFile};
 use crate::cli::UpArgs;
 
-pub use dashboard::{scrape_proxies, start_dashboard};
+pub use dashboard::{show_proxies, start_dashboard};
 pub use instances::{ReadyInstance, start_instances};
 pub use sidecars::{Proxies, start_sidecars, wait_mesh_ready};
 pub use vips::{BoundVip, claim_ports, start_vips};

@@ -133,6 +133,22 @@ impl Resource {
             .as_deref()
             .unwrap_or(DEFAULT_NAMESPACE)
     }
+
+    /// The hosts the resource is about, qualified with its namespace (see [`crate::host`]): a
+    /// VirtualService's `hosts`, a DestinationRule's `host`, a ServiceEntry's `hosts`. A
+    /// Gateway's server hosts name what it lets in, not a service: none.
+    pub fn hosts(&self) -> Vec<String> {
+        let written: &[String] = match &self.spec {
+            Spec::VirtualService(vs) => &vs.hosts,
+            Spec::DestinationRule(dr) => std::slice::from_ref(&dr.host),
+            Spec::ServiceEntry(se) => &se.hosts,
+            Spec::Gateway(_) => &[],
+        };
+        written
+            .iter()
+            .map(|host| crate::host::qualify(host, self.namespace()))
+            .collect()
+    }
 }
 
 /// The namespace a resource without `metadata.namespace` lands in.

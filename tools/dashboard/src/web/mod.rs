@@ -1,13 +1,16 @@
 //! The dashboard's HTTP side: server-rendered pages (askama templates in `templates/`) and
 //! `/api/graph`. One file per page family; [`problem`] is every 4xx/5xx answer.
 
+mod access_log;
 mod format;
 mod graph;
+mod in_force;
 mod problem;
 mod traces;
 mod workloads;
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -24,6 +27,11 @@ pub struct AppState {
     pub store: Arc<TraceStore>,
     /// How often the graph page fetches a fresh drawing.
     pub refresh: Duration,
+    /// The folder of the proxies' log files (`--access-logs`), for a trace's access log lines.
+    pub access_logs: Option<Arc<PathBuf>>,
+    /// The control plane's gRPC address (`--control-plane`), for a workload's routing in force;
+    /// a launcher may give it once the control plane listens ([`crate::Running::set_control_plane`]).
+    pub control_plane: Arc<RwLock<Option<String>>>,
 }
 
 /// Pages load nothing from elsewhere: no CDN, and the one inline script refreshes the graph.

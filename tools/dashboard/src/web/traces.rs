@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::access_log::{self, AccessLogSection};
 use super::{AppState, problem};
 use crate::metrics::istio::is_safe_name;
 use crate::traces::store::StoreStats;
@@ -116,6 +117,7 @@ struct TracePage {
     summary: Summary,
     rows: Vec<Row>,
     dropped_spans: u64,
+    access_log: AccessLogSection,
 }
 
 pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Response {
@@ -135,8 +137,11 @@ pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Respo
             ),
         );
     };
+    let summary = view::summary(&trace);
+    let access_log = access_log::section(state.access_logs.clone(), &summary.id).await;
     problem::render(&TracePage {
-        summary: view::summary(&trace),
+        summary,
+        access_log,
         rows: view::waterfall(&trace),
         dropped_spans: trace.dropped_spans,
     })

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::format::{SignalsRow, millis, percent, rate};
+use super::in_force::{RoutingSection, routing_section};
 use super::{AppState, problem};
 use crate::graph::model::Graph;
 use crate::metrics::istio::is_safe_name;
@@ -30,6 +31,7 @@ struct WorkloadPage {
     callers: Vec<PeerRow>,
     callees: Vec<PeerRow>,
     warnings: Vec<String>,
+    routing: RoutingSection,
 }
 
 pub async fn page(
@@ -81,7 +83,9 @@ pub async fn page(
     };
     let callers = peers(&|edge| (edge.destination == id).then(|| edge.source.clone()));
     let callees = peers(&|edge| (edge.source == id).then(|| edge.destination.clone()));
+    let routing = routing_section(&state, &namespace, &name).await;
     problem::render(&WorkloadPage {
+        routing,
         inbound: SignalsRow::from(&signals.inbound),
         outbound: SignalsRow::from(&signals.outbound),
         namespace,

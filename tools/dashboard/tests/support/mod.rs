@@ -35,6 +35,15 @@ pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) 
     (status, json)
 }
 
+/// The values of `attribute="..."` in `html`, in order.
+pub fn attribute_values(html: &str, attribute: &str) -> Vec<String> {
+    let marker = format!("{attribute}=\"");
+    html.split(&marker)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// Polls `check` every 50 ms until it gives a value, for at most `seconds`.
 pub async fn eventually<T, F, Fut>(seconds: u64, mut check: F) -> T
 where

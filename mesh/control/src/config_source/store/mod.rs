@@ -184,19 +184,26 @@ pub fn config_version(files: &[ConfigFile]) -> String {
     mesh_config::config_version(files.iter().map(|f| (f.name.as_str(), f.yaml.as_bytes())))
 }
 
-/// Every resource `files` define, each with the file it comes from.
+/// Every resource `files` define, each with the file it comes from, the hosts it is about and
+/// its own document (a file may define several).
 pub fn list(files: &[ConfigFile]) -> Vec<ListedResource> {
     files
         .iter()
         .flat_map(|file| {
-            mesh_config::load_str(&file.name, &file.yaml)
-                .resources
+            documents::documents(&file.yaml)
                 .into_iter()
-                .map(|resource| ListedResource {
-                    kind: resource.kind().as_str().to_owned(),
-                    namespace: resource.namespace().to_owned(),
-                    name: resource.metadata.name.clone(),
-                    file: file.name.clone(),
+                .flat_map(move |document| {
+                    mesh_config::load_str(&file.name, document)
+                        .resources
+                        .into_iter()
+                        .map(move |resource| ListedResource {
+                            kind: resource.kind().as_str().to_owned(),
+                            namespace: resource.namespace().to_owned(),
+                            name: resource.metadata.name.clone(),
+                            file: file.name.clone(),
+                            hosts: resource.hosts(),
+                            yaml: document.trim_matches('\n').to_owned(),
+                        })
                 })
         })
         .collect()

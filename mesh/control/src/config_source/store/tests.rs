@@ -5,7 +5,7 @@ use mesh_api::v1::ConfigFile;
 use mesh_api::v1::file_change::Action;
 use mesh_config::Kind;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, list};
 
 const SUBSETS: &str = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: reviews\nspec:\n  host: reviews\n  subsets:\n    - name: v1\n      labels:\n        version: v1\n";
 const TO_V1: &str = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\nspec:\n  hosts:\n    - reviews\n  http:\n    - route:\n        - destination:\n            host: reviews\n            subset: v1\n";
@@ -222,4 +222,26 @@ fn a_delete_that_leaves_an_error_in_force_is_refused_whole() {
         refused.diagnostics
     );
     assert_eq!(store.read_all().expect("read"), before);
+}
+
+#[test]
+fn the_list_gives_each_resource_its_qualified_hosts_and_own_document() {
+    let both = format!("{SUBSETS}---\n{TO_V1}");
+    let listed = list(&[file("reviews.yaml", &both)]);
+    let shown: Vec<_> = listed
+        .iter()
+        .map(|r| (r.kind.as_str(), r.name.as_str(), r.file.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("DestinationRule", "reviews", "reviews.yaml"),
+            ("VirtualService", "reviews", "reviews.yaml")
+        ]
+    );
+    for resource in &listed {
+        assert_eq!(resource.hosts, ["reviews.default.svc.cluster.local"]);
+    }
+    assert_eq!(listed[0].yaml, SUBSETS.trim_end());
+    assert_eq!(listed[1].yaml, TO_V1.trim_end());
 }
