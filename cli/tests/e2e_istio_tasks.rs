@@ -10,7 +10,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Stack, apply, fetch, scenario, sign_in, until};
+use support::{Stack, apply, fetch, http, scenario, sign_in, until};
 
 /// What reviews v2 shows in place of the stars when ratings fails.
 const RATINGS_UNAVAILABLE: &str = "Ratings service is currently unavailable";
@@ -65,6 +65,20 @@ async fn abort_for_jason_shows_ratings_unavailable_and_spares_everyone_else() {
         page.contains("Reviewer1") && !page.contains(REVIEWS_ERROR),
         "{page}"
     );
+    // The page leads to the cause in its headers: reviews passed on the hop its sidecar named.
+    let answer = http()
+        .get(&stack.state.app_url)
+        .header("cookie", &jason)
+        .send()
+        .await
+        .expect("front door");
+    let hops: Vec<&str> = answer
+        .headers()
+        .get_all("x-sailkit-failed-hop")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert_eq!(hops, ["reviews-v2 -> ratings:9080"]);
 
     // Anonymous users stay on v1, which never calls ratings.
     let (page, _) = fetch(&stack, None).await;

@@ -20,12 +20,15 @@
 //! - [`secret`]: cookie-signing secrets, checked for length and never logged.
 //! - [`client`]: the pooled HTTP client the services use to call their peers, and the client
 //!   span of each call ([`client::span`]).
+//! - [`failed_hops`]: the failed hops a sidecar named in its answers to the peer calls, passed on
+//!   as headers of the service's own answer, so the page a user gets leads to the cause.
 //! - [`db`]: SQLite or PostgreSQL through sqlx, with embedded migrations run at start, and the
 //!   span of each query ([`db::query_span`]).
 
 pub mod client;
 pub mod db;
 pub mod env;
+pub mod failed_hops;
 pub mod http;
 pub mod propagation;
 pub mod secret;

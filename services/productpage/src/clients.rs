@@ -20,7 +20,9 @@
 //! | banner  | 1 s                 | 1        |
 //!
 //! and count every result in the `request_result` metric. Each attempt is a client span
-//! (`common::client::span::PeerCall`) named by the peer's route, `GET /reviews/{id}`.
+//! (`common::client::span::PeerCall`) named by the peer's route, `GET /reviews/{id}`, and
+//! every answer's failed hops are collected (`common::failed_hops`): the page a failure leaves
+//! without stars or details then carries headers naming the hop that failed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,6 +163,10 @@ impl HttpPeer {
             .timeout(self.timeout)
             .send()
             .await;
+        if let Ok(response) = &sent {
+            // A failed hop behind this peer, named by a sidecar, goes on in our own answer.
+            common::failed_hops::collect(response.headers());
+        }
         let outcome = match sent {
             Ok(response) if response.status() == StatusCode::OK => {
                 call.answered(StatusCode::OK);

@@ -8,7 +8,8 @@
 //! The network client keeps Bookinfo's rules for this call: one attempt, no retries, and a
 //! timeout that covers the whole call, from connecting to reading the last byte. The call is a
 //! client span, `GET /ratings/{id}` (`common::client::span::PeerCall`), whose context the
-//! request carries.
+//! request carries, and the hops its answer names as failed are collected
+//! (`common::failed_hops`), for reviews' answer to pass on.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -119,6 +120,8 @@ impl HttpRatingsClient {
             Ok(response) => response,
             Err(source) => return Err(failed(url, source, false)),
         };
+        // A failed hop to ratings, named by a sidecar, goes on in reviews' own answer.
+        common::failed_hops::collect(response.headers());
         // Bookinfo accepts exactly 200: any other status, even another 2xx, means no stars.
         if response.status() != StatusCode::OK {
             let status = response.status();

@@ -207,6 +207,65 @@ async fn a_ratings_error_status_gives_the_error_object_and_still_200() {
     assert_eq!(body["reviews"][0]["text"], TEXT1);
 }
 
+/// `GET path` on reviews: status, the values of `header`, and the JSON body.
+async fn get_with_header(
+    server: &TestServer,
+    path: &str,
+    header: &str,
+) -> (u16, Vec<String>, Value) {
+    let response = reqwest::get(server.url(path))
+        .await
+        .expect("reviews answers");
+    let values = response
+        .headers()
+        .get_all(header)
+        .iter()
+        .map(|v| v.to_str().expect("ASCII").to_owned())
+        .collect();
+    let status = response.status().as_u16();
+    (
+        status,
+        values,
+        response.json().await.expect("reviews answers JSON"),
+    )
+}
+
+#[tokio::test]
+async fn a_failed_hop_named_by_ratings_sidecar_is_passed_on_and_the_body_stays_the_same() {
+    // What reviews' sidecar answers when a fault aborts the call to ratings.
+    let aborted = Router::new().route(
+        "/ratings/{id}",
+        get(|| async {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [
+                    ("x-sailkit-failed", "proxy"),
+                    ("x-sailkit-flags", "FI"),
+                    ("x-sailkit-failed-hop", "reviews-v2 -> ratings:9080"),
+                    ("x-sailkit-elapsed-ms", "0"),
+                    ("x-sailkit-trace-id", "4bf92f3577b34da6a3ce929d0e0e4736"),
+                ],
+                "fault filter abort",
+            )
+        }),
+    );
+    let ratings = testkit::serve(aborted).await;
+    let server = start(V2, Some(&ratings)).await;
+
+    let (status, hops, body) = get_with_header(&server, "/reviews/1", "x-sailkit-failed-hop").await;
+    assert_eq!(status, 200);
+    assert_eq!(hops, ["reviews-v2 -> ratings:9080"]);
+    assert_eq!(ratings_of(&body), unavailable_both());
+    let (_, trace_ids, _) = get_with_header(&server, "/reviews/1", "x-sailkit-trace-id").await;
+    assert_eq!(trace_ids, ["4bf92f3577b34da6a3ce929d0e0e4736"]);
+
+    // A healthy ratings: no failed hop, and so no header.
+    let (healthy, _) = ratings_v1().await;
+    let server = start(V2, Some(&healthy)).await;
+    let (status, hops, _) = get_with_header(&server, "/reviews/1", "x-sailkit-failed-hop").await;
+    assert_eq!((status, hops), (200, Vec::<String>::new()));
+}
+
 #[tokio::test]
 async fn a_ratings_service_that_is_not_listening_gives_the_error_object() {
     // Bind a port, then free it: nothing listens there any more.

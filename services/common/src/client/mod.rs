@@ -17,7 +17,8 @@
 //! the services' images hold static binaries, which cannot use glibc's NSS.
 //!
 //! Each attempt of a call is a client span ([`span::PeerCall`]), whose context the request
-//! carries to the peer.
+//! carries to the peer. Each answer a peer gives goes through `failed_hops::collect`, so the
+//! failed hops it names reach the service's own answer.
 
 pub mod span;
 

@@ -17,6 +17,9 @@
 //! - its peer address in each request (axum's `ConnectInfo<SocketAddr>`), for handlers that need
 //!   to know who is calling, such as banner's limit on wrong passwords per address.
 //!
+//! Every request is served with a collector of the failed hops its peer calls come back with,
+//! which its response then carries as headers (`failed_hops::pass_on`).
+//!
 //! [`serve_traced`] is what the services run: the same, with a handler span around each request
 //! ([`span`]) when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and the last spans flushed once the
 //! requests in flight are done.
@@ -126,8 +129,9 @@ async fn serve_inner(
 ) -> io::Result<()> {
     let addr = tcp.local_addr()?;
     tracing::info!(%addr, "listening");
+    let app = app.layer(axum::middleware::from_fn(crate::failed_hops::pass_on));
     let app = match telemetry.dispatch() {
-        // Tracing off: the router alone, as cheap as before tracing existed.
+        // Tracing off: no handler span, as cheap as before tracing existed.
         None => Either::Left(app),
         Some(dispatch) => Either::Right(span::HandlerSpanLayer::new(dispatch.clone()).layer(app)),
     };

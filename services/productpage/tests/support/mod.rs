@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::IntoResponse;
 use productpage::{Config, Productpage};
 use serde_json::{Value, json};
@@ -40,6 +40,25 @@ impl Fake {
 
     /// Answers every request with `status` and `body` after `delay`.
     pub async fn slow(delay: Duration, status: u16, body: Value) -> Self {
+        Self::answering(delay, status, body, &[]).await
+    }
+
+    /// Answers every request with `status`, `headers` and `body`: a sidecar's own failure
+    /// answer, say, with the `x-sailkit-*` headers that name the hop that failed.
+    pub async fn with_headers(
+        status: u16,
+        headers: &'static [(&'static str, &'static str)],
+        body: Value,
+    ) -> Self {
+        Self::answering(Duration::ZERO, status, body, headers).await
+    }
+
+    async fn answering(
+        delay: Duration,
+        status: u16,
+        body: Value,
+        answer_headers: &'static [(&'static str, &'static str)],
+    ) -> Self {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let record = seen.clone();
         let status = StatusCode::from_u16(status).expect("a valid status");
@@ -52,7 +71,13 @@ impl Fake {
                     headers,
                 });
                 tokio::time::sleep(delay).await;
-                (status, axum::Json(body)).into_response()
+                let mut response = (status, axum::Json(body)).into_response();
+                for (name, value) in answer_headers {
+                    response
+                        .headers_mut()
+                        .append(*name, HeaderValue::from_static(value));
+                }
+                response
             }
         });
         let server = testkit::serve(router).await;
